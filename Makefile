@@ -1,0 +1,45 @@
+# Two commands do all set-up on a fresh machine:  `make demo`  and  `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VENDOR := static/vendor
+
+.PHONY: demo test lint typecheck pytest assets install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) assets
+
+# htmx and the Digital Agency design tokens come from npm at pinned versions and are
+# served from our own origin (nothing third-party is committed).
+assets: $(VENDOR)/.stamp
+$(VENDOR)/.stamp: frontend/package.json frontend/package-lock.json
+	npm ci --prefix frontend --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp frontend/node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp frontend/node_modules/@digital-go-jp/design-tokens/dist/tokens.css $(VENDOR)/tokens.css
+	touch $@
+
+demo: install
+	ENVIRONMENT=dev $(BIN)/portal demo
+
+lint: install
+	$(BIN)/ruff check app tests bench migrations
+	$(BIN)/ruff format --check app tests bench
+	$(BIN)/hadolint Dockerfile
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) $(VENDOR) frontend/node_modules

@@ -1,0 +1,1 @@
+"""Tobira — student-data consent and visibility portal."""

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, BigIntPK, utcnow
+
+
+class Board(Base):
+    """A board of education (教育委員会): the tenant everything else belongs to."""
+
+    __tablename__ = "boards"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(320), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    # Jurisdiction written on consent receipts, e.g. "JP-11" (ISO 3166-2 prefecture).
+    jurisdiction: Mapped[str] = mapped_column(String(20), default="JP")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BoardProviderSetting(Base):
+    """Per board: may a provider's verified e-mail link a guardian automatically?"""
+
+    __tablename__ = "board_provider_settings"
+    __table_args__ = (UniqueConstraint("board_id", "provider_name"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
+    provider_name: Mapped[str] = mapped_column(String(40))
+    trust_verified_email: Mapped[bool] = mapped_column(default=False)

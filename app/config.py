@@ -1,0 +1,85 @@
+"""All settings come from the environment (or a `.env` file); see the README table."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field, HttpUrl, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "dev-insecure-secret-key", "secret"}
+DEV_SECRET_KEY = "dev-insecure-secret-key"  # noqa: S105 (refused outside dev)
+
+
+class OIDCProvider(BaseModel):
+    """One OpenID Connect provider; discovery is read from `<issuer>/.well-known/...`."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    issuer: HttpUrl
+    client_id: str
+    client_secret: str = ""
+    audience: Literal["guardian", "staff"]
+    display_name: str
+    # Claim carrying group names that staff roles can be mapped from (e.g. "groups").
+    groups_claim: str = "groups"
+    scope: str = "openid email profile"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["dev", "test", "production"] = "production"
+    database_url: str = "sqlite:///./tobira.sqlite3"
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = DEV_SECRET_KEY
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_sender: str = "Tobira <no-reply@tobira.invalid>"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+
+    oidc_providers: list[OIDCProvider] = Field(default_factory=list)
+
+    # Run the outbox dispatcher inside the app process (demo, small installs);
+    # otherwise run `portal mail dispatch` beside the app.
+    dispatch_mail_in_app: bool = False
+
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    default_language: Literal["ja", "en"] = "ja"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "SECRET_KEY is a placeholder or shorter than 32 characters; "
+                "set a random value (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "or set ENVIRONMENT=dev for local use."
+            )
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.environment in ("dev", "test")
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies are Secure everywhere except plain-http loopback during development."""
+        if self.base_url.startswith("https://"):
+            return True
+        loopback = self.base_url.startswith(("http://127.0.0.1", "http://localhost"))
+        return not (self.is_dev and loopback)
+
+    def provider(self, name: str) -> OIDCProvider | None:
+        return next((p for p in self.oidc_providers if p.name == name), None)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

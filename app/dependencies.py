@@ -1,0 +1,44 @@
+"""Request-scoped dependencies shared by every domain.
+
+`DbSession` is the one transaction boundary of a request: it commits after the path
+operation returns and before the response is sent (scope="function"), and rolls back
+if the operation raised. Services only flush. Streaming responses that read after
+the handler returns open their own session from `request.app.state.database`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import Database
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    db = get_database(request).session()
+    try:
+        yield db
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.close()
+
+
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]

@@ -1,0 +1,112 @@
+"""Shared fixtures: a real database (SQLite file or a fresh PostgreSQL database built by
+`alembic upgrade head`), the app over HTTP, a loopback SMTP server.
+
+TEST_DATABASE=postgresql://… selects PostgreSQL; the default is a SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+import app.models  # noqa: F401
+from app import migrate
+from app.config import Settings
+from app.db import Base, Database, normalize_url
+from app.main import create_app
+from tests.helpers import SmtpSink, free_port
+
+TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
+
+
+def _create_pg_database(admin_url: str) -> tuple[str, str]:
+    name = f"tobira_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(normalize_url(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    base = admin_url.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+def _drop_pg_database(admin_url: str, name: str) -> None:
+    engine = create_engine(normalize_url(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    admin_url = os.environ.get("TEST_DATABASE", "")
+    if admin_url.startswith("postgres"):
+        name, url = _create_pg_database(admin_url)
+        migrate.upgrade(url)
+        yield url
+        _drop_pg_database(admin_url, name)
+    else:
+        path: Path = tmp_path_factory.mktemp("db") / "tobira-test.sqlite3"
+        url = f"sqlite:///{path}"
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.engine.dispose()
+
+
+def _wipe(database: Database) -> None:
+    with database.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(database: Database) -> Iterator[Session]:
+    """A session for arranging and asserting; tables are emptied after each test."""
+    session = database.session()
+    yield session
+    session.close()
+    _wipe(database)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink(port=free_port())
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, smtp: SmtpSink) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        base_url="http://127.0.0.1",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_sender="Tobira <no-reply@tobira.test>",
+        oidc_providers=[],
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, database: Database, db: Session) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, database), base_url="http://127.0.0.1") as test_client:
+        yield test_client

@@ -1,0 +1,104 @@
+"""Test helpers that use the real mechanisms: real SMTP, real sessions, real CSRF tokens."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+import threading
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Account
+from app.accounts.sessions import SESSION_COOKIE, _serializer
+from app.config import Settings
+from app.db import Database
+from app.middleware import CSRF_COOKIE, csrf_token_for
+from app.notifications import dispatcher
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        raw = envelope.content  # type: ignore[attr-defined]
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+        return "250 OK"
+
+
+class SmtpSink:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.collector = _Collector()
+        self.controller = Controller(self.collector, hostname="127.0.0.1", port=port)
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self.collector.lock:
+            return list(self.collector.messages)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in str(m["To"])]
+
+
+def body_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def links_in(message: EmailMessage) -> list[str]:
+    return re.findall(r"https?://[^\s>\"']+", body_of(message))
+
+
+def deliver_mail(database: Database, settings: Settings) -> int:
+    """Run the outbox dispatcher once against the loopback SMTP server."""
+    return dispatcher.dispatch_pending(database, settings)
+
+
+def csrf_token(client: TestClient, settings: Settings) -> str:
+    """The token a page would carry for this client's CSRF cookie."""
+    if CSRF_COOKIE not in client.cookies:
+        client.get("/healthz")
+    return csrf_token_for(settings.secret_key, client.cookies[CSRF_COOKIE])
+
+
+def sign_in_as(client: TestClient, db: Session, settings: Settings, account: Account) -> None:
+    """Start a real server-side session for `account` and give the client its cookie.
+
+    For router tests of pages behind sign-in; the OIDC flow itself is tested end to end
+    in tests/accounts against a real provider.
+    """
+    from fastapi import Response
+
+    from app.accounts.sessions import start_session
+
+    response = Response()
+    start_session(db, response, settings, account)
+    db.commit()
+    cookie = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    assert _serializer(settings).loads(cookie)
+    client.cookies.set(SESSION_COOKIE, cookie)
