@@ -34,7 +34,9 @@ def get_db(request: Request) -> Iterator[Session]:
         yield db
         db.commit()
     except BaseException:
-        db.rollback()
+        # close() rolls back without expiring loaded objects, so the error page can
+        # still show who is signed in (rollback() would expire them, then detach).
+        db.close()
         raise
     finally:
         db.close()
