@@ -25,7 +25,7 @@ from app.roster.models import GRADES, School
 from app.staff.scope import StaffScope, require, scope_for
 from app.web import render
 
-router = APIRouter(prefix="/staff/exports")
+router = APIRouter(prefix="/staff/exports", include_in_schema=False)
 
 
 def parse_since(text: str) -> datetime | None:

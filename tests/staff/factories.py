@@ -12,7 +12,7 @@ from app.accounts.models import Account, StaffRole
 from app.boards.models import Board
 from app.catalog.models import DataCategory, Service, ServiceVersion, ServiceVersionCategory
 from app.choices.models import ChoiceDefinition, ChoiceEvent, CurrentChoice
-from app.db import utcnow
+from app.choices import service as choices
 from app.roster.models import Guardian, GuardianStudent, School, SchoolClass, Student
 
 _seq = itertools.count(1)
@@ -153,48 +153,23 @@ def confirmed(
     channel: str = "web",
     at: datetime | None = None,
 ) -> ChoiceEvent:
-    """A confirmed choice as the choices service writes it: events plus the projection."""
-    at = at or utcnow()
-    request = ChoiceEvent(
-        board_id=definition.board_id,
+    """A confirmed choice through the real choices service; `at` back-dates it."""
+    event = choices.record_confirmed(
+        db,
+        definition=definition,
         student_id=student.id,
-        definition_id=definition.id,
-        kind="requested",
         value=value,
         category_codes=categories or [],
         channel=channel,
-        created_at=at,
+        reason="",
+        actor_account_id=None,
     )
-    db.add(request)
-    db.flush()
-    event = ChoiceEvent(
-        board_id=definition.board_id,
-        student_id=student.id,
-        definition_id=definition.id,
-        kind="confirmed",
-        request_id=request.id,
-        value=value,
-        category_codes=categories or [],
-        channel=channel,
-        receipt_id=f"00000000-0000-4000-8000-{next(_seq):012d}",
-        created_at=at,
-    )
-    db.add(event)
-    db.flush()
-    current = db.scalar(
-        select(CurrentChoice).where(
-            CurrentChoice.student_id == student.id, CurrentChoice.definition_id == definition.id
-        )
-    )
-    if current is None:
-        current = CurrentChoice(board_id=definition.board_id, student_id=student.id, definition_id=definition.id)
-        db.add(current)
-    current.value = value
-    current.category_codes = categories or []
-    current.event_id = event.id
-    current.channel = channel
-    current.effective_since = at
-    db.flush()
+    if at is not None:
+        event.created_at = at
+        current = db.scalar(select(CurrentChoice).where(CurrentChoice.event_id == event.id))
+        assert current is not None
+        current.effective_since = at
+        db.flush()
     return event
 
 
