@@ -27,9 +27,7 @@ def create_key(db: Session, *, board_id: int, name: str, actor: Actor) -> tuple[
     )
     db.add(key)
     db.flush()
-    record(
-        db, "api_key.created", actor=actor, board_id=board_id, target_type="api_key", target_id=key.id
-    )
+    record(db, "api_key.created", actor=actor, board_id=board_id, target_type="api_key", target_id=key.id)
     return secret, key
 
 

@@ -41,7 +41,9 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(request: Request, db: Session, credentials: HTTPAuthorizationCredentials | None) -> ApiKey | Response:
+def authenticate(
+    request: Request, db: Session, credentials: HTTPAuthorizationCredentials | None
+) -> ApiKey | Response:
     """The caller's key, or a 429 response to return. Unknown or revoked keys raise 401."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
@@ -51,9 +53,17 @@ def authenticate(request: Request, db: Session, credentials: HTTPAuthorizationCr
     limit = int(getattr(request.app.state, "api_rate_limit", DEFAULT_RATE_LIMIT))
     if rate_limited(db, rate_key("api", str(key.id)), limit=limit, window=RATE_WINDOW):
         now = utcnow()
-        retry_after = int(RATE_WINDOW.total_seconds()) - int(now.timestamp()) % int(RATE_WINDOW.total_seconds())
+        retry_after = int(RATE_WINDOW.total_seconds()) - int(now.timestamp()) % int(
+            RATE_WINDOW.total_seconds()
+        )
         return JSONResponse(
-            {"error": {"status": 429, "title": "Too many attempts", "detail": f"Limit is {limit} per minute."}},
+            {
+                "error": {
+                    "status": 429,
+                    "title": "Too many attempts",
+                    "detail": f"Limit is {limit} per minute.",
+                }
+            },
             status_code=429,
             headers={"Retry-After": str(max(retry_after, 1))},
         )
@@ -82,7 +92,9 @@ def hide_list(
     credentials: Credentials,
     service_code: Annotated[str, Query(alias="service", max_length=60, description="Service code.")],
     choice: Annotated[str, Query(max_length=60, description="Choice code, e.g. `hide`.")],
-    cursor: Annotated[str | None, Query(max_length=40, description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=40, description="`next_cursor` of the previous page.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> Response:
     """Every student whose effective (confirmed) choice hides data of this service, with the
@@ -115,7 +127,9 @@ def changes(
     request: Request,
     db: DbSession,
     credentials: Credentials,
-    since: Annotated[str | None, Query(max_length=40, description="`next_cursor` (or `changes_cursor`).")] = None,
+    since: Annotated[
+        str | None, Query(max_length=40, description="`next_cursor` (or `changes_cursor`).")
+    ] = None,
     service_code: Annotated[str | None, Query(alias="service", max_length=60)] = None,
     choice: Annotated[str | None, Query(max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,

@@ -185,7 +185,9 @@ def change_feed(
             )
         )
     }
-    sourced = dict(db.execute(select(Student.id, Student.sourced_id).where(Student.id.in_(student_ids))).all())
+    sourced = dict(
+        db.execute(select(Student.id, Student.sourced_id).where(Student.id.in_(student_ids))).all()
+    )
     changes: list[Change] = []
     for pair, _event_id in sorted(order.items(), key=lambda item: item[1]):
         item = facts.get(pair[1])

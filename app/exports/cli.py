@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from sqlalchemy import select
@@ -20,16 +21,16 @@ export_app = typer.Typer(help="Opt-out list exports.", no_args_is_help=True)
 
 @export_app.command("optouts")
 def optouts(
-    board: str = typer.Option(..., "--board", help="Board code."),
-    fmt: str = typer.Option("csv", "--format", help="csv | cp932 | xlsx | json"),
-    school: str | None = typer.Option(None, "--school", help="School code."),
-    grade: str | None = typer.Option(None, "--grade", help="Grade code, e.g. P3 or J1."),
-    class_title: str | None = typer.Option(None, "--class", help="Class title, e.g. 1組."),
-    service_code: str | None = typer.Option(None, "--service", help="Service code."),
-    choice: str | None = typer.Option(None, "--choice", help="Choice code."),
-    since: str | None = typer.Option(None, "--since", help="Changed since (ISO-8601 date or date-time)."),
-    lang: str = typer.Option("ja", "--lang", help="Language of the headers: ja | en."),
-    output: Path = typer.Option(..., "-o", "--output", help="File to write."),
+    board: Annotated[str, typer.Option("--board", help="Board code.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv | cp932 | xlsx | json")] = "csv",
+    school: Annotated[str | None, typer.Option("--school", help="School code.")] = None,
+    grade: Annotated[str | None, typer.Option("--grade", help="Grade code, e.g. P3 or J1.")] = None,
+    class_title: Annotated[str | None, typer.Option("--class", help="Class title, e.g. 1組.")] = None,
+    service_code: Annotated[str | None, typer.Option("--service", help="Service code.")] = None,
+    choice: Annotated[str | None, typer.Option("--choice", help="Choice code.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Changed since (ISO-8601).")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the headers: ja | en.")] = "ja",
 ) -> None:
     """Export the opt-out list of a board (audited as a CLI export)."""
     if fmt not in writers.FORMATS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, func, select
@@ -20,6 +20,7 @@ from app.choices.models import ChoiceDefinition, CurrentChoice
 from app.i18n import gettext
 from app.roster.models import School, SchoolClass, Student
 
+RowSelect = Select[Unpack[tuple[Any, ...]]]
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 # (key, English header); headers are translated at write time.
@@ -101,9 +102,9 @@ def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, Definit
     return infos
 
 
-def optout_select(filters: ExportFilters) -> Select[Any]:
+def optout_select(filters: ExportFilters) -> RowSelect:
     """One row per (student, choice) whose effective value is not the default."""
-    statement = (
+    statement: RowSelect = (
         select(
             School.code,
             School.name,
@@ -151,7 +152,7 @@ def optout_select(filters: ExportFilters) -> Select[Any]:
     return statement
 
 
-def ordered(statement: Select[Any]) -> Select[Any]:
+def ordered(statement: RowSelect) -> RowSelect:
     return statement.order_by(
         School.code, Student.grade, SchoolClass.title, Student.attendance_number, Student.id, CurrentChoice.id
     )

@@ -40,7 +40,7 @@ def prepare(db: Session, filters: ExportFilters, fmt: writers.Format, lang: str,
             query.iter_rows(db, filters, infos), query.KEYS, student_index=query.KEYS.index("student_id")
         )
     row_count = query.count_rows(db, filters)
-    details = {"format": fmt, "filters": filters.audit_details(), "row_count": row_count}
+    details: dict[str, object] = {"format": fmt, "filters": filters.audit_details(), "row_count": row_count}
     if problems:
         details["refused_rows"] = [p.row_number for p in problems]
     record(

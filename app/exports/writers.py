@@ -102,7 +102,9 @@ def write_json(keys: tuple[str, ...], rows: Iterable[list[str]]) -> Iterator[byt
     parts: list[str] = []
     first = True
     for row in rows:
-        parts.append(("\n" if first else ",\n") + json.dumps(dict(zip(keys, row, strict=True)), ensure_ascii=False))
+        parts.append(
+            ("\n" if first else ",\n") + json.dumps(dict(zip(keys, row, strict=True)), ensure_ascii=False)
+        )
         first = False
         if len(parts) >= 500:
             yield "".join(parts).encode()

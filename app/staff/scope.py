@@ -68,19 +68,14 @@ def scope_for(principal: Principal, request: Request | None = None) -> StaffScop
         board_id = int(wanted)
     roles = frozenset(role.role for role in principal.roles if role.board_id == board_id)
     # Student-facing scope: board-wide only for board admins; auditors get no schools.
-    school_ids: set[int] | None = set()
-    for role in principal.roles:
-        if role.board_id != board_id or role.role == "auditor":
-            continue
-        if role.school_id is None:
-            school_ids = None
-            break
-        school_ids.add(role.school_id)
+    student_roles = [r for r in principal.roles if r.board_id == board_id and r.role != "auditor"]
+    board_wide = any(role.school_id is None for role in student_roles)
+    schools = frozenset(role.school_id for role in student_roles if role.school_id is not None)
     return StaffScope(
         board_id=board_id,
         account_id=principal.account.id,
         roles=roles,
-        school_ids=None if school_ids is None else frozenset(school_ids),
+        school_ids=None if board_wide else schools,
     )
 
 

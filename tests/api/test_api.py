@@ -83,7 +83,13 @@ def test_change_feed_returns_exactly_one_new_opt_out_and_one_withdrawal(
             "action": "add",
             "categories": definition.category_codes,
         },
-        {"student_id": "stu-0", "service": "dashboard", "choice": "hide", "action": "remove", "categories": []},
+        {
+            "student_id": "stu-0",
+            "service": "dashboard",
+            "choice": "hide",
+            "action": "remove",
+            "categories": [],
+        },
     ]
     assert feed["has_more"] is False
     again = _get(client, world["secret"], f"/api/v1/changes?since={feed['next_cursor']}").json()

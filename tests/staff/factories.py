@@ -10,9 +10,15 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, StaffRole
 from app.boards.models import Board
-from app.catalog.models import DataCategory, Service, ServiceVersion, ServiceVersionCategory
-from app.choices.models import ChoiceDefinition, ChoiceEvent, CurrentChoice
+from app.catalog.models import (
+    DataCategory,
+    Service,
+    ServiceAssignment,
+    ServiceVersion,
+    ServiceVersionCategory,
+)
 from app.choices import service as choices
+from app.choices.models import ChoiceDefinition, ChoiceEvent, CurrentChoice
 from app.roster.models import Guardian, GuardianStudent, School, SchoolClass, Student
 
 _seq = itertools.count(1)
@@ -34,7 +40,11 @@ def school(db: Session, board: Board, code: str = "S1", name: str = "第一小�
 
 def school_class(db: Session, school: School, title: str = "1組", grade: str = "P3") -> SchoolClass:
     row = SchoolClass(
-        board_id=school.board_id, school_id=school.id, sourced_id=f"class-{next(_seq)}", title=title, grade=grade
+        board_id=school.board_id,
+        school_id=school.id,
+        sourced_id=f"class-{next(_seq)}",
+        title=title,
+        grade=grade,
     )
     db.add(row)
     db.flush()
@@ -101,7 +111,11 @@ def staff(
     )
     db.add(account)
     db.flush()
-    db.add(StaffRole(board_id=board.id, school_id=school.id if school else None, account_id=account.id, role=role))
+    db.add(
+        StaffRole(
+            board_id=board.id, school_id=school.id if school else None, account_id=account.id, role=role
+        )
+    )
     db.flush()
     return account
 
@@ -127,6 +141,7 @@ def dashboard_service(
     chosen = [c for c in vocab if not categories or c.code in categories][:3]
     for category in chosen:
         db.add(ServiceVersionCategory(service_version_id=version.id, category_id=category.id, items="氏名"))
+    db.add(ServiceAssignment(service_id=service.id))
     definition = ChoiceDefinition(
         board_id=board.id,
         service_id=service.id,
