@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, func, select
@@ -20,7 +20,7 @@ from app.choices.models import ChoiceDefinition, CurrentChoice
 from app.i18n import gettext
 from app.roster.models import School, SchoolClass, Student
 
-RowSelect = Select[Unpack[tuple[Any, ...]]]
+RowSelect = Select[*tuple[Any, ...]]
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 # (key, English header); headers are translated at write time.
