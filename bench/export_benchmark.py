@@ -113,12 +113,19 @@ def _run_child(args: list[str]) -> dict[str, Any]:
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def run(url: str, school: str) -> list[dict[str, Any]]:
+def _best(args: list[str], repeat: int) -> dict[str, Any]:
+    """The fastest of `repeat` runs (the machine is shared); peak memory is the largest seen."""
+    runs = [_run_child(args) for _ in range(repeat)]
+    best = min(runs, key=lambda r: r["seconds"])
+    return {**best, "peak_mib": max(r["peak_mib"] for r in runs)}
+
+
+def run(url: str, school: str, repeat: int = 1) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for scope, school_arg in (("board", None), ("one school", school)):
             extra = ["--school", school_arg] if school_arg else []
-            copy = _run_child(["--child", "copy", "--database", url, "--out", f"{tmp}/copy.csv", *extra])
+            copy = _best(["--child", "copy", "--database", url, "--out", f"{tmp}/copy.csv", *extra], repeat)
             results.append({"what": "PostgreSQL COPY (ceiling)", "scope": scope, **copy, "ratio": 1.0})
             for fmt in FORMATS:
                 measured = _run_child(
@@ -148,6 +155,7 @@ def main() -> None:
     )
     parser.add_argument("--database", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--school", default="S0000", help="School code for the one-school run.")
+    parser.add_argument("--repeat", type=int, default=3, help="Runs per measurement; the fastest counts.")
     parser.add_argument("--child", choices=[*FORMATS, "copy"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args, _rest = parser.parse_known_args()
@@ -159,7 +167,7 @@ def main() -> None:
     elif args.child:
         print(json.dumps(child_export(args.database, args.child, school, args.out)))
     else:
-        print(table(run(args.database, args.school)))
+        print(table(run(args.database, args.school, args.repeat)))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from app.api.schemas import Change, ChangeFeed, HiddenStudent, HideList
@@ -82,6 +82,12 @@ def definition_facts(db: Session, board_id: int) -> dict[int, DefinitionFacts]:
     return facts
 
 
+def chosen_categories() -> ColumnElement[list[str] | None]:
+    """The chosen categories only where they matter (`hide_some`): NULL elsewhere, which
+    spares decoding a JSON value per row (a third of the read time of a full list)."""
+    return case((CurrentChoice.value == "hide_some", CurrentChoice.category_codes), else_=None)
+
+
 def hidden_categories(facts: DefinitionFacts, value: str, chosen: list[str]) -> tuple[str, list[str]] | None:
     """None when the value is the default (nothing hidden); else ("all"|"some", categories)."""
     if value == facts.definition.default_value:
@@ -117,7 +123,7 @@ def hide_list(db: Session, facts: DefinitionFacts, *, cursor: str | None, limit:
     # delivered again by the feed, never lost.
     changes_cursor = encode_cursor("e", latest_event_id(db, facts.definition.board_id))
     rows = db.execute(
-        select(CurrentChoice.id, Student.sourced_id, CurrentChoice.value, CurrentChoice.category_codes)
+        select(CurrentChoice.id, Student.sourced_id, CurrentChoice.value, chosen_categories())
         .join(Student, Student.id == CurrentChoice.student_id)
         .where(
             CurrentChoice.definition_id == facts.definition.id,
@@ -130,7 +136,7 @@ def hide_list(db: Session, facts: DefinitionFacts, *, cursor: str | None, limit:
     ).all()
     items: list[HiddenStudent] = []
     for _id, sourced_id, value, chosen in rows[:limit]:
-        hidden = hidden_categories(facts, value, chosen)
+        hidden = hidden_categories(facts, value, chosen or [])
         if hidden is not None:
             items.append(HiddenStudent(student_id=sourced_id, hide=hidden[0], categories=hidden[1]))
     next_cursor = encode_cursor("c", rows[limit - 1][0]) if len(rows) > limit else None

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Service, ServiceVersion
@@ -118,7 +118,7 @@ def optout_select(filters: ExportFilters) -> RowSelect:
             Student.given_name_kana,
             CurrentChoice.definition_id,
             CurrentChoice.value,
-            CurrentChoice.category_codes,
+            case((CurrentChoice.value == "hide_some", CurrentChoice.category_codes), else_=None),
             CurrentChoice.effective_since,
             CurrentChoice.channel,
         )
