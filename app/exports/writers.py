@@ -46,6 +46,11 @@ def cp932_problems(
     """Every row (up to `limit`) holding a character CP932 cannot encode."""
     problems: list[Cp932Problem] = []
     for number, row in enumerate(rows, start=1):
+        try:
+            "\t".join(row).encode("cp932")
+            continue  # the common case: one encode per row
+        except UnicodeEncodeError:
+            pass
         for key, cell in zip(keys, row, strict=True):
             try:
                 cell.encode("cp932")

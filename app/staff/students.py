@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from app.accounts.dependencies import CurrentStaff
 from app.audit.service import Actor, record
 from app.catalog import service as catalog
+from app.catalog.models import DataCategory
 from app.choices import service as choices
 from app.choices.models import ChoiceDefinition
 from app.dependencies import DbSession
@@ -142,6 +143,10 @@ def _guardians(db: Session, student: Student) -> list[Guardian]:
     )
 
 
+def _category_names(db: Session) -> dict[str, str]:
+    return {c.code: localized(c, "name") for c in db.scalars(select(DataCategory))}
+
+
 def _student_context(db: Session, scope: StaffScope, student: Student) -> dict[str, Any]:
     views = catalog.services_for_student(db, student)
     definitions = [d for view in views for d in view.definitions]
@@ -155,6 +160,7 @@ def _student_context(db: Session, scope: StaffScope, student: Student) -> dict[s
         "history": choices.history(db, student.id),
         "guardians": _guardians(db, student),
         "can_record": scope.records_choices,
+        "category_names": _category_names(db),
         "value_label": value_label,
         "channel_label": channel_label,
     }
@@ -202,6 +208,7 @@ def _record_form(
             "views": views,
             "guardians": _guardians(db, student),
             "channels": STAFF_CHANNELS,
+            "category_names": _category_names(db),
             "values": values,
             "errors": errors,
             "value_label": value_label,
@@ -213,7 +220,16 @@ def _record_form(
 
 @router.get("/{student_id}/record")
 def record_form(request: Request, db: DbSession, principal: CurrentStaff, student_id: int) -> Response:
-    _scope, student = _record_scope(principal, request, db, student_id)
+    scope, student = _record_scope(principal, request, db, student_id)
+    record(
+        db,
+        "student.viewed",
+        actor=Actor.account(scope.account_id),
+        board_id=scope.board_id,
+        target_type="student",
+        target_id=student.id,
+        details={"page": "record_form"},
+    )
     wanted = request.query_params.get("definition", "")
     return _record_form(request, db, student, {"definition": wanted, "categories": []}, [])
 
@@ -296,13 +312,14 @@ def _notify_guardians(
         lang = person.preferred_language if person.preferred_language in ("ja", "en") else "ja"
         token = current_language.set(lang)
         try:
+            names = _category_names(db)
             context = {
                 "student_name": student.given_name,
                 "school_name": localized(student.school, "name"),
                 "service_name": localized(view.version, "name"),
                 "choice_label": localized(definition, "label"),
                 "value": value_label(event.value, lang),
-                "categories": list(event.category_codes),
+                "categories": [names.get(code, code) for code in event.category_codes],
                 "channel": channel_label(event.channel, lang),
                 "receipt_id": event.receipt_id,
                 "recorded_at": event.created_at,
