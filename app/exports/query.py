@@ -173,7 +173,9 @@ def iter_rows(
     db: Session, filters: ExportFilters, infos: dict[int, DefinitionInfo], *, batch: int = 2000
 ) -> Iterator[list[str]]:
     """Rows as lists of strings in COLUMNS order, streamed from the database."""
-    result = db.execute(ordered(optout_select(filters)).execution_options(yield_per=batch))
+    # Core execution on the session's connection: no ORM row processing; yield_per makes
+    # it a server-side cursor on PostgreSQL, read `batch` rows at a time.
+    result = db.connection().execute(ordered(optout_select(filters)).execution_options(yield_per=batch))
     for row in result:
         (
             school_code,
