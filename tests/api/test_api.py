@@ -166,3 +166,18 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
     assert "HideList" in spec["components"]["schemas"]
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     assert not any(path.startswith("/staff/exports") for path in spec["paths"])
+
+
+def test_change_feed_pages_and_filters_by_service(client: TestClient, world: dict[str, Any]) -> None:
+    first = _get(client, world["secret"], "/api/v1/changes?limit=1").json()
+    assert len(first["changes"]) == 1 and first["has_more"] is True
+    rest = _get(client, world["secret"], f"/api/v1/changes?since={first['next_cursor']}&limit=10").json()
+    assert rest["has_more"] is False
+    seen = [c["student_id"] for c in first["changes"] + rest["changes"]]
+    assert seen == ["stu-0", "stu-1", "stu-2"]
+    # stu-2 chose the default ("show"): for the dashboard that is a removal.
+    assert rest["changes"][-1]["action"] == "remove"
+    filtered = _get(client, world["secret"], "/api/v1/changes?service=dashboard&choice=hide").json()
+    assert len(filtered["changes"]) == 3
+    unknown = _get(client, world["secret"], "/api/v1/changes?service=dashboard&choice=nope")
+    assert unknown.status_code == 404
