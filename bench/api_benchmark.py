@@ -30,11 +30,17 @@ from app.db import Database
 from app.main import create_app
 from app.roster.models import Student
 
+REPEAT = 3
 
-def _timed(fn: Any) -> tuple[float, Any]:
-    started = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - started, value
+
+def _timed(fn: Any, repeat: int = 1) -> tuple[float, Any]:
+    """The fastest of `repeat` runs (the machine is shared) and the last result."""
+    best, value = float("inf"), None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        value = fn()
+        best = min(best, time.perf_counter() - started)
+    return best, value
 
 
 def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, str]]:
@@ -64,7 +70,7 @@ def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, s
             )
             return len(result.fetchall())
 
-    seconds, count = _timed(ceiling)
+    seconds, count = _timed(ceiling, REPEAT)
     rows.append(("plain SQL read of the hide list (ceiling)", count, seconds, "1.0"))
     with TestClient(application, base_url="http://127.0.0.1") as client:
 
@@ -87,7 +93,7 @@ def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, s
                     return items, pages, changes_cursor, first_etag
                 cursor = body["next_cursor"]
 
-        full_seconds, (items, pages, since, etag) = _timed(full_list)
+        full_seconds, (items, pages, since, etag) = _timed(full_list, REPEAT)
         rows.append(
             (
                 f"API full hide list ({pages} pages of {page_size})",
@@ -100,7 +106,8 @@ def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, s
             lambda: client.get(
                 f"/api/v1/hide-list?service=dashboard&choice=hide&limit={page_size}",
                 headers={**headers, "If-None-Match": etag},
-            )
+            ),
+            REPEAT,
         )
         assert response.status_code == 304
         rows.append(("API first page again, If-None-Match → 304", 0, not_modified, ""))
@@ -146,7 +153,7 @@ def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, s
                     actor_account_id=None,
                 )
         delta_seconds, feed = _timed(
-            lambda: client.get(f"/api/v1/changes?since={since}", headers=headers).json()
+            lambda: client.get(f"/api/v1/changes?since={since}", headers=headers).json(), REPEAT
         )
         adds = sum(1 for c in feed["changes"] if c["action"] == "add")
         rows.append(
@@ -158,7 +165,7 @@ def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, s
             )
         )
         empty_seconds, _ = _timed(
-            lambda: client.get(f"/api/v1/changes?since={feed['next_cursor']}", headers=headers).json()
+            lambda: client.get(f"/api/v1/changes?since={feed['next_cursor']}", headers=headers).json(), REPEAT
         )
         rows.append(("API change feed with nothing new", 0, empty_seconds, f"{empty_seconds / seconds:.2f}"))
     database.engine.dispose()
@@ -174,6 +181,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=100)
     args = parser.parse_args()
     results = run(args.database, args.page_size, args.changes)
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
     print("| what | rows | time (s) | × ceiling |")
     print("|---|---:|---:|---:|")
     for what, count, seconds, ratio in results:

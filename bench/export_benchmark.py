@@ -28,6 +28,11 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child_export(url: str, fmt: str, school: str | None, out: str) -> dict[str, Any]:
     from sqlalchemy import select
 
@@ -43,6 +48,7 @@ def child_export(url: str, fmt: str, school: str | None, out: str) -> dict[str, 
         board_id = db.scalar(select(Board.id).where(Board.code == "BENCH"))
     assert board_id is not None
     baseline = _rss_mib()
+    cpu = _cpu()
     started = time.perf_counter()
     with database.transaction() as db:
         filters = ExportFilters(board_id=board_id, school_code=school)
@@ -55,6 +61,7 @@ def child_export(url: str, fmt: str, school: str | None, out: str) -> dict[str, 
             fh.write(chunk)
     return {
         "seconds": time.perf_counter() - started,
+        "cpu": _cpu() - cpu,
         "peak_mib": _rss_mib(),
         "baseline_mib": baseline,
         "rows": prepared.row_count,
@@ -82,6 +89,7 @@ def child_copy(url: str, school: str | None, out: str) -> dict[str, Any]:
         )
     )
     baseline = _rss_mib()
+    cpu = _cpu()
     started = time.perf_counter()
     size = 0
     rows = 0
@@ -97,6 +105,7 @@ def child_copy(url: str, school: str | None, out: str) -> dict[str, Any]:
             fh.write(data)
     return {
         "seconds": time.perf_counter() - started,
+        "cpu": _cpu() - cpu,
         "peak_mib": _rss_mib(),
         "baseline_mib": baseline,
         "rows": rows - 1,
@@ -138,13 +147,15 @@ def run(url: str, school: str, repeat: int = 1) -> list[dict[str, Any]]:
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| what | scope | rows | size (MiB) | time (s) | × COPY | peak RSS (MiB) | RSS growth (MiB) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| what | scope | rows | size (MiB) | time (s) | × COPY | client CPU (s) "
+        "| peak RSS (MiB) | RSS growth (MiB) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r['what']} | {r['scope']} | {r['rows']:,} | {r['bytes'] / 1048576:.1f} | {r['seconds']:.2f} "
-            f"| {r['ratio']:.1f} | {r['peak_mib']:.0f} | {r['peak_mib'] - r['baseline_mib']:.0f} |"
+            f"| {r['ratio']:.1f} | {r['cpu']:.2f} | {r['peak_mib']:.0f} "
+            f"| {r['peak_mib'] - r['baseline_mib']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -167,6 +178,7 @@ def main() -> None:
     elif args.child:
         print(json.dumps(child_export(args.database, args.child, school, args.out)))
     else:
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
         print(table(run(args.database, args.school, args.repeat)))
 
 
