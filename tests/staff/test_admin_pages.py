@@ -207,3 +207,32 @@ def test_audit_log_filters_and_pages(
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
     sign_in_as(client, db, settings, world["school_admin"])
     assert client.get("/staff/audit").status_code == 404
+
+
+def test_every_staff_page_renders_in_english_and_japanese(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
+) -> None:
+    student = f.student(db, f.school(db, world["board"], "S9"))
+    f.confirmed(db, world["definition"], student, "hide_some", [world["definition"].category_codes[0]])
+    db.commit()
+    sign_in_as(client, db, settings, world["board_admin"])
+    pages = [
+        "/staff",
+        "/staff/students",
+        f"/staff/students/{student.id}",
+        f"/staff/students/{student.id}/record",
+        "/staff/exports",
+        "/staff/services",
+        f"/staff/services/{world['service'].id}",
+        f"/staff/services/{world['service'].id}/edit",
+        "/staff/services/new",
+        "/staff/api-keys",
+        "/staff/audit",
+    ]
+    for lang, word in (("ja", "教職員メニュー"), ("en", "Staff console")):
+        client.cookies.set("tobira_lang", lang)
+        for page in pages:
+            response = client.get(page)
+            assert response.status_code == 200, page
+            assert f'<html lang="{lang}">' in response.text and word in response.text, page
+            assert " style=" not in response.text and "<script>" not in response.text, page
