@@ -30,6 +30,8 @@ MEDIA_TYPES = {
 }
 EXTENSIONS = {"csv": "csv", "cp932": "csv", "xlsx": "xlsx", "json": "json"}
 CHUNK = 64 * 1024
+# Columns written as numbers in XLSX (so Excel sorts 2 before 10); everything else is text.
+NUMERIC_KEYS = ("attendance_number",)
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,13 @@ def write_json(keys: tuple[str, ...], rows: Iterable[list[str]]) -> Iterator[byt
     yield "".join(parts).encode()
 
 
-def write_xlsx(header: list[str], rows: Iterable[list[str]], *, sheet: str = "optouts") -> Iterator[bytes]:
+def write_xlsx(
+    header: list[str],
+    rows: Iterable[list[str]],
+    *,
+    numeric: frozenset[int] = frozenset(),
+    sheet: str = "optouts",
+) -> Iterator[bytes]:
     """Constant memory: xlsxwriter flushes each row to a temporary file as it goes."""
     with tempfile.TemporaryDirectory(prefix="tobira-xlsx-") as tmp:
         path = f"{tmp}/export.xlsx"
@@ -138,8 +146,11 @@ def write_xlsx(header: list[str], rows: Iterable[list[str]], *, sheet: str = "op
             worksheet.write_string(0, col, title, bold)
         for number, row in enumerate(rows, start=1):
             for col, cell in enumerate(row):
-                # write_string: never a formula, even for "=HYPERLINK(…)".
-                worksheet.write_string(number, col, cell)
+                if col in numeric and cell.isascii() and cell.isdigit():
+                    worksheet.write_number(number, col, int(cell))
+                else:
+                    # write_string: never a formula, even for "=HYPERLINK(…)".
+                    worksheet.write_string(number, col, cell)
         workbook.close()
         with open(path, "rb") as fh:
             while chunk := fh.read(CHUNK):
@@ -154,5 +165,6 @@ def write(
     if fmt == "cp932":
         return write_csv(header, rows, encoding="cp932")
     if fmt == "xlsx":
-        return write_xlsx(header, rows)
+        numeric = frozenset(keys.index(k) for k in NUMERIC_KEYS if k in keys)
+        return write_xlsx(header, rows, numeric=numeric)
     return write_json(keys, rows)

@@ -83,6 +83,7 @@ def test_every_format_holds_the_same_rows(
     # A name beginning with "=" stays text: no formula, no computed value.
     cell = sheet.cell(row=3, column=7)
     assert cell.value == "=1+2 次郎" and cell.data_type == "s"
+    assert sheet.cell(row=2, column=5).value == 1  # attendance number as a number
 
     as_cp932 = _export(client, settings, format="cp932", school="S1")
     assert as_cp932.status_code == 200
