@@ -1,0 +1,150 @@
+"""Plain-language labels for codes shown to guardians (pages and e-mails alike).
+
+Each function reads the current language (`app.i18n.current_language`), which the
+request middleware sets for pages and `queue_email` sets for e-mails. Templates get
+them through `LABELS` in their context.
+"""
+
+from __future__ import annotations
+
+from babel import Locale
+
+from app.i18n import _, current_language
+from app.roster.models import Student
+
+
+def use_group(code: str) -> str:
+    return {
+        "learning": _("Learning"),
+        "home_contact": _("Home–school contact"),
+        "survey": _("Surveys of learning and daily life"),
+        "dashboard": _("School Dashboard"),
+    }.get(code, code)
+
+
+def choice_value(value: str) -> str:
+    return {
+        "show": _("Show (no change)"),
+        "hide": _("Hide"),
+        "hide_all": _("Hide all of my child's data"),
+        "hide_some": _("Hide only the kinds of data I choose"),
+        "allow": _("Allow"),
+        "deny": _("Do not allow"),
+    }.get(value, value)
+
+
+def certification(code: str) -> str:
+    return {
+        "ISMS": _("ISMS (ISO/IEC 27001)"),
+        "ISMAP": _("ISMAP (Japanese government cloud security register)"),
+        "PrivacyMark": _("Privacy Mark"),
+        "Privacy Mark": _("Privacy Mark"),
+    }.get(code, code)
+
+
+def anonymized_statistics(code: str) -> str:
+    return {
+        "none": _("No anonymized statistics are made from the data."),
+        "produced": _("Anonymized statistics are made from the data, but not given to others."),
+        "shared": _("Anonymized statistics are made from the data and shared with others."),
+    }.get(code, code)
+
+
+def permitted_use(letter: str | None) -> str:
+    """The permitted uses (ア–オ) of the Ashiya memorandum (seed 001)."""
+    if letter is None:
+        return ""
+    return {
+        "a": _("To keep the service safe and running smoothly"),
+        "b": _("To prevent misuse of the service"),
+        "c": _("To maintain the service and fix faults"),
+        "d": _("To answer the board's questions and requests about the service"),
+        "e": _("Other uses that go with the above"),
+    }.get(letter, letter)
+
+
+def channel(code: str | None) -> str:
+    return {
+        "web": _("On this website"),
+        "paper": _("Paper form to the school"),
+        "phone": _("By telephone to the school"),
+        "in_person": _("In person at the school"),
+        "import": _("Imported by the board"),
+        None: _("Default (nothing chosen)"),
+    }.get(code, code or "")
+
+
+def event_kind(kind: str) -> str:
+    return {
+        "requested": _("Requested"),
+        "confirmed": _("Confirmed (in effect)"),
+        "cancelled": _("Cancelled"),
+        "expired": _("Expired without confirmation"),
+        "pending": _("Waiting for confirmation"),
+    }.get(kind, kind)
+
+
+def change(code: str) -> str:
+    return {
+        "categories": _("The kinds of data it holds changed"),
+        "purposes": _("The purposes changed"),
+        "vendor_facts": _("The vendor's promises or facts changed"),
+        "subcontractors": _("The subcontractors changed"),
+        "text": _("The description changed"),
+    }.get(code, code)
+
+
+def country(code: str) -> str:
+    territories = Locale.parse(current_language.get()).territories
+    return str(territories.get(code, code))
+
+
+def grade(code: str | None) -> str:
+    if not code:
+        return ""
+    stage, _sep, number = code[0], "", code[1:]
+    if stage == "P":
+        return _("Elementary grade {n}").format(n=number)
+    if stage == "J":
+        return _("Junior high grade {n}").format(n=number)
+    if stage == "H":
+        return _("High school grade {n}").format(n=number)
+    return code
+
+
+def student_line(student: Student) -> str:
+    """School, grade and homeroom, e.g. 「さくら小学校 小学3年 2組」."""
+    from app.web import localized
+
+    parts = [localized(student.school, "name"), grade(student.grade)]
+    if student.school_class is not None:
+        parts.append(student.school_class.title)
+    return " ".join(p for p in parts if p)
+
+
+def mask_email(address: str | None) -> str:
+    """y***@example.jp: enough to recognise one's own address, not to read someone else's."""
+    if not address or "@" not in address:
+        return ""
+    local, _sep, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+class Labels:
+    """Handed to templates as `LABELS` so that they can call `LABELS.choice_value(v)`."""
+
+    use_group = staticmethod(use_group)
+    choice_value = staticmethod(choice_value)
+    certification = staticmethod(certification)
+    anonymized_statistics = staticmethod(anonymized_statistics)
+    permitted_use = staticmethod(permitted_use)
+    channel = staticmethod(channel)
+    event_kind = staticmethod(event_kind)
+    change = staticmethod(change)
+    country = staticmethod(country)
+    grade = staticmethod(grade)
+    student_line = staticmethod(student_line)
+    mask_email = staticmethod(mask_email)
+
+
+LABELS = Labels()
