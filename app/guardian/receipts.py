@@ -33,12 +33,23 @@ def find_receipt_event(db: Session, student_id: int, receipt_id: str) -> ChoiceE
     )
 
 
-def version_at(db: Session, service_id: int, moment: datetime) -> ServiceVersion | None:
-    """The service version in force when the choice was made (else the earliest one)."""
+def version_at(
+    db: Session, service_id: int, moment: datetime, notice: NoticeVersion | None = None
+) -> ServiceVersion | None:
+    """The service version the guardian was shown: the one in the notice's catalogue
+    snapshot, else the one in force at `moment` (else the earliest one)."""
     query = select(ServiceVersion).options(
         selectinload(ServiceVersion.categories).joinedload(ServiceVersionCategory.category),
         selectinload(ServiceVersion.purposes),
     )
+    snapshot = (notice.catalogue or {}).get("service_versions", {}) if notice else {}
+    version_id = snapshot.get(str(service_id)) if isinstance(snapshot, dict) else None
+    if isinstance(version_id, int):
+        pinned = db.scalar(
+            query.where(ServiceVersion.id == version_id, ServiceVersion.service_id == service_id)
+        )
+        if pinned is not None:
+            return pinned
     found = db.scalar(
         query.where(ServiceVersion.service_id == service_id, ServiceVersion.published_at <= moment)
         .order_by(ServiceVersion.version.desc())
@@ -58,7 +69,7 @@ def build_receipt(db: Session, event: ChoiceEvent) -> dict[str, Any]:
     student = db.get_one(Student, event.student_id)
     guardian = db.get(Guardian, event.guardian_id) if event.guardian_id else None
     notice = db.get(NoticeVersion, event.notice_version_id) if event.notice_version_id else None
-    version = version_at(db, definition.service_id, event.created_at)
+    version = version_at(db, definition.service_id, event.created_at, notice)
     hidden_codes = list(event.category_codes)
     categories = []
     purposes = []

@@ -112,3 +112,56 @@ def test_empty_history(client: TestClient, db: Session, settings: Settings, worl
     sign_in_as(client, db, settings, world.account)
     page = client.get(f"/children/{world.jiro.id}/history")
     assert page.status_code == 200 and "まだ選択はありません" in page.text
+
+
+def test_receipt_cites_the_version_and_notice_the_guardian_was_shown(
+    client: TestClient, db: Session, database: Database, settings: Settings, smtp: SmtpSink, world: World
+) -> None:
+    from dataclasses import replace
+
+    from sqlalchemy.orm import selectinload
+
+    from app.audit.service import Actor
+    from app.catalog.models import ServiceVersion, ServiceVersionCategory
+    from app.catalog.service import CategoryInput, publish_service_version, version_input_from
+
+    v1 = db.scalar(
+        select(ServiceVersion)
+        .options(
+            selectinload(ServiceVersion.categories).joinedload(ServiceVersionCategory.category),
+            selectinload(ServiceVersion.purposes),
+            selectinload(ServiceVersion.subcontractors),
+        )
+        .where(ServiceVersion.service_id == world.dashboard.id)
+    )
+    assert v1 is not None
+    data = version_input_from(v1)
+    publish_service_version(
+        db,
+        service=world.dashboard,
+        data=replace(data, categories=[*data.categories, CategoryInput("guidance", "面談記録")]),
+        actor=Actor.account(1),
+    )
+    db.commit()
+    confirmed = _confirm_hide_grades(client, db, database, settings, smtp, world)
+    receipt = client.get(f"/children/{world.hanako.id}/receipts/{confirmed.receipt_id}?format=json").json()
+    assert receipt["service"]["version"] == 2
+    assert receipt["notice_version"]["version"] == 2
+    assert "guidance" in {c["code"] for c in receipt["data_categories"]}
+
+
+def test_guardian_without_an_address_on_file_is_told_and_nothing_is_recorded(
+    client: TestClient, db: Session, settings: Settings, world: World
+) -> None:
+    mother = db.get_one(type(world.mother), world.mother.id)
+    mother.email = None
+    db.commit()
+    sign_in_as(client, db, settings, world.account)
+    response = client.post(
+        f"/children/{world.hanako.id}/choices/{world.dashboard_choice.id}",
+        data={"csrf_token": csrf_token(client, settings), "value": "hide_all"},
+    )
+    assert response.status_code == 422
+    assert "学校にメールアドレスが登録されていない" in response.text
+    db.expire_all()
+    assert db.scalar(select(ChoiceEvent)) is None
