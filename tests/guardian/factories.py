@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, AccountGuardian
+from app.audit.service import Actor
 from app.boards.models import Board
 from app.catalog.models import (
     DataCategory,
@@ -342,6 +343,11 @@ class World:
     notice: NoticeVersion
     foreign_board: Board
     foreign_choice: ChoiceDefinition
+    admin: Account  # a staff account that publishes catalogue versions
+
+    @property
+    def admin_actor(self) -> Actor:
+        return Actor.account(self.admin.id)
 
 
 def build_world(db: Session) -> World:
@@ -411,6 +417,7 @@ def build_world(db: Session) -> World:
         notice=notice,
         foreign_board=foreign_board,
         foreign_choice=foreign_choice,
+        admin=make_staff_account(db),
     )
     db.commit()
     return world

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit.models import AuditEvent
-from app.audit.service import Actor
 from app.catalog.models import Service, ServiceAssignment, ServiceVersion, ServiceVersionCategory
 from app.catalog.service import (
     CategoryInput,
@@ -46,10 +45,10 @@ def _latest(db: Session, service: Service) -> ServiceVersion:
     return version
 
 
-def _publish(db: Session, service: Service, **changes: object) -> PublishResult:
+def _publish(db: Session, world: World, service: Service, **changes: object) -> PublishResult:
     """Publish the next version through the real catalogue service, with `changes` applied."""
     data = replace(version_input_from(_latest(db, service)), **changes)  # type: ignore[arg-type]
-    return publish_service_version(db, service=service, data=data, actor=Actor.account(1))
+    return publish_service_version(db, service=service, data=data, actor=world.admin_actor)
 
 
 def test_guardians_of_covered_children_are_emailed_once(
@@ -65,10 +64,10 @@ def test_guardians_of_covered_children_are_emailed_once(
     link(db, leaver_guardian, leaver)
     service = make_service(db, world.board, code="drill", school=world.school, use_group="learning")
     result = _publish(
-        db, service, categories=[CategoryInput("identity", "氏名"), CategoryInput("learning_records")]
+        db, world, service, categories=[CategoryInput("identity", "氏名"), CategoryInput("learning_records")]
     )
     assert result.changed == ["categories"]
-    queued = announce_service_change(db, result, Actor.account(1), base_url="http://127.0.0.1")
+    queued = announce_service_change(db, result, world.admin_actor, base_url="http://127.0.0.1")
     db.commit()
     assert queued == 3  # mother (two children, one mail), father, the other family
     assert deliver_mail(database, settings) == 3
@@ -88,9 +87,9 @@ def test_guardians_of_covered_children_are_emailed_once(
 def test_a_change_of_wording_alone_is_not_mailed(
     db: Session, database: Database, settings: Settings, smtp: SmtpSink, world: World
 ) -> None:
-    result = _publish(db, world.dashboard, description="説明を改めました。")
+    result = _publish(db, world, world.dashboard, description="説明を改めました。")
     assert result.changed == ["text"]
-    assert announce_service_change(db, result, Actor.account(1), base_url="http://127.0.0.1") == 0
+    assert announce_service_change(db, result, world.admin_actor, base_url="http://127.0.0.1") == 0
     db.commit()
     assert deliver_mail(database, settings) == 0
 
@@ -109,11 +108,11 @@ def test_new_service_for_a_grade_range(
             vendor_name="調査会社",
             categories=[CategoryInput("survey_answers")],
         ),
-        actor=Actor.account(1),
+        actor=world.admin_actor,
     )
     db.add(ServiceAssignment(service_id=result.service.id, grade_from="P3", grade_to="P6"))
     db.flush()
-    assert announce_service_change(db, result, Actor.account(1), base_url="http://127.0.0.1") == 3
+    assert announce_service_change(db, result, world.admin_actor, base_url="http://127.0.0.1") == 3
     db.commit()
     deliver_mail(database, settings)
     [mail] = smtp.to("yoko.yamada@example.jp")
@@ -130,6 +129,7 @@ def test_child_page_marks_what_changed_since_last_look(
     previous = version_input_from_db(db, world.dashboard)
     result = _publish(
         db,
+        world,
         world.dashboard,
         categories=[*previous.categories, CategoryInput("guidance", "面談記録")],
         backup_retention_days=60,

@@ -121,7 +121,6 @@ def test_receipt_cites_the_version_and_notice_the_guardian_was_shown(
 
     from sqlalchemy.orm import selectinload
 
-    from app.audit.service import Actor
     from app.catalog.models import ServiceVersion, ServiceVersionCategory
     from app.catalog.service import CategoryInput, publish_service_version, version_input_from
 
@@ -140,7 +139,7 @@ def test_receipt_cites_the_version_and_notice_the_guardian_was_shown(
         db,
         service=world.dashboard,
         data=replace(data, categories=[*data.categories, CategoryInput("guidance", "面談記録")]),
-        actor=Actor.account(1),
+        actor=world.admin_actor,
     )
     db.commit()
     confirmed = _confirm_hide_grades(client, db, database, settings, smtp, world)
