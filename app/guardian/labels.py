@@ -7,8 +7,11 @@ them through `LABELS` in their context.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from babel import Locale
 
+from app.catalog.models import DataCategory
 from app.i18n import _, current_language
 from app.roster.models import Student
 
@@ -100,26 +103,31 @@ def country(code: str) -> str:
 
 
 def grade(code: str | None) -> str:
-    if not code:
-        return ""
-    stage, _sep, number = code[0], "", code[1:]
-    if stage == "P":
-        return _("Elementary grade {n}").format(n=number)
-    if stage == "J":
-        return _("Junior high grade {n}").format(n=number)
-    if stage == "H":
-        return _("High school grade {n}").format(n=number)
-    return code
+    """P3 → 「3年生」 / "Grade 3" (the school's name says which kind of school it is)."""
+    if not code or code[0] not in "PJH" or not code[1:].isdigit():
+        return code or ""
+    return _("Grade {n}").format(n=code[1:])
 
 
 def student_line(student: Student) -> str:
-    """School, grade and homeroom, e.g. 「さくら小学校 小学3年 2組」."""
+    """School and homeroom (or grade), e.g. 「さくら小学校 3年2組」."""
     from app.web import localized
 
-    parts = [localized(student.school, "name"), grade(student.grade)]
-    if student.school_class is not None:
-        parts.append(student.school_class.title)
-    return " ".join(p for p in parts if p)
+    homeroom = student.school_class.title if student.school_class is not None else grade(student.grade)
+    return " ".join(p for p in (localized(student.school, "name"), homeroom) if p)
+
+
+def choice_text(value: str, codes: list[str], categories: Mapping[str, DataCategory]) -> str:
+    """「選んだ種類のデータだけ表示しない（成績・評価、健康・出欠の情報）」 with the chosen kinds."""
+    from app.web import localized
+
+    text = choice_value(value)
+    if value != "hide_some" or not codes:
+        return text
+    names = [localized(categories[c], "name") if c in categories else c for c in codes]
+    if current_language.get() == "ja":
+        return f"{text}（{'、'.join(names)}）"
+    return f"{text} ({', '.join(names)})"
 
 
 def mask_email(address: str | None) -> str:
@@ -143,6 +151,7 @@ class Labels:
     change = staticmethod(change)
     country = staticmethod(country)
     grade = staticmethod(grade)
+    choice_text = staticmethod(choice_text)
     student_line = staticmethod(student_line)
     mask_email = staticmethod(mask_email)
 

@@ -223,7 +223,11 @@ def receipt(
                 "Cache-Control": "no-store",
             },
         )
-    return _page(request, "guardian/receipt.html", {"child": child, "receipt": data, "event": event})
+    return _page(
+        request,
+        "guardian/receipt.html",
+        {"child": child, "receipt": data, "event": event, "category_map": category_names(db)},
+    )
 
 
 # --- the confirmation link -----------------------------------------------------------------
