@@ -66,6 +66,13 @@ def permitted_use(letter: str | None) -> str:
     }.get(letter, letter)
 
 
+def use_letter(letter: str | None) -> str:
+    """a–e as the memorandum writes them: ア–オ in Japanese."""
+    if letter is None or letter not in "abcde" or len(letter) != 1:
+        return letter or ""
+    return "アイウエオ"["abcde".index(letter)] if current_language.get() == "ja" else letter
+
+
 def channel(code: str | None) -> str:
     return {
         "web": _("On this website"),
@@ -146,6 +153,7 @@ class Labels:
     certification = staticmethod(certification)
     anonymized_statistics = staticmethod(anonymized_statistics)
     permitted_use = staticmethod(permitted_use)
+    use_letter = staticmethod(use_letter)
     channel = staticmethod(channel)
     event_kind = staticmethod(event_kind)
     change = staticmethod(change)
