@@ -12,6 +12,7 @@ Mail goes through the outbox in the caller's transaction; the dispatcher sends i
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
@@ -49,15 +50,21 @@ def _assignment_condition(assignment: ServiceAssignment) -> ColumnElement[bool]:
     return and_(true(), *parts)
 
 
-def covered_guardians(db: Session, board_id: int, service_id: int) -> dict[int, list[Student]]:
-    """Guardian id → their covered active children, in one query over the assignments."""
+class CoveredChild(NamedTuple):
+    id: int
+    full_name: str
+
+
+def covered_guardians(db: Session, board_id: int, service_id: int) -> dict[int, list[CoveredChild]]:
+    """Guardian id → their covered active children, in one query over the assignments
+    (plain columns, not ORM objects, so that a city-wide service stays light)."""
     assignments = list(
         db.scalars(select(ServiceAssignment).where(ServiceAssignment.service_id == service_id))
     )
     if not assignments:
         return {}
     rows = db.execute(
-        select(GuardianStudent.guardian_id, Student)
+        select(GuardianStudent.guardian_id, Student.id, Student.family_name, Student.given_name)
         .join(Student, Student.id == GuardianStudent.student_id)
         .where(
             Student.board_id == board_id,
@@ -67,9 +74,9 @@ def covered_guardians(db: Session, board_id: int, service_id: int) -> dict[int, 
         )
         .order_by(GuardianStudent.guardian_id, Student.id)
     )
-    children: dict[int, list[Student]] = defaultdict(list)
-    for guardian_id, student in rows:
-        children[guardian_id].append(student)
+    children: dict[int, list[CoveredChild]] = defaultdict(list)
+    for guardian_id, student_id, family_name, given_name in rows:
+        children[guardian_id].append(CoveredChild(student_id, f"{family_name} {given_name}"))
     return children
 
 

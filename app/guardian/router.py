@@ -115,7 +115,7 @@ def set_choice(
     category_codes: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     child = _child_or_404(db, principal, student_id)
-    definition = find_definition(service_cards(db, child, mark_seen=False), definition_id)
+    definition = find_definition(db, child.student, definition_id)
     if definition is None:
         raise HTTPException(status_code=404, detail="This choice is not offered for this child.")
     codes = sorted(set(category_codes or []))

@@ -295,12 +295,13 @@ def group_cards(cards: list[ServiceCard]) -> list[tuple[str, list[ServiceCard]]]
     return [(group, items) for group, items in groups.items() if items]
 
 
-def find_definition(cards: list[ServiceCard], definition_id: int) -> ChoiceDefinition | None:
-    """Only definitions of services that cover this child can be set for this child."""
-    for card in cards:
-        for state in card.choices:
-            if state.definition.id == definition_id:
-                return state.definition
+def find_definition(db: Session, student: Student, definition_id: int) -> ChoiceDefinition | None:
+    """Only active definitions of services that cover this child can be set for this child
+    (an id from another service, school or board is simply not found)."""
+    for view in services_for_student(db, student):
+        for definition in view.definitions:
+            if definition.id == definition_id:
+                return definition
     return None
 
 
