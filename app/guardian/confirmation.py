@@ -239,7 +239,10 @@ def confirm_link(
     if not redeemed.ok:  # lost a race with a second click
         return Link(link.token, link.request, "used"), None
     request = link.request
-    confirmed = confirm_request(db, request, actor_account_id=account_id)
+    try:
+        confirmed = confirm_request(db, request, actor_account_id=account_id)
+    except ValueError:  # closed between the look-up and now (cancelled in another tab)
+        return Link(link.token, request, "closed"), None
     confirmed.definition = request.definition
     student = db.get_one(Student, request.student_id)
     guardians = guardians_of(db, student.id)

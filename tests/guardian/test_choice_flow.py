@@ -284,3 +284,33 @@ def test_english_guardian_gets_english_pages_and_mail(
     [mail] = smtp.to("taro.yamada@example.jp")
     assert str(mail["Subject"]).startswith("Please confirm")
     assert "Hide all of my child's data" in body_of(mail)
+
+
+def test_resends_are_rate_limited_and_audited(
+    client: TestClient, db: Session, database: Database, settings: Settings, smtp: SmtpSink, world: World
+) -> None:
+    sign_in_as(client, db, settings, world.account)
+    _choose(client, settings, world, value="hide_all")
+    request_id = db.scalar(select(ChoiceEvent.id).where(ChoiceEvent.kind == "requested"))
+    url = f"/children/{world.hanako.id}/requests/{request_id}/resend"
+    statuses = [
+        client.post(
+            url, data={"csrf_token": csrf_token(client, settings)}, follow_redirects=False
+        ).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [303, 303, 303, 303, 303, 429]
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(OutboxEmail)) == 6  # the first mail and 5 resends
+    refused = db.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "choice.confirmation_resent", AuditEvent.outcome == "failure")
+    )
+    assert refused == 1
+    live = db.scalar(
+        select(func.count())
+        .select_from(OneTimeToken)
+        .where(OneTimeToken.revoked_at.is_(None), OneTimeToken.used_at.is_(None))
+    )
+    assert live == 1  # only the latest link works
