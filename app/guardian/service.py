@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from app.accounts.models import Account
 from app.catalog.models import (
     USE_GROUPS,
     DataCategory,
@@ -307,8 +308,6 @@ def find_definition(db: Session, student: Student, definition_id: int) -> Choice
 
 def history_actor_kinds(db: Session, events: list[ChoiceEvent]) -> dict[int, str]:
     """Account id → "guardian" | "staff" for the actors of these events."""
-    from app.accounts.models import Account
-
     ids = {e.actor_account_id for e in events if e.actor_account_id is not None}
     if not ids:
         return {}
