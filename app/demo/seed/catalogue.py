@@ -10,6 +10,7 @@ every description says so, and fictional companies carry （架空）/ (fictiona
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 DEMO_NOTE = "※ デモ用の記載です。事業者の実際の契約条件ではありません。"
 DEMO_NOTE_EN = "Demo entry: not the vendor's actual contract terms."
@@ -103,6 +104,18 @@ class ServiceSpec:
     assignments: tuple[Assign, ...] = field(default=(Assign(),))
 
 
+class Vendor(TypedDict):
+    vendor: str
+    vendor_en: str
+    policy_url: str
+    certifications: tuple[str, ...]
+
+
+class Description(TypedDict):
+    description: str
+    description_en: str
+
+
 HELPDESK = Sub(
     name="とびらICTサポート株式会社（架空）",
     name_en="Tobira ICT Support Co., Ltd. (fictional)",
@@ -124,13 +137,13 @@ HELPDESK = Sub(
     ),
 )
 
-MICROSOFT = {
+MICROSOFT: Vendor = {
     "vendor": "日本マイクロソフト株式会社",
     "vendor_en": "Microsoft Japan Co., Ltd.",
     "policy_url": "https://privacy.microsoft.com/ja-jp/privacystatement",
     "certifications": ("ISMAP", "ISMS"),
 }
-UCHIDA = {
+UCHIDA: Vendor = {
     "vendor": "株式会社内田洋行",
     "vendor_en": "Uchida Yoko Co., Ltd.",
     "policy_url": "https://www.uchida.co.jp/privacy/",
@@ -138,7 +151,7 @@ UCHIDA = {
 }
 
 
-def _desc(text: str, text_en: str) -> dict[str, str]:
+def _desc(text: str, text_en: str) -> Description:
     return {"description": f"{text}\n{DEMO_NOTE}", "description_en": f"{text_en}\n{DEMO_NOTE_EN}"}
 
 
