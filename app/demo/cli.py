@@ -20,7 +20,7 @@ def demo(
     port: Annotated[int, typer.Option(help="Port of the app.")] = 8000,
     idp_port: Annotated[int, typer.Option(help="Port of the demo OpenID provider for guardians.")] = 9400,
     staff_idp_port: Annotated[
-        int | None, typer.Option(help="Port of the demo OpenID provider for staff [default: --idp-port + 1].")
+        int | None, typer.Option(help="Port of the demo OpenID provider for staff (default: --idp-port + 1).")
     ] = None,
     smtp_port: Annotated[int, typer.Option(help="Port of the dev SMTP sink.")] = 1025,
     data_dir: Annotated[
@@ -29,10 +29,15 @@ def demo(
 ) -> None:
     """Run the demo: seeded SQLite board, local demo IdPs, dev mailbox and the app.
 
-    Creates (or reuses) DATA_DIR/tobira-demo.sqlite3 with a fictional board modelled on the
-    Saitama City notice, starts two local OpenID providers with one-click demo identities,
-    an SMTP sink whose mail is shown at /dev/mailbox, and the app on http://127.0.0.1:PORT.
-    Delete DATA_DIR to start afresh. Ctrl-C stops everything.
+    Creates or reuses DATA_DIR/tobira-demo.sqlite3 with a fictional board.
+
+    Starts two local OpenID providers with one-click demo identities.
+
+    Starts an SMTP sink; its mail is shown at /dev/mailbox.
+
+    Serves the app on http://127.0.0.1:PORT. Ctrl-C stops everything.
+
+    Delete DATA_DIR to start afresh.
     """
     from app.demo.runner import DemoConfig, DemoError, DemoStack, banner
 

@@ -157,6 +157,8 @@ def prepare(config: DemoConfig) -> DemoSummary:
 def _check_ports_free(config: DemoConfig) -> None:
     for option, port in config.ports().items():
         with socket.socket() as probe:
+            # As the servers do: a port held only by closed connections (TIME_WAIT) is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((HOST, port))
             except OSError as exc:
