@@ -31,7 +31,9 @@ def mail_dir(request: Request) -> Path:
 @router.get("")
 def mailbox_page(request: Request) -> Response:
     messages = mailbox.list_messages(mail_dir(request))
-    return render(request, "demo/mailbox.html", {"messages": messages})
+    # htmx polls for the list alone (templates/demo/_messages.html); without JavaScript
+    # the Refresh link reloads the page.
+    return render(request, "demo/mailbox.html", {"messages": messages}, fragment="demo/_messages.html")
 
 
 @router.get("/{message_id}")

@@ -82,6 +82,14 @@ def test_mailbox_lists_newest_first_and_shows_a_message_with_clickable_links(
     assert "attachment" in download.headers["content-disposition"]
 
 
+def test_htmx_polls_for_the_list_alone(mailbox_client: TestClient) -> None:
+    page = mailbox_client.get("/dev/mailbox")
+    assert 'hx-trigger="every 3s"' in page.text and "<html" in page.text
+    fragment = mailbox_client.get("/dev/mailbox", headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith('<div id="messages"') and "<html" not in fragment.text
+    assert "HX-Request" in fragment.headers["vary"]
+
+
 def test_mailbox_in_english(mailbox_client: TestClient) -> None:
     page = mailbox_client.get("/dev/mailbox", headers={"Accept-Language": "en"})
     assert "Dev mailbox" in page.text and "No e-mail yet" in page.text
