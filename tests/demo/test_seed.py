@@ -1,14 +1,16 @@
-"""The demo seed gives each story what it needs, and running it twice changes nothing."""
+"""The demo seed gives each story what it needs (one seeded board, read-only tests)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import StaffGroupMapping, StaffRole
-from app.boards.models import Board, BoardProviderSetting
+from app.boards.models import BoardProviderSetting
 from app.catalog.models import (
     DataCategory,
     NoticeVersion,
@@ -19,12 +21,34 @@ from app.catalog.models import (
     ServiceVersionCategory,
     Subcontractor,
 )
-from app.choices.models import ChoiceDefinition
+from app.choices.models import ChoiceDefinition, ChoiceEvent, CurrentChoice
+from app.db import Database
 from app.demo import identities as ids
-from app.demo.seed import seed_demo
+from app.demo.seed import DemoSummary, seed_demo
 from app.roster.models import Guardian, GuardianStudent, School, SchoolClass, Student
-from app.tokens import service as tokens
-from app.tokens.service import TokenProblem
+from tests.conftest import _wipe
+
+
+@pytest.fixture(scope="module")
+def seeded(database: Database) -> Iterator[tuple[Session, DemoSummary]]:
+    """One seeded board for this module's read-only tests (seeding takes about a second)."""
+    session = database.session()
+    summary = seed_demo(session)
+    session.commit()
+    yield session, summary
+    session.close()
+    _wipe(database)
+
+
+@pytest.fixture
+def db(seeded: tuple[Session, DemoSummary]) -> Session:
+    return seeded[0]
+
+
+@pytest.fixture
+def summary(seeded: tuple[Session, DemoSummary]) -> DemoSummary:
+    return seeded[1]
+
 
 LEARNING = {
     "Microsoft Teams",
@@ -54,33 +78,7 @@ def _categories(db: Session, version: ServiceVersion) -> set[str]:
     )
 
 
-def test_seeding_twice_changes_nothing_but_the_enrolment_code(db: Session) -> None:
-    first = seed_demo(db)
-    db.commit()
-    second = seed_demo(db)
-    db.commit()
-    assert first.created and not second.created
-    assert (first.students, first.guardians, first.services, first.guardian_links) == (
-        second.students,
-        second.guardians,
-        second.services,
-        second.guardian_links,
-    )
-    assert db.scalar(select(func.count(Board.id))) == 1
-    assert db.scalar(select(func.count(ServiceVersion.id))) == 13
-    # Only the latest printed code works; the earlier one was revoked.
-    assert tokens.look_up(db, "enrolment_code", first.enrolment_code).problem is TokenProblem.REVOKED
-    found = tokens.redeem(db, "enrolment_code", second.enrolment_code)
-    assert found.ok and found.token is not None
-    assert (found.token.guardian_id, found.token.student_id) == (
-        second.code_guardian_id,
-        second.code_student_id,
-    )
-    assert found.token.board_id == second.board_id
-
-
 def test_services_grouped_by_use_as_in_the_saitama_notice(db: Session) -> None:
-    seed_demo(db)
     versions = _versions(db)
     groups: dict[str, set[str]] = {}
     for version in versions.values():
@@ -114,7 +112,6 @@ def test_services_grouped_by_use_as_in_the_saitama_notice(db: Session) -> None:
 
 
 def test_every_service_carries_permitted_uses_and_vendor_facts(db: Session) -> None:
-    seed_demo(db)
     for code, version in _versions(db).items():
         uses = db.scalars(
             select(ServicePurpose.permitted_use).where(ServicePurpose.service_version_id == version.id)
@@ -131,8 +128,9 @@ def test_every_service_carries_permitted_uses_and_vendor_facts(db: Session) -> N
     assert [s.name for s in chain if s.parent_id == contractor.id] == ["株式会社とびらデータセンター（架空）"]
 
 
-def test_notice_version_maps_every_service_to_its_published_version(db: Session) -> None:
-    summary = seed_demo(db)
+def test_notice_version_maps_every_service_to_its_published_version(
+    db: Session, summary: DemoSummary
+) -> None:
     notice = db.scalar(select(NoticeVersion).where(NoticeVersion.board_id == summary.board_id))
     assert notice is not None and notice.version == 1 and notice.title_en and notice.body_en
     expected = {str(v.service_id): v.id for v in _versions(db).values()}
@@ -140,7 +138,6 @@ def test_notice_version_maps_every_service_to_its_published_version(db: Session)
 
 
 def test_choice_definitions_for_the_dashboard_and_class_photos(db: Session) -> None:
-    seed_demo(db)
     rows = db.execute(
         select(Service.code, ChoiceDefinition).join(Service, Service.id == ChoiceDefinition.service_id)
     )
@@ -166,8 +163,7 @@ def test_choice_definitions_for_the_dashboard_and_class_photos(db: Session) -> N
     assert "写真" in photos.explanation and "photos" in photos.explanation_en
 
 
-def test_roster_two_schools_about_200_students_and_their_guardians(db: Session) -> None:
-    summary = seed_demo(db)
+def test_roster_two_schools_about_200_students_and_their_guardians(db: Session, summary: DemoSummary) -> None:
     assert (summary.schools, summary.students) == (2, 200)
     grades = dict(
         db.execute(
@@ -196,8 +192,7 @@ def test_roster_two_schools_about_200_students_and_their_guardians(db: Session) 
     assert len(emails) == len(set(emails)) and summary.guardians - len(emails) == 3
 
 
-def test_story_identities_match_the_roster_and_invitations(db: Session) -> None:
-    summary = seed_demo(db)
+def test_story_identities_match_the_roster_and_invitations(db: Session, summary: DemoSummary) -> None:
     by_sub = {identity.sub: identity for identity in ids.IDENTITIES}
     code_student_guardians = set(
         db.scalars(
@@ -242,7 +237,6 @@ def test_story_identities_match_the_roster_and_invitations(db: Session) -> None:
 
 
 def test_some_services_cover_only_junior_high(db: Session) -> None:
-    seed_demo(db)
     rows = db.execute(
         select(Service.code, School.kind, ServiceAssignment.grade_from, ServiceAssignment.grade_to)
         .join(Service, Service.id == ServiceAssignment.service_id)
@@ -254,3 +248,29 @@ def test_some_services_cover_only_junior_high(db: Session) -> None:
     assert rules["kahoot"] == [("junior_high", "J1", "J3")]
     assert rules["school-dashboard"] == [(None, None, None)]
     assert len(rules) == 13
+
+
+def test_some_families_already_chose_on_paper_but_not_the_story_family(
+    db: Session, summary: DemoSummary
+) -> None:
+    current = db.scalars(select(CurrentChoice)).all()
+    assert summary.effective_choices == len(current) > 20
+    values = Counter(c.value for c in current)
+    assert values["hide_all"] and values["hide_some"] and values["deny"]
+    for choice in current:
+        confirmed = db.get(ChoiceEvent, choice.event_id)
+        assert confirmed is not None and confirmed.kind == "confirmed" and confirmed.receipt_id
+        requested = db.get(ChoiceEvent, confirmed.request_id)
+        assert requested is not None and requested.kind == "requested"
+        assert (requested.value, requested.channel) == (choice.value, "paper") == (confirmed.value, "paper")
+        assert confirmed.guardian_id is not None and confirmed.notice_version_id is not None
+        if choice.value == "hide_some":
+            assert choice.category_codes == ["grades", "guidance"]
+    story_children = set(
+        db.scalars(
+            select(GuardianStudent.student_id)
+            .join(Guardian, Guardian.id == GuardianStudent.guardian_id)
+            .where(Guardian.email.in_([ids.guardian_email(n) for n in range(1, 5)]))
+        )
+    )
+    assert story_children and not story_children & {c.student_id for c in current}

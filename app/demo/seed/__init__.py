@@ -27,10 +27,11 @@ from app.catalog.models import (
     ServiceVersionCategory,
     Subcontractor,
 )
-from app.choices.models import ChoiceDefinition
+from app.choices.models import ChoiceDefinition, CurrentChoice
 from app.demo import identities as ids
 from app.demo.seed import texts
 from app.demo.seed.catalogue import DASHBOARD_CODE, PERMITTED_USES, PHOTO_SERVICE_CODE, SERVICES, Sub
+from app.demo.seed.paper_choices import seed_paper_choices
 from app.demo.seed.roster import FamilySpec, build_families
 from app.roster.models import Guardian, GuardianStudent, School, SchoolClass, SchoolYear, Student
 from app.tokens import service as tokens
@@ -38,6 +39,9 @@ from app.tokens.models import OneTimeToken
 
 ENROLMENT_CODE_TTL = timedelta(days=90)
 STORY_GUARDIAN_SOURCED_ID = "demo-g-0001"
+# Families whose children start with no choices (the code, verified-e-mail, e-mail-link
+# and unverified stories).
+STORY_GUARDIAN_SOURCED_IDS = ("demo-g-0001", "demo-g-0002", "demo-g-0003", "demo-g-0004")
 STORY_STUDENT_SOURCED_ID = "demo-s-0001"
 SCHOOL_YEAR = 2026
 
@@ -53,6 +57,7 @@ class DemoSummary:
     guardian_links: int
     services: int
     choice_definitions: int
+    effective_choices: int
     staff_invitations: int
     # The code story: this guardian–student pair's one valid enrolment code.
     enrolment_code: str
@@ -93,6 +98,14 @@ def _create_board(db: Session) -> Board:
     _create_roster(db, board, schools)
     services = _create_catalogue(db, board, schools)
     _create_choices(db, board, services)
+    notice_id = db.scalar(select(NoticeVersion.id).where(NoticeVersion.board_id == board.id))
+    assert notice_id is not None
+    story = db.scalars(
+        select(GuardianStudent.student_id)
+        .join(Guardian, Guardian.id == GuardianStudent.guardian_id)
+        .where(Guardian.board_id == board.id, Guardian.sourced_id.in_(STORY_GUARDIAN_SOURCED_IDS))
+    )
+    seed_paper_choices(db, board.id, notice_id, set(story))
     _create_staff(db, board, schools)
     return board
 
@@ -383,6 +396,9 @@ def _summarize(db: Session, board: Board, created: bool) -> DemoSummary:
         services=_count(db, select(func.count(Service.id)).where(Service.board_id == board.id)),
         choice_definitions=_count(
             db, select(func.count(ChoiceDefinition.id)).where(ChoiceDefinition.board_id == board.id)
+        ),
+        effective_choices=_count(
+            db, select(func.count(CurrentChoice.id)).where(CurrentChoice.board_id == board.id)
         ),
         staff_invitations=_count(
             db,
