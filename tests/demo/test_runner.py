@@ -23,6 +23,7 @@ import pytest
 
 from app.db import Database
 from app.demo import identities as ids
+from app.demo.runner import DemoConfig, DemoError, DemoStack, demo_settings
 from app.notifications.service import queue_email
 from app.tokens import service as tokens
 from tests.helpers import free_port
@@ -166,19 +167,45 @@ def test_demo_serves_app_providers_and_mailbox_then_stops_on_ctrl_c(demo: Demo) 
         httpx.get(f"{base}/", timeout=2)
 
 
-def test_port_in_use_is_explained(tmp_path: Path) -> None:
+def test_port_in_use_is_explained_before_anything_is_created(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        ports = {
-            "--port": port,
-            "--idp-port": free_port(),
-            "--staff-idp-port": free_port(),
-            "--smtp-port": free_port(),
-        }
-        process = _start(tmp_path, ports)
-        output, _ = process.communicate(timeout=30)
-    assert process.returncode == 1
-    assert f"Port {port}" in output and "--port" in output and "使用中" in output
-    assert not (tmp_path / "demo-data").exists()
+        config = DemoConfig(
+            data_dir=tmp_path / "demo-data", port=free_port(), idp_port=port, smtp_port=free_port()
+        )
+        with pytest.raises(DemoError) as error:
+            DemoStack(config).start()
+    assert (
+        f"Port {port}" in str(error.value)
+        and "--idp-port" in str(error.value)
+        and "使用中" in str(error.value)
+    )
+    assert not config.data_dir.exists()
+
+
+def test_environment_cannot_point_the_demo_at_real_systems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = DemoConfig(data_dir=tmp_path, port=8123, idp_port=9500, smtp_port=2025)
+    env = {
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": "postgresql://prod.example/tobira",
+        "SMTP_HOST": "smtp.example.jp",
+        "BASE_URL": "http://127.0.0.1:9999",
+        "LOG_LEVEL": "DEBUG",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = demo_settings(config)
+    assert settings.environment == "dev" and settings.dispatch_mail_in_app
+    assert settings.database_url == config.database_url and str(tmp_path) in settings.database_url
+    assert (settings.smtp_host, settings.smtp_port) == ("127.0.0.1", 2025)
+    assert [(p.name, p.audience, str(p.issuer)) for p in settings.oidc_providers] == [
+        ("demo", "guardian", "http://127.0.0.1:9500/"),
+        ("demo-staff", "staff", "http://127.0.0.1:9501/"),
+    ]
+    # Settings that do not wire the demo to other systems may come from the environment.
+    assert (settings.base_url, settings.log_level) == ("http://127.0.0.1:9999", "DEBUG")
+    assert settings.secret_key == (tmp_path / "secret_key").read_text() and len(settings.secret_key) > 32
