@@ -103,15 +103,16 @@ def callback(
         pending.clear(response, settings)
         return response
 
-    if (
-        login_state is None
-        or login_state.provider != provider_name
-        or not hmac.compare_digest(state.encode(), login_state.state.encode())
-    ):
+    if login_state is None or login_state.provider != provider_name:
         return fail("state_mismatch", "state_mismatch")
-    if error:
+    state_ok = hmac.compare_digest(state.encode(), login_state.state.encode())
+    # Some providers leave out `state` on error redirects; an error signs no one in, so
+    # it is shown (and the pending login dropped) as long as the state is not a wrong one.
+    if error and (state_ok or not state):
         reason = "access_denied" if error == "access_denied" else "provider_error"
         return fail(reason, "provider_denied" if error == "access_denied" else "provider_error")
+    if not state_ok:
+        return fail("state_mismatch", "state_mismatch")
     if not code:
         return fail("no_code", "provider_error")
     redirect_uri = _redirect_uri(settings, provider_name)
