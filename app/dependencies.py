@@ -34,6 +34,9 @@ def get_db(request: Request) -> Iterator[Session]:
         yield db
         db.commit()
     except BaseException:
+        # Detach first so that objects already loaded (the principal shown in the
+        # error page's header) keep their state instead of being expired by the rollback.
+        db.expunge_all()
         db.rollback()
         raise
     finally:
