@@ -48,7 +48,7 @@ class MockProvider:
         *,
         audience: str = "guardian",
         client_id: str = "tobira-test",
-        client_secret: str = "tobira-test-secret",
+        client_secret: str = "tobira-test-secret",  # noqa: S107 (a test client of a local mock)
         display_name: str | None = None,
         groups_claim: str = "groups",
     ) -> OIDCProvider:

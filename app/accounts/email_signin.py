@@ -31,7 +31,9 @@ PER_IP = (10, timedelta(hours=1))
 def request_link(db: Session, settings: Settings, *, address: str, client_ip: str) -> bool:
     """Queue a link to each guardian with this address. False only when rate-limited."""
     normalized = address.strip().lower()
-    over_ip = tokens.rate_limited(db, tokens.rate_key("email-signin-ip", client_ip), limit=PER_IP[0], window=PER_IP[1])
+    over_ip = tokens.rate_limited(
+        db, tokens.rate_key("email-signin-ip", client_ip), limit=PER_IP[0], window=PER_IP[1]
+    )
     over_address = tokens.rate_limited(
         db, tokens.rate_key("email-signin-address", normalized), limit=PER_ADDRESS[0], window=PER_ADDRESS[1]
     )
@@ -47,7 +49,9 @@ def request_link(db: Session, settings: Settings, *, address: str, client_ip: st
         return False
     guardians = guardians_with_email(db, normalized) if "@" in normalized else []
     for guardian in guardians:
-        secret, token = tokens.issue(db, PURPOSE, LINK_TTL, board_id=guardian.board_id, guardian_id=guardian.id)
+        secret, token = tokens.issue(
+            db, PURPOSE, LINK_TTL, board_id=guardian.board_id, guardian_id=guardian.id
+        )
         queue_email(
             db,
             to=guardian.email or normalized,
@@ -92,7 +96,9 @@ def redeem_link(db: Session, secret: str) -> LinkResult:
     if token is None or found.problem is not None:
         reason = found.problem.value if found.problem else "unknown"
         return LinkResult(None, reason, token.board_id if token else None)
-    guardian = db.scalar(select(Guardian).where(Guardian.id == token.guardian_id, Guardian.status == "active"))
+    guardian = db.scalar(
+        select(Guardian).where(Guardian.id == token.guardian_id, Guardian.status == "active")
+    )
     if guardian is None:
         return LinkResult(None, "roster_inactive", token.board_id)
     account = account_for(

@@ -142,7 +142,9 @@ def claims_email_verified(claims: dict[str, object]) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def auto_link_verified_email(db: Session, account: Account, provider_name: str, claims: dict[str, object]) -> int:
+def auto_link_verified_email(
+    db: Session, account: Account, provider_name: str, claims: dict[str, object]
+) -> int:
     """Link guardians whose roster e-mail equals a verified e-mail from a trusted provider."""
     email = claims.get("email")
     if not isinstance(email, str) or not email or not claims_email_verified(claims):

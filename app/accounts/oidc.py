@@ -120,13 +120,18 @@ def authorization_url(
     return str(url)
 
 
-def exchange_code(provider: OIDCProvider, redirect_uri: str, *, code: str, code_verifier: str) -> dict[str, Any]:
+def exchange_code(
+    provider: OIDCProvider, redirect_uri: str, *, code: str, code_verifier: str
+) -> dict[str, Any]:
     """Trade the authorization code for tokens (the code verifier proves it is ours)."""
     document = metadata(provider)
     with _client(provider, redirect_uri) as client:
         try:
             token = client.fetch_token(
-                document["token_endpoint"], code=code, code_verifier=code_verifier, grant_type="authorization_code"
+                document["token_endpoint"],
+                code=code,
+                code_verifier=code_verifier,
+                grant_type="authorization_code",
             )
         except OAuthError as exc:
             raise OIDCError("token_rejected", str(getattr(exc, "error", ""))) from exc

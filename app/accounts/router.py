@@ -47,7 +47,9 @@ def _redirect_uri(settings: Settings, provider_name: str) -> str:
 
 
 @router.get("/signin")
-def signin_page(request: Request, settings: AppSettings, principal: OptionalPrincipal, next: str = "") -> Response:
+def signin_page(
+    request: Request, settings: AppSettings, principal: OptionalPrincipal, next: str = ""
+) -> Response:
     providers = settings.oidc_providers
     return render(
         request,
@@ -141,9 +143,9 @@ def callback(
         sync_staff_roles(db, account, provider, claims)
         if not account_board_ids(db, account):
             audit_failed_sign_in(db, "no_staff_role", provider=provider_name, account=account)
-            response = problem_page(request, "unknown_account")
-            pending.clear(response, settings)
-            return response
+            refused = problem_page(request, "unknown_account")
+            pending.clear(refused, settings)
+            return refused
         default_next = "/staff"
     else:
         auto_link_verified_email(db, account, provider.name, claims)
@@ -180,7 +182,8 @@ def signout(request: Request, db: DbSession, settings: AppSettings, principal: O
                 )
                 or "/"
             )
-        for board_id in sorted(principal.board_ids) or [None]:
+        boards: list[int | None] = [*sorted(account_board_ids(db, account))] or [None]
+        for board_id in boards:
             record(
                 db,
                 "accounts.signed_out",
@@ -241,7 +244,9 @@ def email_link_use(request: Request, secret: str, db: DbSession, settings: AppSe
 
 
 def _link_problem(request: Request, reason: str) -> Response:
-    kind = {"expired": "link_expired", "used": "link_used", "revoked": "link_used"}.get(reason, "link_invalid")
+    kind = {"expired": "link_expired", "used": "link_used", "revoked": "link_used"}.get(
+        reason, "link_invalid"
+    )
     return problem_page(request, kind)
 
 
@@ -250,7 +255,9 @@ def _link_problem(request: Request, reason: str) -> Response:
 
 @router.get("/link")
 def link_page(request: Request, principal: CurrentGuardian, new: str = "") -> Response:
-    return render(request, "accounts/link.html", {"code": "", "not_linked": bool(new) or not principal.guardian_ids})
+    return render(
+        request, "accounts/link.html", {"code": "", "not_linked": bool(new) or not principal.guardian_ids}
+    )
 
 
 @router.get("/link/{code}")

@@ -43,7 +43,9 @@ def _groups(claims: dict[str, object], claim_name: str) -> set[str]:
     return set()
 
 
-def sync_staff_roles(db: Session, account: Account, provider: OIDCProvider, claims: dict[str, object]) -> None:
+def sync_staff_roles(
+    db: Session, account: Account, provider: OIDCProvider, claims: dict[str, object]
+) -> None:
     """Bind invitations to a verified e-mail; grant and withdraw roles from group mappings."""
     if account.email and account.email_verified:
         for role in db.scalars(
@@ -65,7 +67,9 @@ def sync_staff_roles(db: Session, account: Account, provider: OIDCProvider, clai
             )
 
     groups = _groups(claims, provider.groups_claim)
-    mappings = list(db.scalars(select(StaffGroupMapping).where(StaffGroupMapping.provider_name == provider.name)))
+    mappings = list(
+        db.scalars(select(StaffGroupMapping).where(StaffGroupMapping.provider_name == provider.name))
+    )
     wanted = {f"group:{m.id}": m for m in mappings if m.group_value in groups}
     current = {
         role.source: role
@@ -96,7 +100,12 @@ def sync_staff_roles(db: Session, account: Account, provider: OIDCProvider, clai
             board_id=mapping.board_id,
             target_type="staff_role",
             target_id=role.id,
-            details={"role": role.role, "school_id": role.school_id, "source": "group", "mapping_id": mapping.id},
+            details={
+                "role": role.role,
+                "school_id": role.school_id,
+                "source": "group",
+                "mapping_id": mapping.id,
+            },
         )
     for source, role in current.items():
         if source not in wanted:
@@ -117,7 +126,9 @@ def account_board_ids(db: Session, account: Account) -> set[int]:
     if account.kind == "staff":
         return set(
             db.scalars(
-                select(StaffRole.board_id).where(StaffRole.account_id == account.id, StaffRole.revoked_at.is_(None))
+                select(StaffRole.board_id).where(
+                    StaffRole.account_id == account.id, StaffRole.revoked_at.is_(None)
+                )
             )
         )
     return set(
@@ -131,7 +142,7 @@ def account_board_ids(db: Session, account: Account) -> set[int]:
 
 def audit_sign_in(db: Session, account: Account, method: str) -> None:
     """One event per board the account belongs to (or one without a board)."""
-    boards: list[int | None] = sorted(account_board_ids(db, account)) or [None]
+    boards: list[int | None] = [*sorted(account_board_ids(db, account))] or [None]
     for board_id in boards:
         record(
             db,
@@ -145,7 +156,12 @@ def audit_sign_in(db: Session, account: Account, method: str) -> None:
 
 
 def audit_failed_sign_in(
-    db: Session, reason: str, *, provider: str = "", account: Account | None = None, board_id: int | None = None
+    db: Session,
+    reason: str,
+    *,
+    provider: str = "",
+    account: Account | None = None,
+    board_id: int | None = None,
 ) -> None:
     record(
         db,

@@ -33,9 +33,10 @@ def check_role_scope(db: Session, board_id: int, role: str, school_id: int | Non
         raise InvalidInput("School admins and teachers need a school.")
     if role in BOARD_WIDE_ROLES and school_id is not None:
         raise InvalidInput("Board admins and auditors cover the whole board; leave the school empty.")
-    if school_id is not None and db.scalar(
-        select(School.id).where(School.id == school_id, School.board_id == board_id)
-    ) is None:
+    if (
+        school_id is not None
+        and db.scalar(select(School.id).where(School.id == school_id, School.board_id == board_id)) is None
+    ):
         raise InvalidInput("Choose a school of this board.")
 
 
@@ -93,7 +94,13 @@ def revoke_role(db: Session, principal: Principal, board_id: int, role_id: int) 
 
 
 def add_mapping(
-    db: Session, principal: Principal, board_id: int, provider_name: str, group: str, role: str, school_id: int | None
+    db: Session,
+    principal: Principal,
+    board_id: int,
+    provider_name: str,
+    group: str,
+    role: str,
+    school_id: int | None,
 ) -> StaffGroupMapping:
     group = group.strip()
     if not group or len(group) > 255:
@@ -105,7 +112,9 @@ def add_mapping(
             StaffGroupMapping.provider_name == provider_name,
             StaffGroupMapping.group_value == group,
             StaffGroupMapping.role == role,
-            StaffGroupMapping.school_id.is_(None) if school_id is None else StaffGroupMapping.school_id == school_id,
+            StaffGroupMapping.school_id.is_(None)
+            if school_id is None
+            else StaffGroupMapping.school_id == school_id,
         )
     )
     if exists is not None:
@@ -130,7 +139,9 @@ def add_mapping(
 def remove_mapping(db: Session, principal: Principal, board_id: int, mapping_id: int) -> bool:
     """Delete the mapping and revoke the roles it granted."""
     row = db.scalar(
-        select(StaffGroupMapping).where(StaffGroupMapping.id == mapping_id, StaffGroupMapping.board_id == board_id)
+        select(StaffGroupMapping).where(
+            StaffGroupMapping.id == mapping_id, StaffGroupMapping.board_id == board_id
+        )
     )
     if row is None:
         return False
@@ -160,7 +171,10 @@ def remove_mapping(db: Session, principal: Principal, board_id: int, mapping_id:
 def may_print_letters(principal: Principal, school_class: SchoolClass) -> bool:
     return any(
         role.board_id == school_class.board_id
-        and (role.role == "board_admin" or (role.role == "school_admin" and role.school_id == school_class.school_id))
+        and (
+            role.role == "board_admin"
+            or (role.role == "school_admin" and role.school_id == school_class.school_id)
+        )
         for role in principal.roles
     )
 
@@ -225,7 +239,8 @@ class Letter:
 def issue_letters(db: Session, principal: Principal, school_class: SchoolClass) -> list[Letter]:
     """New codes for every guardian–student pair of the class (older unused ones revoked)."""
     letters = [
-        Letter(pair.guardian, pair.student, issue_enrolment_code(db, pair)) for pair in class_pairs(db, school_class)
+        Letter(pair.guardian, pair.student, issue_enrolment_code(db, pair))
+        for pair in class_pairs(db, school_class)
     ]
     record(
         db,

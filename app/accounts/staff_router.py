@@ -57,7 +57,9 @@ def _roles_context(db: Session, settings: AppSettings, board_id: int) -> dict[st
     schools = list(db.scalars(select(School).where(School.board_id == board_id).order_by(School.code)))
     mappings = list(
         db.scalars(
-            select(StaffGroupMapping).where(StaffGroupMapping.board_id == board_id).order_by(StaffGroupMapping.id)
+            select(StaffGroupMapping)
+            .where(StaffGroupMapping.board_id == board_id)
+            .order_by(StaffGroupMapping.id)
         )
     )
     return {
@@ -73,7 +75,11 @@ def _roles_context(db: Session, settings: AppSettings, board_id: int) -> dict[st
 
 @router.get("/staff/roles")
 def roles_page(
-    request: Request, db: DbSession, settings: AppSettings, principal: CurrentStaff, board_id: int | None = None
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    principal: CurrentStaff,
+    board_id: int | None = None,
 ) -> Response:
     board = _admin_board(principal, board_id)
     return render(request, "accounts/roles.html", _roles_context(db, settings, board))
@@ -175,7 +181,11 @@ def delete_group_mapping(
 
 @router.get("/staff/providers")
 def providers_page(
-    request: Request, db: DbSession, settings: AppSettings, principal: CurrentStaff, board_id: int | None = None
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    principal: CurrentStaff,
+    board_id: int | None = None,
 ) -> Response:
     board = _admin_board(principal, board_id)
     return render(
@@ -223,8 +233,10 @@ def save_providers(
 @router.get("/staff/letters")
 def letters_index(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
     classes = staff_admin.letter_classes(db, principal)
-    if not classes and not staff_admin.admin_board_ids(principal) and not any(
-        r.role == "school_admin" for r in principal.roles
+    if (
+        not classes
+        and not staff_admin.admin_board_ids(principal)
+        and not any(r.role == "school_admin" for r in principal.roles)
     ):
         raise HTTPException(status_code=404)
     return render(request, "accounts/letters_index.html", {"classes": classes})

@@ -35,7 +35,9 @@ def set_provider_trust(db: Session, board_id: int, provider_name: str, trusted: 
     if row is None:
         if not trusted:
             return False
-        db.add(BoardProviderSetting(board_id=board_id, provider_name=provider_name, trust_verified_email=True))
+        db.add(
+            BoardProviderSetting(board_id=board_id, provider_name=provider_name, trust_verified_email=True)
+        )
         db.flush()
         return True
     if row.trust_verified_email == trusted:

@@ -91,7 +91,9 @@ def guardian_student(db: Session, guardian_row: Guardian, student_row: Student) 
     return row
 
 
-def family(db: Session, class_row: SchoolClass, **guardian_kw: Any) -> tuple[Guardian, Student, GuardianStudent]:
+def family(
+    db: Session, class_row: SchoolClass, **guardian_kw: Any
+) -> tuple[Guardian, Student, GuardianStudent]:
     """One guardian with one child in `class_row`."""
     board_row = db.get(Board, class_row.board_id)
     assert board_row is not None

@@ -64,7 +64,9 @@ def test_guardian_signs_in_by_e_mail_link(
 
     # The link works once.
     client.cookies.clear()
-    reused = client.post(path, data={"csrf_token": csrf_token(client, settings)}, headers={"Accept-Language": "en"})
+    reused = client.post(
+        path, data={"csrf_token": csrf_token(client, settings)}, headers={"Accept-Language": "en"}
+    )
     assert reused.status_code == 400 and problem_of(reused.text) == "link_used"
     assert "already been used" in reused.text
     assert client.get(path).status_code == 400

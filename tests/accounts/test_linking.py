@@ -45,17 +45,23 @@ def _links(db: Session) -> list[AccountGuardian]:
     return list(db.scalars(select(AccountGuardian)))
 
 
-def test_code_is_long_hashed_and_single_use(client: TestClient, db: Session, settings: Settings, family) -> None:  # type: ignore[no-untyped-def]
+def test_code_is_long_hashed_and_single_use(
+    client: TestClient, db: Session, settings: Settings, family
+) -> None:  # type: ignore[no-untyped-def]
     board, guardian, _student, pair = family
     code = issue_enrolment_code(db, pair)
     db.commit()
     assert len(code.replace("-", "")) == 16
     stored = db.scalar(select(OneTimeToken).where(OneTimeToken.purpose == "enrolment_code"))
-    assert stored is not None and code not in stored.token_hash and stored.token_hash == tokens.hash_secret(code)
+    assert (
+        stored is not None and code not in stored.token_hash and stored.token_hash == tokens.hash_secret(code)
+    )
 
     sign_in_as(client, db, settings, f.guardian_account(db))
     # Full-width characters and spaces are accepted.
-    fullwidth = code.replace("-", " ").translate({ord(c): ord(c) + 0xFEE0 for c in "ABCDEFGHJKMNPQRSTUVWXYZ23456789"})
+    fullwidth = code.replace("-", " ").translate(
+        {ord(c): ord(c) + 0xFEE0 for c in "ABCDEFGHJKMNPQRSTUVWXYZ23456789"}
+    )
     assert _submit(client, settings, fullwidth).status_code == 303
     assert [link.guardian_id for link in _links(db)] == [guardian.id]
 
@@ -134,7 +140,10 @@ def _trust(db: Session, board_id: int, provider: str) -> None:
 
 
 def test_verified_email_links_only_through_a_trusted_provider(
-    client: TestClient, idp: MockProvider, db: Session, family  # type: ignore[no-untyped-def]
+    client: TestClient,
+    idp: MockProvider,
+    db: Session,
+    family,  # type: ignore[no-untyped-def]
 ) -> None:
     board, guardian, _student, _pair = family
     _trust(db, board.id, "demo")
@@ -173,3 +182,33 @@ def test_trust_is_per_board(client: TestClient, idp: MockProvider, db: Session, 
     idp.set_user("g-4", email="roster.parent@example.jp", email_verified=True)
     assert sign_in_through(client, idp, "demo", "g-4").headers["location"] == "/link?new=1"
     assert _links(db) == []
+
+
+def test_prefilled_link_page_reveals_nothing_about_the_code(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    family,  # type: ignore[no-untyped-def]
+) -> None:
+    """Another family's code in /link/<code> only fills the form: no names, no lookup."""
+    _board, guardian, student, pair = family
+    code = issue_enrolment_code(db, pair)
+    db.commit()
+    sign_in_as(client, db, settings, f.guardian_account(db))
+    for candidate in (code, "ZZZZ-ZZZZ-ZZZZ-ZZZZ"):
+        page = client.get(f"/link/{candidate}")
+        assert page.status_code == 200
+        assert guardian.family_name not in page.text and student.given_name not in page.text
+    assert tokens.look_up(db, "enrolment_code", code).ok
+
+
+def test_idle_session_ends(client: TestClient, db: Session, settings: Settings) -> None:
+    from app.accounts.models import UserSession
+
+    sign_in_as(client, db, settings, f.guardian_account(db))
+    assert client.get("/link", follow_redirects=False).status_code == 200
+    row = db.scalar(select(UserSession))
+    assert row is not None
+    row.last_seen_at = utcnow() - timedelta(minutes=settings.session_idle_minutes + 1)
+    db.commit()
+    assert client.get("/link", follow_redirects=False).headers["location"] == "/signin?next=/link"

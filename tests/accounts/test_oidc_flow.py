@@ -126,7 +126,9 @@ def test_forged_state_is_refused(client: TestClient, idp: MockProvider, db: Sess
     assert db.scalar(select(Account)) is None
 
 
-def test_callback_without_a_pending_login_is_refused(client: TestClient, idp: MockProvider, db: Session) -> None:
+def test_callback_without_a_pending_login_is_refused(
+    client: TestClient, idp: MockProvider, db: Session
+) -> None:
     """A callback URL opened in another browser (login CSRF) has no pending-login cookie."""
     idp.set_user("parent-5", email="p5@example.jp")
     location = idp.authorize(start_sign_in(client, "demo"), "parent-5")
@@ -225,7 +227,11 @@ def test_staff_invitation_is_bound_at_first_sign_in(
 
     board = f.board(db)
     school = f.school(db, board)
-    db.add(StaffRole(board_id=board.id, school_id=school.id, invited_email="teacher@city.example.jp", role="teacher"))
+    db.add(
+        StaffRole(
+            board_id=board.id, school_id=school.id, invited_email="teacher@city.example.jp", role="teacher"
+        )
+    )
     db.commit()
     idp.set_user("t-1", email="Teacher@City.example.jp", email_verified=True)
     answer = sign_in_through(client, idp, "staffidp", "t-1")
@@ -237,7 +243,9 @@ def test_staff_invitation_is_bound_at_first_sign_in(
     assert audit(db, "accounts.signed_in")[0].board_id == board.id
 
 
-def test_unverified_email_does_not_bind_an_invitation(client: TestClient, idp: MockProvider, db: Session) -> None:
+def test_unverified_email_does_not_bind_an_invitation(
+    client: TestClient, idp: MockProvider, db: Session
+) -> None:
     from app.accounts.models import StaffRole
 
     board = f.board(db)
@@ -257,7 +265,10 @@ def test_group_claim_grants_and_withdraws_a_role(client: TestClient, idp: MockPr
     school = f.school(db, board)
     db.add(
         StaffGroupMapping(
-            board_id=board.id, provider_name="staffidp", group_value="sch-admins", role="school_admin",
+            board_id=board.id,
+            provider_name="staffidp",
+            group_value="sch-admins",
+            role="school_admin",
             school_id=school.id,
         )
     )
