@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 from app.accounts.dependencies import Principal
 from app.accounts.linking import issue_enrolment_code
 from app.accounts.models import STAFF_ROLES, StaffGroupMapping, StaffRole
-from app.audit.service import Actor, record
+from app.audit.service import CLI, Actor, record
 from app.db import utcnow
 from app.roster.models import Guardian, GuardianStudent, School, SchoolClass, Student
 
@@ -41,8 +41,9 @@ def check_role_scope(db: Session, board_id: int, role: str, school_id: int | Non
 
 
 def invite(
-    db: Session, principal: Principal, board_id: int, email: str, role: str, school_id: int | None
+    db: Session, board_id: int, email: str, role: str, school_id: int | None, *, granted_by: int | None
 ) -> StaffRole:
+    """An invitation bound at the first sign-in with this verified e-mail (`granted_by` None: CLI)."""
     address = email.strip().lower()
     if "@" not in address or len(address) > 320 or " " in address:
         raise InvalidInput("Enter a valid e-mail address.")
@@ -53,14 +54,14 @@ def invite(
         invited_email=address,
         role=role,
         source="invitation",
-        granted_by_account_id=principal.account.id,
+        granted_by_account_id=granted_by,
     )
     db.add(row)
     db.flush()
     record(
         db,
         "accounts.staff_role_granted",
-        actor=Actor.account(principal.account.id),
+        actor=Actor.account(granted_by) if granted_by is not None else CLI,
         board_id=board_id,
         target_type="staff_role",
         target_id=row.id,

@@ -104,7 +104,9 @@ def invite_staff(
 ) -> Response:
     board = _admin_board(principal, board_id)
     try:
-        row = staff_admin.invite(db, principal, board, email, role, _school_id(school_id))
+        row = staff_admin.invite(
+            db, board, email, role, _school_id(school_id), granted_by=principal.account.id
+        )
     except InvalidInput as exc:
         return _roles_error(request, db, settings, board, str(exc))
     board_row = db.get(Board, board)
