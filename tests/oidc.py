@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -96,11 +97,16 @@ class _IssuerSwitch:
 
 
 @contextmanager
-def mock_provider(*, require_nonce: bool = True) -> Iterator[MockProvider]:
-    """Run oidc-provider-mock on 127.0.0.1:<free port> for the duration of the block."""
+def mock_provider(
+    *, require_nonce: bool = True, token_max_age: timedelta = timedelta(hours=1)
+) -> Iterator[MockProvider]:
+    """Run oidc-provider-mock on 127.0.0.1:<free port> for the duration of the block.
+
+    `token_max_age` sets the lifetime of ID tokens (negative: already expired).
+    """
     port = free_port()
     provider = MockProvider(port)
-    app = oidc_provider_mock.app(require_nonce=require_nonce)
+    app = oidc_provider_mock.app(require_nonce=require_nonce, access_token_max_age=token_max_age)
     server = werkzeug.serving.make_server("127.0.0.1", port, _IssuerSwitch(app, provider), threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

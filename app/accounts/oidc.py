@@ -16,7 +16,7 @@ import httpx
 from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
@@ -171,6 +171,8 @@ def validate_id_token(provider: OIDCProvider, token: dict[str, Any], *, nonce: s
     params = {"nonce": nonce, "client_id": provider.client_id, "access_token": token.get("access_token")}
     try:
         CodeIDToken(decoded.claims, decoded.header, options, params).validate(leeway=LEEWAY_SECONDS)
+    except ExpiredTokenError as exc:
+        raise OIDCError("id_token_expired") from exc
     except JoseError as exc:
         raise OIDCError("id_token_invalid", getattr(exc, "error", type(exc).__name__)) from exc
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from fastapi.testclient import TestClient
@@ -11,9 +12,11 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Account, AccountGuardian, UserSession
 from app.accounts.sessions import SESSION_COOKIE
 from app.config import Settings
+from app.db import Database
+from app.main import create_app
 from tests.accounts import factories as f
 from tests.accounts.helpers import audit, failure_reasons, problem_of
-from tests.oidc import MockProvider, callback_path, sign_in_through, start_sign_in
+from tests.oidc import MockProvider, callback_path, mock_provider, sign_in_through, start_sign_in
 
 
 def _with_param(url: str, name: str, value: str) -> str:
@@ -306,3 +309,14 @@ def _csrf(client: TestClient, settings: Settings) -> str:
     from tests.helpers import csrf_token
 
     return csrf_token(client, settings)
+
+
+def test_expired_id_token_is_refused(settings: Settings, database: Database, db: Session) -> None:
+    with mock_provider(token_max_age=timedelta(minutes=-5)) as stale_idp:
+        stale_settings = settings.model_copy(update={"oidc_providers": [stale_idp.config("stale")]})
+        with TestClient(create_app(stale_settings, database), base_url="http://127.0.0.1") as browser:
+            stale_idp.set_user("late", email="late@example.jp")
+            answer = sign_in_through(browser, stale_idp, "stale", "late")
+    assert answer.status_code == 400 and problem_of(answer.text) == "provider_error"
+    assert failure_reasons(db) == ["id_token_expired"]
+    assert db.scalar(select(UserSession)) is None
