@@ -63,7 +63,9 @@ def signin_page(
 
 
 @router.get("/auth/login/{provider_name}")
-def login(request: Request, provider_name: str, settings: AppSettings, next: str = "") -> Response:
+def login(
+    request: Request, provider_name: str, db: DbSession, settings: AppSettings, next: str = ""
+) -> Response:
     provider = settings.provider(provider_name)
     if provider is None:
         raise HTTPException(status_code=404)
@@ -77,7 +79,8 @@ def login(request: Request, provider_name: str, settings: AppSettings, next: str
             code_verifier=login_state.code_verifier,
             language=current_language.get(),
         )
-    except oidc.OIDCError:
+    except oidc.OIDCError as exc:
+        audit_failed_sign_in(db, exc.reason, provider=provider.name)
         return problem_page(request, "provider_unavailable")
     response = RedirectResponse(url, status_code=303)
     pending.save(response, settings, login_state)

@@ -320,3 +320,15 @@ def test_expired_id_token_is_refused(settings: Settings, database: Database, db:
     assert answer.status_code == 400 and problem_of(answer.text) == "provider_error"
     assert failure_reasons(db) == ["id_token_expired"]
     assert db.scalar(select(UserSession)) is None
+
+
+def test_unreachable_provider_has_its_own_page(settings: Settings, database: Database, db: Session) -> None:
+    from tests.helpers import free_port
+
+    down = MockProvider(free_port())  # nothing listens on this port
+    down_settings = settings.model_copy(update={"oidc_providers": [down.config("down")]})
+    with TestClient(create_app(down_settings, database), base_url="http://127.0.0.1") as browser:
+        answer = browser.get("/auth/login/down", headers={"Accept-Language": "en"}, follow_redirects=False)
+    assert answer.status_code == 503 and problem_of(answer.text) == "provider_unavailable"
+    assert "The sign-in service cannot be reached" in answer.text
+    assert failure_reasons(db) == ["discovery_failed"]
