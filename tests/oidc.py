@@ -12,7 +12,7 @@ Usage in a test module::
     def test_x(idp, settings, client):
         settings.oidc_providers = [idp.config("demo", audience="guardian")]
         idp.set_user("alice", email="a@example.jp", email_verified=True)
-        response = sign_in_through(client, "demo", "alice")   # drives the browser flow
+        response = sign_in_through(client, idp, "demo", "alice")  # drives the browser flow
 
 The provider issues ID tokens whose `iss` is the URL it was reached at
 (`http://127.0.0.1:<port>`). `wrong_issuer = True` makes its token endpoint sign

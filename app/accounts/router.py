@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -322,7 +321,3 @@ def _audit_link_failure(
         outcome="failure",
         details={"reason": reason, **(extra or {})},
     )
-
-
-def signin_url(next_path: str) -> str:
-    return "/signin?next=" + quote(next_path)

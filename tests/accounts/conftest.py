@@ -8,10 +8,18 @@ from app.config import Settings
 from tests.oidc import MockProvider, mock_provider
 
 
-@pytest.fixture
-def idp() -> Iterator[MockProvider]:
+@pytest.fixture(scope="session")
+def _idp_server() -> Iterator[MockProvider]:
+    """One provider for the session: starting one costs an RSA key generation."""
     with mock_provider() as provider:
         yield provider
+
+
+@pytest.fixture
+def idp(_idp_server: MockProvider) -> Iterator[MockProvider]:
+    _idp_server.wrong_issuer = False
+    yield _idp_server
+    _idp_server.wrong_issuer = False
 
 
 @pytest.fixture
