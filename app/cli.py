@@ -68,6 +68,7 @@ def mail_dispatch(
 
 
 def _register_domain_commands() -> None:
+    from app.accounts.cli import staff_app
     from app.demo.cli import demo
     from app.exports.cli import export_app
     from app.roster.cli import roster_app
@@ -75,6 +76,7 @@ def _register_domain_commands() -> None:
     main.command("demo")(demo)
     main.add_typer(roster_app, name="roster")
     main.add_typer(export_app, name="export")
+    main.add_typer(staff_app, name="staff")
 
 
 _register_domain_commands()

@@ -34,9 +34,10 @@ def get_db(request: Request) -> Iterator[Session]:
         yield db
         db.commit()
     except BaseException:
-        # close() rolls back without expiring loaded objects, so the error page can
-        # still show who is signed in (rollback() would expire them, then detach).
-        db.close()
+        # Detach loaded objects first: the error page still reads the principal, and a
+        # rollback would expire them into a closed session (DetachedInstanceError → 500).
+        db.expunge_all()
+        db.rollback()
         raise
     finally:
         db.close()
