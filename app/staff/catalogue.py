@@ -7,7 +7,6 @@ choice definitions.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Annotated, Any
 
@@ -24,11 +23,11 @@ from app.catalog.models import ANONYMIZED_STATISTICS, PERMITTED_USES, USE_GROUPS
 from app.choices.models import ChoiceDefinition
 from app.db import utcnow
 from app.dependencies import DbSession
+from app.guardian.notices import announce_service_change
 from app.i18n import gettext
 from app.staff.scope import StaffScope, require, scope_for
 from app.web import redirect, render
 
-log = logging.getLogger("tobira.staff")
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
@@ -66,15 +65,10 @@ async def form_data(request: Request) -> FormData:
 Form = Annotated[FormData, Depends(form_data)]
 
 
-def announce(db: Session, result: catalog.PublishResult, actor: Actor) -> bool:
-    """Tell guardians about a new version (the guardian pages' job); False if not available yet."""
-    try:
-        from app.guardian.notices import announce_service_change
-    except ImportError:
-        log.warning("app.guardian.notices is not available: service change not announced")
-        return False
-    announce_service_change(db, result, actor)
-    return True
+def announce(request: Request, db: Session, result: catalog.PublishResult, actor: Actor) -> int:
+    """Tell the guardians of covered children what changed (the guardian module's e-mail)."""
+    base_url = str(request.app.state.settings.base_url)
+    return announce_service_change(db, result, actor, base_url=base_url)
 
 
 def _admin_scope(principal: Any, request: Request) -> StaffScope:
@@ -235,7 +229,7 @@ def create_service(request: Request, db: DbSession, principal: CurrentStaff, for
         return _form_page(request, db, service=None, data=data, code=code, errors=errors, status=422)
     actor = Actor.account(scope.account_id)
     result = catalog.create_service(db, board_id=scope.board_id, code=code, data=data, actor=actor)
-    announce(db, result, actor)
+    announce(request, db, result, actor)
     return redirect(request, f"/staff/services/{result.service.id}")
 
 
@@ -283,7 +277,7 @@ def publish_service(
         )
     actor = Actor.account(scope.account_id)
     result = catalog.publish_service_version(db, service=view.service, data=data, actor=actor)
-    announce(db, result, actor)
+    announce(request, db, result, actor)
     return redirect(request, f"/staff/services/{service_id}")
 
 

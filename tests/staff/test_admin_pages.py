@@ -236,3 +236,31 @@ def test_every_staff_page_renders_in_english_and_japanese(
             assert response.status_code == 200, page
             assert f'<html lang="{lang}">' in response.text and word in response.text, page
             assert " style=" not in response.text and "<script>" not in response.text, page
+
+
+def test_publishing_a_change_tells_the_guardians_of_covered_children(
+    client: TestClient,
+    db: Session,
+    database: Any,
+    settings: Settings,
+    smtp: Any,
+    world: dict[str, Any],
+) -> None:
+    from tests.helpers import deliver_mail
+
+    child = f.student(db, f.school(db, world["board"], "S7"), family="山田", given="花子")
+    f.guardian(db, world["board"], child, "parent@example.test")
+    db.commit()
+    sign_in_as(client, db, settings, world["board_admin"])
+    service = world["service"]
+    form = client.get(f"/staff/services/{service.id}/edit")
+    assert form.status_code == 200
+    data = [(k, v) for k, v in SERVICE_FORM[1:] if k != "categories"] + [
+        ("categories", "identity"),
+        ("categories", "health_attendance"),
+    ]
+    assert _post(client, settings, f"/staff/services/{service.id}/edit", data).status_code == 303
+    assert deliver_mail(database, settings) >= 1
+    assert len(smtp.to("parent@example.test")) == 1
+    announced = db.scalar(select(AuditEvent).where(AuditEvent.action == "guardian.service_change_announced"))
+    assert announced is not None
