@@ -6,7 +6,6 @@ Every page showing student data writes an audit event; out-of-scope ids answer 4
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -28,7 +27,6 @@ from app.staff.labels import STAFF_CHANNELS, channel_label, value_label
 from app.staff.scope import StaffScope, require, scope_for
 from app.web import localized, redirect, render
 
-log = logging.getLogger("tobira.staff")
 router = APIRouter(prefix="/staff/students", include_in_schema=False)
 PAGE_SIZE = 50
 
@@ -48,14 +46,14 @@ def _search_query(scope: StaffScope, params: dict[str, str]) -> tuple[Select[Any
     )
     used: dict[str, Any] = {}
     for term in params.get("q", "").split():
-        pattern = f"%{term[:50]}%"
+        word = term[:50]
         query = query.where(
             or_(
-                Student.family_name.ilike(pattern),
-                Student.given_name.ilike(pattern),
-                Student.family_name_kana.ilike(pattern),
-                Student.given_name_kana.ilike(pattern),
-                Student.sourced_id == term,
+                Student.family_name.icontains(word, autoescape=True),
+                Student.given_name.icontains(word, autoescape=True),
+                Student.family_name_kana.icontains(word, autoescape=True),
+                Student.given_name_kana.icontains(word, autoescape=True),
+                Student.sourced_id == word,
             )
         )
         used["q_terms"] = used.get("q_terms", 0) + 1

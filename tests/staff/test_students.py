@@ -227,3 +227,11 @@ def test_guardians_are_not_staff(client: TestClient, db: Session, settings: Sett
     sign_in_as(client, db, settings, account)
     assert client.get("/staff").status_code == 404
     assert client.get("/staff/students").status_code == 404
+
+
+def test_search_wildcards_are_taken_literally(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
+) -> None:
+    sign_in_as(client, db, settings, world["teacher"])
+    assert "0 人見つかりました" in client.get("/staff/students", params={"q": "%"}).text
+    assert "0 人見つかりました" in client.get("/staff/students", params={"q": "_"}).text
