@@ -30,9 +30,12 @@ def encode_cursor(kind: str, value: int) -> str:
 def decode_cursor(kind: str, text: str | None) -> int:
     if not text:
         return 0
-    if not text.startswith(kind) or not text[1:].isdigit() or len(text) > 20:
+    if not text.startswith(kind) or not text[1:].isascii() or not text[1:].isdigit() or len(text) > 20:
         raise BadCursor(text)
-    return int(text[1:])
+    value = int(text[1:])
+    if value > 2**63 - 1:
+        raise BadCursor(text)
+    return value
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,13 @@ router = APIRouter(prefix="/staff/exports", include_in_schema=False)
 
 def parse_since(text: str) -> datetime | None:
     """ISO-8601 date or date-time; a date means its start in Japan time. Raises ValueError."""
+    try:
+        return _parse_since(text)
+    except OverflowError as exc:  # e.g. 0001-01-01 in Japan time is before year 1 in UTC
+        raise ValueError(text) from exc
+
+
+def _parse_since(text: str) -> datetime | None:
     text = text.strip()
     if not text:
         return None

@@ -22,7 +22,7 @@ from app.audit.service import Actor, record
 from app.dependencies import DbSession
 from app.exports.query import TOKYO
 from app.i18n import gettext
-from app.staff.scope import require, scope_for
+from app.staff.scope import RowId, require, scope_for
 from app.web import redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -59,7 +59,7 @@ def create_api_key(
 
 
 @router.post("/api-keys/{key_id}/revoke")
-def revoke_api_key(request: Request, db: DbSession, principal: CurrentStaff, key_id: int) -> Response:
+def revoke_api_key(request: Request, db: DbSession, principal: CurrentStaff, key_id: RowId) -> Response:
     scope = scope_for(principal, request)
     require(scope.is_board_admin)
     key = db.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.board_id == scope.board_id))
@@ -70,14 +70,13 @@ def revoke_api_key(request: Request, db: DbSession, principal: CurrentStaff, key
 
 
 def _day(text: str, *, end: bool = False) -> datetime | None:
+    """Start (or end) of a YYYY-MM-DD day in Japan time, as UTC; None when not a valid date."""
     try:
-        day = datetime.fromisoformat(text.strip()).date() if text.strip() else None
-    except ValueError:
+        day = datetime.fromisoformat(text.strip()).date()
+        moment = datetime.combine(day, time.min, tzinfo=TOKYO)
+        return (moment + timedelta(days=1) if end else moment).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if day is None:
-        return None
-    moment = datetime.combine(day, time.min, tzinfo=TOKYO)
-    return (moment + timedelta(days=1) if end else moment).astimezone(UTC)
 
 
 @router.get("/audit")

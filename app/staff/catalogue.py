@@ -25,7 +25,7 @@ from app.db import utcnow
 from app.dependencies import DbSession
 from app.guardian.notices import announce_service_change
 from app.i18n import gettext
-from app.staff.scope import StaffScope, require, scope_for
+from app.staff.scope import RowId, StaffScope, require, scope_for
 from app.web import redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -234,7 +234,7 @@ def create_service(request: Request, db: DbSession, principal: CurrentStaff, for
 
 
 @router.get("/services/{service_id}")
-def service_page(request: Request, db: DbSession, principal: CurrentStaff, service_id: int) -> Response:
+def service_page(request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId) -> Response:
     scope = scope_for(principal, request)
     view = _view(db, scope, service_id)
     definitions = list(
@@ -252,7 +252,7 @@ def service_page(request: Request, db: DbSession, principal: CurrentStaff, servi
 
 
 @router.get("/services/{service_id}/edit")
-def edit_service(request: Request, db: DbSession, principal: CurrentStaff, service_id: int) -> Response:
+def edit_service(request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId) -> Response:
     scope = _admin_scope(principal, request)
     view = _view(db, scope, service_id)
     require(view.service.status == "active")
@@ -262,7 +262,7 @@ def edit_service(request: Request, db: DbSession, principal: CurrentStaff, servi
 
 @router.post("/services/{service_id}/edit")
 def publish_service(
-    request: Request, db: DbSession, principal: CurrentStaff, service_id: int, form: Form
+    request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId, form: Form
 ) -> Response:
     scope = _admin_scope(principal, request)
     view = _view(db, scope, service_id)
@@ -282,7 +282,7 @@ def publish_service(
 
 
 @router.post("/services/{service_id}/retire")
-def retire_service(request: Request, db: DbSession, principal: CurrentStaff, service_id: int) -> Response:
+def retire_service(request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId) -> Response:
     scope = _admin_scope(principal, request)
     service = _service(db, scope, service_id)
     if service.status == "active":
@@ -292,7 +292,7 @@ def retire_service(request: Request, db: DbSession, principal: CurrentStaff, ser
 
 @router.post("/services/{service_id}/definitions")
 def create_definition(
-    request: Request, db: DbSession, principal: CurrentStaff, service_id: int, form: Form
+    request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId, form: Form
 ) -> Response:
     scope = _admin_scope(principal, request)
     view = _view(db, scope, service_id)
@@ -359,7 +359,7 @@ def create_definition(
 
 @router.post("/definitions/{definition_id}/retire")
 def retire_definition(
-    request: Request, db: DbSession, principal: CurrentStaff, definition_id: int
+    request: Request, db: DbSession, principal: CurrentStaff, definition_id: RowId
 ) -> Response:
     scope = _admin_scope(principal, request)
     definition = db.scalar(

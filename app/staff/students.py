@@ -24,7 +24,7 @@ from app.i18n import gettext
 from app.notifications.service import queue_email
 from app.roster.models import GRADES, Guardian, GuardianStudent, School, SchoolClass, Student
 from app.staff.labels import STAFF_CHANNELS, channel_label, value_label
-from app.staff.scope import StaffScope, require, scope_for
+from app.staff.scope import RowId, StaffScope, require, scope_for
 from app.web import localized, redirect, render
 
 router = APIRouter(prefix="/staff/students", include_in_schema=False)
@@ -165,7 +165,7 @@ def _student_context(db: Session, scope: StaffScope, student: Student) -> dict[s
 
 
 @router.get("/{student_id}")
-def student_page(request: Request, db: DbSession, principal: CurrentStaff, student_id: int) -> Response:
+def student_page(request: Request, db: DbSession, principal: CurrentStaff, student_id: RowId) -> Response:
     scope = _student_scope(principal, request)
     student = _load_student(db, scope, student_id)
     record(
@@ -217,7 +217,7 @@ def _record_form(
 
 
 @router.get("/{student_id}/record")
-def record_form(request: Request, db: DbSession, principal: CurrentStaff, student_id: int) -> Response:
+def record_form(request: Request, db: DbSession, principal: CurrentStaff, student_id: RowId) -> Response:
     scope, student = _record_scope(principal, request, db, student_id)
     record(
         db,
@@ -237,7 +237,7 @@ def record_choice(
     request: Request,
     db: DbSession,
     principal: CurrentStaff,
-    student_id: int,
+    student_id: RowId,
     definition: Annotated[str, Form()] = "",
     value: Annotated[str, Form()] = "",
     categories: Annotated[list[str] | None, Form()] = None,

@@ -60,8 +60,11 @@ def test_hide_list_pages_by_cursor(client: TestClient, world: dict[str, Any]) ->
     ).json()
     assert [i["student_id"] for i in second["items"]] == ["stu-1"]
     assert second["next_cursor"] is None
-    bad = _get(client, world["secret"], "/api/v1/hide-list?service=dashboard&choice=hide&cursor=zzz")
-    assert bad.status_code == 400 and bad.json()["error"]["status"] == 400
+    for cursor in ("zzz", "c9999999999999999999", "c١٢"):
+        bad = _get(
+            client, world["secret"], f"/api/v1/hide-list?service=dashboard&choice=hide&cursor={cursor}"
+        )
+        assert bad.status_code == 400 and bad.json()["error"]["status"] == 400
 
 
 def test_change_feed_returns_exactly_one_new_opt_out_and_one_withdrawal(

@@ -139,6 +139,7 @@ def test_bad_filters_get_a_message_and_no_file(
     client: TestClient, db: Session, settings: Settings, world: dict[str, object]
 ) -> None:
     sign_in_as(client, db, settings, world["admin"])  # type: ignore[arg-type]
+    assert "YYYY-MM-DD" in _export(client, settings, format="csv", since="0001-01-01").text
     response = _export(client, settings, format="pdf", school="S2", since="yesterday")
     assert response.status_code == 422
     assert "形式" in response.text and "学校" in response.text and "YYYY-MM-DD" in response.text

@@ -235,3 +235,11 @@ def test_search_wildcards_are_taken_literally(
     sign_in_as(client, db, settings, world["teacher"])
     assert "0 人見つかりました" in client.get("/staff/students", params={"q": "%"}).text
     assert "0 人見つかりました" in client.get("/staff/students", params={"q": "_"}).text
+
+
+def test_absurd_ids_are_refused_not_500(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
+) -> None:
+    sign_in_as(client, db, settings, world["board_admin"])
+    for path in ("/staff/students/99999999999999999999", "/staff/services/99999999999999999999"):
+        assert client.get(path).status_code == 422, path
