@@ -22,7 +22,7 @@ from app.audit.service import Actor, record
 from app.dependencies import DbSession
 from app.exports.query import TOKYO
 from app.i18n import gettext
-from app.staff.scope import RowId, require, scope_for
+from app.staff.scope import RowId, bounded_int, require, scope_for
 from app.web import redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -87,7 +87,7 @@ def audit_log(request: Request, db: DbSession, principal: CurrentStaff) -> Respo
         k: request.query_params.get(k, "").strip()
         for k in ("action", "actor", "target", "from", "to", "page")
     }
-    page = int(params["page"]) if params["page"].isdigit() and int(params["page"]) > 0 else 1
+    page = max(1, bounded_int(params["page"], 100_000) or 1)
     query = select(AuditEvent).where(AuditEvent.board_id == scope.board_id)
     errors: list[str] = []
     if params["action"]:
@@ -95,8 +95,9 @@ def audit_log(request: Request, db: DbSession, principal: CurrentStaff) -> Respo
     if params["actor"]:
         kind, _sep, ident = params["actor"].partition(":")
         query = query.where(AuditEvent.actor_type == kind[:12])
-        if ident.isdigit():
-            query = query.where(AuditEvent.actor_id == int(ident))
+        actor_id = bounded_int(ident)
+        if actor_id is not None:
+            query = query.where(AuditEvent.actor_id == actor_id)
     if params["target"]:
         kind, _sep, ident = params["target"].partition(":")
         query = query.where(AuditEvent.target_type == kind[:40])

@@ -18,7 +18,7 @@ from app.roster.models import Student
 
 STUDENT_ROLES = ("board_admin", "school_admin", "teacher")
 # A row id in a path: larger numbers cannot exist (BIGINT) and are refused as invalid input.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # BIGINT
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,18 @@ def scope_for(principal: Principal, request: Request | None = None) -> StaffScop
         roles=roles,
         school_ids=None if board_wide else schools,
     )
+
+
+MAX_ID = 2**63 - 1
+
+
+def bounded_int(text: str, maximum: int = MAX_ID) -> int | None:
+    """A query-string number within 0..maximum, or None (never an overflow in the database)."""
+    text = text.strip()
+    if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
 
 
 def require(condition: bool) -> None:

@@ -24,7 +24,7 @@ from app.i18n import gettext
 from app.notifications.service import queue_email
 from app.roster.models import GRADES, Guardian, GuardianStudent, School, SchoolClass, Student
 from app.staff.labels import STAFF_CHANNELS, channel_label, value_label
-from app.staff.scope import RowId, StaffScope, require, scope_for
+from app.staff.scope import RowId, StaffScope, bounded_int, require, scope_for
 from app.web import localized, redirect, render
 
 router = APIRouter(prefix="/staff/students", include_in_schema=False)
@@ -57,18 +57,20 @@ def _search_query(scope: StaffScope, params: dict[str, str]) -> tuple[Select[Any
             )
         )
         used["q_terms"] = used.get("q_terms", 0) + 1
-    if params.get("school", "").isdigit():
-        query = query.where(Student.school_id == int(params["school"]))
-        used["school_id"] = int(params["school"])
+    school_id = bounded_int(params.get("school", ""))
+    if school_id is not None:
+        query = query.where(Student.school_id == school_id)
+        used["school_id"] = school_id
     if params.get("grade") in GRADES:
         query = query.where(Student.grade == params["grade"])
         used["grade"] = params["grade"]
     if params.get("class", "").strip():
         query = query.where(SchoolClass.title == params["class"].strip())
         used["class"] = params["class"].strip()
-    if params.get("number", "").strip().isdigit():
-        query = query.where(Student.attendance_number == int(params["number"].strip()))
-        used["number"] = int(params["number"].strip())
+    number = bounded_int(params.get("number", ""), 100_000)
+    if number is not None:
+        query = query.where(Student.attendance_number == number)
+        used["number"] = number
     return query, used
 
 
@@ -76,7 +78,7 @@ def _search_query(scope: StaffScope, params: dict[str, str]) -> tuple[Select[Any
 def search(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
     scope = _student_scope(principal, request)
     params = {k: request.query_params.get(k, "") for k in ("q", "school", "grade", "class", "number", "page")}
-    page = int(params["page"]) if params["page"].isdigit() and int(params["page"]) > 0 else 1
+    page = max(1, bounded_int(params["page"], 100_000) or 1)
     query, used = _search_query(scope, params)
     total = int(
         db.scalar(select(func.count()).select_from(query.with_only_columns(Student.id).subquery())) or 0
