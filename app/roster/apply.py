@@ -389,6 +389,8 @@ class Applier:
             if row.status != status:
                 updates.append({"id": row.id, "status": status})
                 self.counts["links"]["deactivated" if status == "inactive" else "changed"] += 1
+            else:
+                self.counts["links"]["unchanged"] += 1
         if inserts:
             self.db.execute(insert(GuardianStudent), inserts)
             self.counts["links"]["created"] += len(inserts)

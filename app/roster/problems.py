@@ -72,6 +72,15 @@ class Problem:
         )
 
 
+# Problem codes that say "a reference does not resolve", and the file they point into.
+_REFERENCE_TARGET: dict[str, str | None] = {
+    "unknown_reference": None,  # the file is in params["target"]
+    "not_a_guardian": "roles.csv",
+    "not_homeroom": "classes.csv",
+    "no_school": "orgs.csv",
+}
+
+
 class Problems:
     """Collects problems; keeps the first `limit` and counts the rest."""
 
@@ -84,6 +93,18 @@ class Problems:
         self.total += 1
         if len(self.items) < self.limit:
             self.items.append(Problem(file, line, column, code, params))
+
+    def discard_references_into(self, unreadable: set[str]) -> None:
+        """A file that could not be read makes every reference into it look broken:
+        report the file's own problem, not hundreds of echoes of it."""
+        kept = [
+            p
+            for p in self.items
+            if p.code not in _REFERENCE_TARGET
+            or (_REFERENCE_TARGET[p.code] or p.params.get("target")) not in unreadable
+        ]
+        self.total -= len(self.items) - len(kept)
+        self.items = kept
 
     def __bool__(self) -> bool:
         return self.total > 0

@@ -90,6 +90,7 @@ class CsvReader:
         self.advance = advance
         self.report_header = report_header
         self.header_ok = True
+        self.stopped = False  # reading ended early on a line that could not be decoded
         self.encoding = "utf-8"
 
     def _lines(self, stream: IO[bytes]) -> Iterator[str]:
@@ -125,6 +126,7 @@ class CsvReader:
         self.advance(pending)
 
     def _encoding_problem(self, raw: bytes, number: int) -> None:
+        self.stopped = True
         if self.encoding != "cp932":
             try:
                 raw.decode("cp932")

@@ -122,6 +122,7 @@ class Validator:
         self.advance = advance
         self.problems = problems
         self.index = RosterIndex()
+        self.unreadable: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------------------
     def reader(self, key: str) -> CsvReader:
@@ -131,7 +132,10 @@ class Validator:
 
     def rows(self, key: str) -> Iterator[tuple[int, dict[str, str]]]:
         if self.index.active(key) and self.source.has(spec.FILES[key].name):
-            yield from self.reader(key).rows()
+            reader = self.reader(key)
+            yield from reader.rows()
+            if not reader.header_ok or reader.stopped:
+                self.unreadable.add(spec.FILES[key].name)
 
     def add(self, key: str, line: int, column: str, code: str, **params: object) -> None:
         self.problems.add(spec.FILES[key].name, line, column, code, **params)
@@ -203,6 +207,8 @@ class Validator:
         self.read_roles()
         self.read_enrollments()
         self.check_students()
+        if self.unreadable:
+            self.problems.discard_references_into(self.unreadable)
         return self.index
 
     def read_manifest(self) -> None:
