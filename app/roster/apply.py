@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.boards.models import Board
@@ -36,6 +36,13 @@ STUDENT_FIELDS = (
     "status",
 )
 GUARDIAN_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_kana", "email", "status")
+
+
+def _table(model: Any) -> Table:
+    """The Core table: inserting through it is a plain executemany, without the ORM's
+    bookkeeping (and without RETURNING, which would make each batch one huge statement)."""
+    table: Table = model.__table__
+    return table
 
 
 def _kind(grades: list[str]) -> str:
@@ -270,8 +277,11 @@ class Applier:
                     change["deactivated_at"] = None
             updates.append(change)
         if inserts:
-            result = self.db.execute(insert(model).returning(model.sourced_id, model.id), inserts)
-            ids.update({sid: row_id for sid, row_id in result})
+            # psycopg pipelines the executemany; then one SELECT fetches the new ids.
+            self.db.execute(insert(_table(model)), inserts)
+            ids.update(
+                ids_by_sourced_id(self.db, model, self.board.id, (row["sourced_id"] for row in inserts))
+            )
             self.counts[name]["created"] += len(inserts)
         if updates:
             self.db.execute(update(model), updates)
@@ -392,7 +402,7 @@ class Applier:
             else:
                 self.counts["links"]["unchanged"] += 1
         if inserts:
-            self.db.execute(insert(GuardianStudent), inserts)
+            self.db.execute(insert(_table(GuardianStudent)), inserts)
             self.counts["links"]["created"] += len(inserts)
         if updates:
             self.db.execute(update(GuardianStudent), updates)

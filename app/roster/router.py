@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -23,6 +23,7 @@ from app.audit.service import Actor
 from app.boards.models import Board
 from app.db import Database
 from app.dependencies import DbSession, get_database
+from app.i18n import gettext
 from app.roster.models import RosterImport
 from app.roster.progress import live_progress
 from app.roster.service import ENTITIES, ImportReport, run_import
@@ -41,6 +42,25 @@ ENTITY_LABELS = {
 }
 
 
+class NotFound(Exception):
+    """Raised inside this module; the route turns it into a rendered 404 page."""
+
+
+def not_found(request: Request) -> Response:
+    """A 404 page rendered here rather than raised: a raised HTTPException rolls the request
+    session back, which detaches the signed-in account the page header still reads."""
+    return render(
+        request,
+        "errors/error.html",
+        {
+            "status": 404,
+            "title": gettext("Page not found"),
+            "text": gettext("The page does not exist, or you do not have access to it."),
+        },
+        status_code=404,
+    )
+
+
 def admin_board_ids(principal: Principal) -> list[int]:
     """Boards where this person is a board administrator (board-wide role)."""
     return sorted({r.board_id for r in principal.roles if r.role == "board_admin" and r.school_id is None})
@@ -49,7 +69,7 @@ def admin_board_ids(principal: Principal) -> list[int]:
 def _boards(db: DbSession, principal: Principal) -> list[Board]:
     ids = admin_board_ids(principal)
     if not ids:
-        raise HTTPException(status_code=404)
+        raise NotFound
     return list(db.scalars(select(Board).where(Board.id.in_(ids)).order_by(Board.name)))
 
 
@@ -75,7 +95,10 @@ def _page(
 
 @router.get("")
 def roster_page(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
-    return _page(request, db, principal)
+    try:
+        return _page(request, db, principal)
+    except NotFound:
+        return not_found(request)
 
 
 def _run_in_thread(
@@ -112,7 +135,7 @@ def upload_roster(
     dry_run: Annotated[bool, Form()] = False,
 ) -> Response:
     if board_id not in admin_board_ids(principal):
-        raise HTTPException(status_code=404)
+        return not_found(request)
     if file is None or not file.filename:
         return _page(request, db, principal, "Choose a OneRoster zip file to upload.", status_code=422)
     with tempfile.NamedTemporaryFile(prefix="roster-", suffix=".zip", delete=False) as target:
@@ -146,7 +169,7 @@ def upload_roster(
 def import_status(request: Request, db: DbSession, principal: CurrentStaff, import_id: int) -> Response:
     row = db.get(RosterImport, import_id)
     if row is None or row.board_id not in admin_board_ids(principal):
-        raise HTTPException(status_code=404)
+        return not_found(request)
     progress = row.progress
     if row.status == "running":
         live = live_progress(row.id)

@@ -71,7 +71,16 @@ def build_zip(
 def manifest(**modes: str) -> bytes:
     """A manifest with every file absent except those given."""
     lines = ["propertyName,value", "manifest.version,1.0", "oneroster.version,1.2"]
-    for key in ("academicSessions", "classes", "courses", "demographics", "enrollments", "orgs", "roles", "users"):
+    for key in (
+        "academicSessions",
+        "classes",
+        "courses",
+        "demographics",
+        "enrollments",
+        "orgs",
+        "roles",
+        "users",
+    ):
         lines.append(f"file.{key},{modes.get(key, 'absent')}")
     return ("\r\n".join(lines) + "\r\n").encode()
 

@@ -100,7 +100,11 @@ def test_importing_the_same_roster_again_changes_nothing(database: Database, db:
 def test_one_broken_reference_refuses_the_whole_zip(database: Database, db: Session, tmp_path: Path) -> None:
     broken = build_zip(
         tmp_path / "broken.zip",
-        edit={"enrollments.csv": set_field("c9d0e1f2-0005-4a00-8000-000000000003", classSourcedId="no-such-class")},
+        edit={
+            "enrollments.csv": set_field(
+                "c9d0e1f2-0005-4a00-8000-000000000003", classSourcedId="no-such-class"
+            )
+        },
     )
 
     report = run_import(database, broken, board_code="tobira-city")
@@ -117,7 +121,9 @@ def test_one_broken_reference_refuses_the_whole_zip(database: Database, db: Sess
     assert row is not None and row.status == "refused" and row.summary["problem_total"] == 1
 
 
-def test_refused_import_leaves_an_existing_board_untouched(database: Database, db: Session, tmp_path: Path) -> None:
+def test_refused_import_leaves_an_existing_board_untouched(
+    database: Database, db: Session, tmp_path: Path
+) -> None:
     run_import(database, SAMPLE_ZIP, board_code="tobira-city")
     renamed_and_broken = build_zip(
         tmp_path / "r.zip",
@@ -139,19 +145,23 @@ def test_refused_import_leaves_an_existing_board_untouched(database: Database, d
 
 
 def test_every_problem_is_named_by_file_line_and_column(database: Database, tmp_path: Path) -> None:
-    def drop_kana_column(header: list[str], rows: list[dict[str, str]]) -> tuple[list[str], list[dict[str, str]]]:
+    def drop_kana_column(
+        header: list[str], rows: list[dict[str, str]]
+    ) -> tuple[list[str], list[dict[str, str]]]:
         header = [h for h in header if h != "title"]
         return header, [{k: v for k, v in row.items() if k != "title"} for row in rows]
 
-    def duplicate_first(header: list[str], rows: list[dict[str, str]]) -> tuple[list[str], list[dict[str, str]]]:
+    def duplicate_first(
+        header: list[str], rows: list[dict[str, str]]
+    ) -> tuple[list[str], list[dict[str, str]]]:
         return header, [*rows, dict(rows[0])]
 
     bad = build_zip(
         tmp_path / "bad.zip",
         edit={
-            "users.csv": lambda h, rows: set_field(STUDENT_TARO, grades="G1", **{"metadata.jp.kanaGivenName": "ﾀﾛｳ"})(
-                *set_field(STUDENT_SAKURA, givenName="")(h, rows)
-            ),
+            "users.csv": lambda h, rows: set_field(
+                STUDENT_TARO, grades="G1", **{"metadata.jp.kanaGivenName": "ﾀﾛｳ"}
+            )(*set_field(STUDENT_SAKURA, givenName="")(h, rows)),
             "roles.csv": duplicate_first,
             "academicSessions.csv": drop_kana_column,
         },
@@ -211,7 +221,9 @@ def test_delta_applies_only_its_changes_and_tobedeleted_deactivates(
         raw={"manifest.csv": manifest(users="delta", roles="absent")},
         edit={
             "users.csv": lambda h, rows: only(STUDENT_TARO, STUDENT_JIRO)(
-                *set_field(STUDENT_TARO, givenName="太朗")(*set_field(STUDENT_JIRO, status="tobedeleted")(h, rows))
+                *set_field(STUDENT_TARO, givenName="太朗")(
+                    *set_field(STUDENT_JIRO, status="tobedeleted")(h, rows)
+                )
             )
         },
     )
@@ -230,10 +242,14 @@ def test_delta_applies_only_its_changes_and_tobedeleted_deactivates(
     assert student(db, STUDENT_SAKURA).status == "active"
 
 
-def test_bulk_roster_without_a_student_deactivates_them(database: Database, db: Session, tmp_path: Path) -> None:
+def test_bulk_roster_without_a_student_deactivates_them(
+    database: Database, db: Session, tmp_path: Path
+) -> None:
     run_import(database, SAMPLE_ZIP, board_code="tobira-city")
 
-    def without_sakura(header: list[str], rows: list[dict[str, str]]) -> tuple[list[str], list[dict[str, str]]]:
+    def without_sakura(
+        header: list[str], rows: list[dict[str, str]]
+    ) -> tuple[list[str], list[dict[str, str]]]:
         return header, [r for r in rows if STUDENT_SAKURA not in (r.get("sourcedId"), r.get("userSourcedId"))]
 
     graduated = build_zip(
