@@ -18,7 +18,7 @@ from app.boards.models import Board
 from app.db import utcnow
 from app.roster import spec
 from app.roster.choices import cancel_pending_confirmations
-from app.roster.existing import chunks, ids_by_sourced_id
+from app.roster.existing import chunks, ids_by_sourced_id, one_of
 from app.roster.models import Guardian, GuardianStudent, School, SchoolClass, SchoolYear, Student
 from app.roster.problems import Problems
 from app.roster.reading import Advance, CsvReader, RosterSource
@@ -234,7 +234,7 @@ class Applier:
         if model is Student:
             columns.append(Student.deactivated_at)
         result = self.db.execute(
-            select(*columns).where(model.board_id == self.board.id, model.sourced_id.in_(sids))
+            select(*columns).where(model.board_id == self.board.id, one_of(self.db, model.sourced_id, sids))
         )
         return {row.sourced_id: row._asdict() for row in result}
 
@@ -277,8 +277,7 @@ class Applier:
                     change["deactivated_at"] = None
             updates.append(change)
         if inserts:
-            # psycopg pipelines the executemany; then one SELECT fetches the new ids.
-            self.db.execute(insert(_table(model)), inserts)
+            self._insert(model, inserts)
             ids.update(
                 ids_by_sourced_id(self.db, model, self.board.id, (row["sourced_id"] for row in inserts))
             )
@@ -286,6 +285,28 @@ class Applier:
         if updates:
             self.db.execute(update(model), updates)
         return ids, emails
+
+    def _insert(self, model: Any, rows: list[dict[str, Any]]) -> None:
+        """New rows in one go: COPY on PostgreSQL (inside this same transaction), a plain
+        executemany elsewhere. Ids are read back by the caller with one SELECT."""
+        table = _table(model)
+        if self.db.get_bind().dialect.name != "postgresql":
+            self.db.execute(insert(table), rows)
+            return
+        columns = [column for column in table.columns if column.name != "id"]
+        # Columns the caller left out get their scalar default (e.g. preferred_language "ja").
+        fill = {
+            column.name: getattr(column.default, "arg", None)
+            if getattr(column.default, "is_scalar", False)
+            else None
+            for column in columns
+        }
+        names = ", ".join(f'"{column.name}"' for column in columns)
+        raw = self.db.connection().connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row.get(name, fill[name]) for name in fill])
 
     @staticmethod
     def _names(row: dict[str, str]) -> dict[str, Any]:
@@ -362,7 +383,7 @@ class Applier:
             return
         rows = self.db.execute(
             select(Student.sourced_id, Student.school_id).where(
-                Student.board_id == self.board.id, Student.sourced_id.in_(missing)
+                Student.board_id == self.board.id, one_of(self.db, Student.sourced_id, missing)
             )
         )
         for sid, school_id in rows:
@@ -385,7 +406,7 @@ class Applier:
                     GuardianStudent.guardian_id,
                     GuardianStudent.student_id,
                     GuardianStudent.status,
-                ).where(GuardianStudent.student_id.in_(linked_students))
+                ).where(one_of(self.db, GuardianStudent.student_id, linked_students))
             )
         }
         inserts = [
@@ -402,7 +423,7 @@ class Applier:
             else:
                 self.counts["links"]["unchanged"] += 1
         if inserts:
-            self.db.execute(insert(_table(GuardianStudent)), inserts)
+            self._insert(GuardianStudent, inserts)
             self.counts["links"]["created"] += len(inserts)
         if updates:
             self.db.execute(update(GuardianStudent), updates)

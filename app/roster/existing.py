@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.roster.models import Guardian, School, SchoolClass, SchoolYear, Student
@@ -25,6 +26,15 @@ def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield batch
 
 
+def one_of(db: Session, column: Any, values: list[Any]) -> Any:
+    """`column IN values`. On PostgreSQL as `= ANY(array)`: one parameter instead of a
+    thousand, so the driver does not re-parse a huge statement for every chunk."""
+    if db.get_bind().dialect.name == "postgresql":
+        element_type = Integer() if values and isinstance(values[0], int) else String()
+        return column == any_(bindparam(None, values, type_=ARRAY(element_type)))
+    return column.in_(values)
+
+
 def ids_by_sourced_id(
     db: Session, model: Any, board_id: int | None, sourced_ids: Iterable[str]
 ) -> dict[str, int]:
@@ -34,7 +44,9 @@ def ids_by_sourced_id(
         return found
     for batch in chunks(set(sourced_ids)):
         rows = db.execute(
-            select(model.sourced_id, model.id).where(model.board_id == board_id, model.sourced_id.in_(batch))
+            select(model.sourced_id, model.id).where(
+                model.board_id == board_id, one_of(db, model.sourced_id, batch)
+            )
         )
         found.update({sid: row_id for sid, row_id in rows})
     return found
