@@ -521,25 +521,45 @@ class Validator:
             advance=self.advance,
             report_header=False,
         )
+        # agent -> lines that name it, for agents that are not guardians in these files
         pending: dict[str, list[int]] = {}
         no_school: list[tuple[int, str]] = []
+        # A delta may change a student without a roles.csv row: the board knows them.
+        roleless: list[tuple[int, str, list[str]]] = []
         for line, row in reader.rows():
             sid = row["sourcedId"]
-            if not roles.get(sid, 0) & STUDENT or _status(row.get("status", "")) != "active":
+            if _status(row.get("status", "")) != "active":
                 continue
-            for agent in spec.split_list(row.get("agentSourcedIds", "")):
-                if agent in self.index.users:
-                    if not roles.get(agent, 0) & GUARDIAN:
-                        self.add("users", line, "agentSourcedIds", "not_a_guardian", value=agent)
-                else:
+            agents = spec.split_list(row.get("agentSourcedIds", ""))
+            flags = roles.get(sid, 0)
+            if not flags and agents and self.index.mode("roles") != "bulk":
+                roleless.append((line, sid, agents))
+                continue
+            if not flags & STUDENT:
+                continue
+            for agent in agents:
+                if not roles.get(agent, 0) & GUARDIAN:
                     pending.setdefault(agent, []).append(line)
             org = row.get("primaryOrgSourcedId", "")
             if not (org and self.school_known(org)) and sid not in self.index.role_school:
                 no_school.append((line, sid))
+        if roleless:
+            students = set(
+                ids_by_sourced_id(self.db, Student, self.board_id, (sid for _, sid, _a in roleless))
+            )
+            for line, sid, agents in roleless:
+                if sid in students:
+                    for agent in agents:
+                        if not roles.get(agent, 0) & GUARDIAN:
+                            pending.setdefault(agent, []).append(line)
         known = set(ids_by_sourced_id(self.db, Guardian, self.board_id, pending))
         for agent, lines in pending.items():
-            if agent not in known:
-                for line in lines:
+            if agent in known:
+                continue
+            for line in lines:
+                if agent in self.index.users:
+                    self.add("users", line, "agentSourcedIds", "not_a_guardian", value=agent)
+                else:
                     self.add(
                         "users", line, "agentSourcedIds", "unknown_reference", value=agent, target="users.csv"
                     )

@@ -292,3 +292,42 @@ def test_not_a_roster_is_refused_plainly(database: Database, tmp_path: Path) -> 
 
     assert [p.code for p in run_import(database, junk, board_code="x").problems] == ["not_a_roster"]
     assert [p.code for p in run_import(database, no_manifest, board_code="x").problems] == ["no_manifest"]
+
+
+def test_agent_must_be_a_guardian_even_in_a_delta_without_roles(
+    database: Database, db: Session, tmp_path: Path
+) -> None:
+    run_import(database, SAMPLE_ZIP, board_code="tobira-city")
+    to_teacher = build_zip(
+        tmp_path / "t.zip", edit={"users.csv": set_field(STUDENT_TARO, agentSourcedIds=TEACHER)}
+    )
+    delta_unknown = build_zip(
+        tmp_path / "d.zip",
+        raw={"manifest.csv": manifest(users="delta")},
+        edit={"users.csv": only(STUDENT_TARO, agentSourcedIds="gone")},
+    )
+    delta_moved = build_zip(
+        tmp_path / "m.zip",
+        raw={"manifest.csv": manifest(users="delta")},
+        edit={"users.csv": only(STUDENT_TARO, agentSourcedIds=GUARDIAN_KEIKO)},
+    )
+
+    teacher = run_import(database, to_teacher, board_code="tobira-city")
+    unknown = run_import(database, delta_unknown, board_code="tobira-city")
+    moved = run_import(database, delta_moved, board_code="tobira-city")
+
+    assert [(p.line, p.code) for p in teacher.problems] == [(3, "not_a_guardian")]
+    assert [(p.line, p.column, p.code) for p in unknown.problems] == [
+        (2, "agentSourcedIds", "unknown_reference")
+    ]
+    assert moved.status == "done"
+    assert moved.counts["links"] == {"created": 1, "changed": 0, "deactivated": 1, "unchanged": 0}
+    taro = student(db, STUDENT_TARO)
+    active = set(
+        db.scalars(
+            select(Guardian.sourced_id)
+            .join(GuardianStudent, GuardianStudent.guardian_id == Guardian.id)
+            .where(GuardianStudent.student_id == taro.id, GuardianStudent.status == "active")
+        )
+    )
+    assert active == {GUARDIAN_KEIKO}
