@@ -181,8 +181,8 @@ def run_import(
                 index = validator.run()
                 report.mode = _mode(index)
                 district = _district(index)
-                if board is None and not problems and district is None:
-                    problems.add("orgs.csv", 0, "type", "no_district", value=board_code or "")
+                if board is None and not problems and (district is None or board_code is None):
+                    problems.add("orgs.csv", 0, "type", "no_district", value=board_code or str(board_id))
                 if problems:
                     db.rollback()
                 else:

@@ -144,7 +144,9 @@ def test_refused_import_leaves_an_existing_board_untouched(
     assert failure is not None and failure.details == {"problems": 1, "mode": "bulk"}
 
 
-def test_every_problem_is_named_by_file_line_and_column(database: Database, tmp_path: Path) -> None:
+def test_every_problem_is_named_by_file_line_and_column(
+    database: Database, db: Session, tmp_path: Path
+) -> None:
     def drop_kana_column(
         header: list[str], rows: list[dict[str, str]]
     ) -> tuple[list[str], list[dict[str, str]]]:
@@ -201,7 +203,7 @@ def test_cp932_files_are_refused_with_advice_then_converted_on_request(
     assert student(db, STUDENT_YOSHINO).full_name == "髙橋 吉乃"
 
 
-def test_broken_encoding_is_reported_by_line(database: Database, tmp_path: Path) -> None:
+def test_broken_encoding_is_reported_by_line(database: Database, db: Session, tmp_path: Path) -> None:
     users = (SAMPLE_DIR / "users.csv").read_bytes()
     lines = users.split(b"\n")
     lines[4] = lines[4].replace("山田".encode(), b"\xff\xfe\xff")
@@ -285,7 +287,7 @@ def test_import_is_audited_with_counts_only(database: Database, db: Session) -> 
     assert "山田" not in text and "@" not in text and ELEMENTARY not in text
 
 
-def test_not_a_roster_is_refused_plainly(database: Database, tmp_path: Path) -> None:
+def test_not_a_roster_is_refused_plainly(database: Database, db: Session, tmp_path: Path) -> None:
     junk = tmp_path / "notes.zip"
     junk.write_text("hello")
     no_manifest = build_zip(tmp_path / "nm.zip", drop=("manifest.csv",))
@@ -331,3 +333,18 @@ def test_agent_must_be_a_guardian_even_in_a_delta_without_roles(
         )
     )
     assert active == {GUARDIAN_KEIKO}
+
+
+def test_progress_counts_up_to_everything_read(database: Database, db: Session) -> None:
+    seen: list[tuple[int, int]] = []
+
+    run_import(
+        database,
+        SAMPLE_ZIP,
+        board_code="tobira-city",
+        listener=lambda done, total: seen.append((done, total)),
+    )
+
+    done = [d for d, _t in seen]
+    assert done == sorted(done) and len(set(done)) > 3
+    assert seen[-1][0] == seen[-1][1]
