@@ -182,9 +182,12 @@ class Applier:
                 continue
             if not klass.homeroom:
                 continue  # scheduled (course) classes are not needed by the portal
+            school = self.schools.get(klass.school)
+            if school is None:
+                continue  # its school is being removed in this same import
             year = next((self.years[t] for t in klass.terms if t in self.years), None)
             wanted[sid] = {
-                "school_id": self.schools[klass.school],
+                "school_id": school,
                 "school_year_id": year,
                 "title": klass.title,
                 "grade": klass.grade,

@@ -505,7 +505,7 @@ class Validator:
             info = self.index.classes.get(klass)
             is_homeroom = info.homeroom if info is not None else True  # the board keeps homerooms only
             if status == "active" and row["role"] == "student" and is_homeroom:
-                self.index.homeroom[sys.intern(user)] = (klass, number)
+                self.index.homeroom[sys.intern(user)] = (sys.intern(klass), number)
         self._resolve_pending("enrollments", "userSourcedId", pending)
 
     def check_students(self) -> None:
