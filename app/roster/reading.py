@@ -11,6 +11,7 @@ import codecs
 import csv
 import zipfile
 from collections.abc import Callable, Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
@@ -153,6 +154,10 @@ class CsvReader:
                     positions[canonical] = index
             if not self._missing_columns(set(positions)):
                 return
+            names = list(positions)
+            indexes = list(positions.values())
+            # itemgetter returns a bare value for one index; keep it a tuple
+            pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda record: (record[indexes[0]],))
             width = len(header)
             line = reader.line_num
             for record in reader:
@@ -162,7 +167,7 @@ class CsvReader:
                 if len(record) != width:
                     self.problems.add(self.spec.name, start, "", "bad_row", found=len(record), expected=width)
                     continue
-                yield start, {name: record[index].strip() for name, index in positions.items()}
+                yield start, dict(zip(names, map(str.strip, pick(record)), strict=True))
 
     def _missing_columns(self, present: set[str]) -> bool:
         missing = [name for name in self.spec.required if name not in present]

@@ -86,6 +86,8 @@ def canonical_columns(spec: FileSpec) -> dict[str, str]:
 
 def split_list(value: str) -> list[str]:
     """OneRoster lists are comma-separated inside one field (quoted in the CSV)."""
+    if "," not in value:
+        return [value] if value else []
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
