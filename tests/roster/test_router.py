@@ -157,3 +157,23 @@ def test_signed_out_visitor_is_sent_to_sign_in(client: TestClient) -> None:
     response = client.get("/staff/roster", follow_redirects=False)
 
     assert response.status_code == 303 and response.headers["location"].startswith("/signin")
+
+
+def test_shift_jis_upload_is_refused_unless_chosen(
+    client: TestClient, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    board = _board(db)
+    sign_in_as(client, db, settings, _staff(db, board))
+    users = (
+        (SAMPLE_ZIP.parent / "jp_sample" / "users.csv").read_bytes().decode("utf-8-sig").replace("𠮷", "吉")
+    )
+    sjis = build_zip(tmp_path / "sjis.zip", raw={"users.csv": users.encode("cp932")}).read_bytes()
+
+    refused = _wait_until_finished(client, _upload(client, settings, board, sjis).headers["location"])
+    converted = _wait_until_finished(
+        client, _upload(client, settings, board, sjis, encoding="cp932").headers["location"]
+    )
+
+    assert "Shift_JIS（CP932）のようです" in refused.text
+    assert "完了" in converted.text
+    assert db.scalar(select(func.count()).select_from(Student)) == 4
