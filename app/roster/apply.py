@@ -85,6 +85,25 @@ class Applier:
         self.years: dict[str, int] = {}
 
     def run(self) -> None:
+        raw = self._driver_connection()
+        if raw is None:
+            self._run()
+            return
+        # psycopg prepares a statement after a few runs and may then keep a generic plan made
+        # while the tables were still empty (a sequential scan); plan each look-up afresh.
+        threshold = raw.prepare_threshold
+        raw.prepare_threshold = None
+        try:
+            self._run()
+        finally:
+            raw.prepare_threshold = threshold
+
+    def _driver_connection(self) -> Any:
+        if self.db.get_bind().dialect.name != "postgresql":
+            return None
+        return self.db.connection().connection.driver_connection
+
+    def _run(self) -> None:
         self.apply_schools()
         self.apply_years()
         self.apply_classes()
@@ -306,8 +325,7 @@ class Applier:
             for column in columns
         }
         names = ", ".join(f'"{column.name}"' for column in columns)
-        raw = self.db.connection().connection.driver_connection
-        assert raw is not None
+        raw = self._driver_connection()
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row([row.get(name, fill[name]) for name in fill])
