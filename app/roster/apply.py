@@ -217,8 +217,7 @@ class Applier:
 
     # -- people ----------------------------------------------------------------------------
     def _users(self, wanted_flag: int, model: Any) -> Iterator[list[tuple[int, dict[str, str]]]]:
-        """Chunks of users.csv rows of one kind. A delta row without roles keeps the kind
-        the board already knows."""
+        """Chunks of users.csv rows of one kind (student or guardian)."""
         reader = CsvReader(
             self.source,
             spec.FILES["users"],
@@ -227,13 +226,16 @@ class Applier:
             advance=self.advance,
             report_header=False,
         )
+        # A bulk roles.csv says who everyone is; otherwise a user without a role row in
+        # this set keeps the kind the board already knows.
+        roles_bulk = self.index.mode("roles") == "bulk"
         unknown: list[tuple[int, dict[str, str]]] = []
         batch: list[tuple[int, dict[str, str]]] = []
         for line, row in reader.rows():
             flags = self.index.roles.get(row["sourcedId"], 0)
             if flags & wanted_flag:
                 batch.append((line, row))
-            elif not flags:
+            elif not flags and not roles_bulk:
                 unknown.append((line, row))
             if len(batch) >= 1000:
                 yield batch

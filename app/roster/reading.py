@@ -38,8 +38,10 @@ class RosterSource:
         elif zipfile.is_zipfile(path):
             self._zip = zipfile.ZipFile(path)
             for info in self._zip.infolist():
-                if not info.is_dir():
-                    self._names.setdefault(Path(info.filename).name.lower(), info.filename)
+                name = Path(info.filename)
+                # macOS adds "__MACOSX/._users.csv" resource forks to zips it makes
+                if not info.is_dir() and "__MACOSX" not in name.parts and not name.name.startswith("._"):
+                    self._names.setdefault(name.name.lower(), info.filename)
         else:
             raise ValueError("not a roster")
 

@@ -348,3 +348,17 @@ def test_progress_counts_up_to_everything_read(database: Database, db: Session) 
     done = [d for d, _t in seen]
     assert done == sorted(done) and len(set(done)) > 3
     assert seen[-1][0] == seen[-1][1]
+
+
+def test_zip_made_on_a_mac_with_a_top_folder_imports(database: Database, db: Session, tmp_path: Path) -> None:
+    import zipfile
+
+    target = tmp_path / "mac.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(SAMPLE_DIR.glob("*.csv")):
+            archive.writestr(f"__MACOSX/roster/._{path.name}", b"\x00\x05\x16\x07 resource fork")
+            archive.writestr(f"roster/{path.name}", path.read_bytes())
+
+    report = run_import(database, target, board_code="tobira-city")
+
+    assert report.status == "done" and report.counts["students"]["created"] == 4
