@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.boards.models import Board
@@ -36,6 +36,7 @@ STUDENT_FIELDS = (
     "attendance_number",
     "status",
 )
+ADVISORY_LOCK_BASE = 0x70B1_0000  # + board id: the lock key of "roster import for this board"
 GUARDIAN_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_kana", "email", "status")
 
 
@@ -93,6 +94,11 @@ class Applier:
         # while the tables were still empty (a sequential scan); plan each look-up afresh.
         threshold = raw.prepare_threshold
         raw.prepare_threshold = None
+        # One import per board at a time: a second one waits here, then compares against
+        # what the first committed (each statement sees the latest committed rows).
+        self.db.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_BASE + self.board.id}
+        )
         try:
             self._run()
         finally:

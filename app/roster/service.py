@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from app.audit.service import CLI, Actor, record
 from app.boards.models import Board
@@ -145,102 +146,137 @@ def run_import(
     listener: Callable[[int, int], None] | None = None,
     source_name: str = "",
 ) -> ImportReport:
-    """Validate the roster at `path` and, when it is sound, apply it (or roll back a dry run)."""
+    """Validate the roster at `path` and, when it is sound, apply it (or roll back a dry run).
+
+    The board is `board_id` (upload page) or the one with `board_code` (command line); only
+    a code may create a board, from the roster's district org."""
     if import_id is None:
         import_id = start_import(
             database, board_id=board_id, dry_run=dry_run, source_name=source_name or path.name
         )
-    tracker = Tracker(database, import_id, listener)
-    problems = Problems()
-    report = ImportReport(status="refused", dry_run=dry_run, board_code=board_code or "", import_id=import_id)
-    final_board_id = board_id
+    run = _Run(database, import_id, board_code, board_id, dry_run, allow_cp932, actor, listener)
     try:
+        run.execute(path)
+        run.audit_refusal()
+        _finish(database, import_id, run.report, run.board_id)
+        return run.report
+    except Exception:
+        log.exception("roster import %s failed", import_id)
+        run.report.status = "failed"
+        _finish(database, import_id, run.report, run.board_id)
+        raise
+    finally:
+        run.tracker.forget()
+
+
+class _Run:
+    """The state of one import while it runs."""
+
+    def __init__(
+        self,
+        database: Database,
+        import_id: int,
+        board_code: str | None,
+        board_id: int | None,
+        dry_run: bool,
+        allow_cp932: bool,
+        actor: Actor,
+        listener: Callable[[int, int], None] | None,
+    ) -> None:
+        self.database = database
+        self.import_id = import_id
+        self.board_code = board_code
+        self.board_id = board_id  # the board the RosterImport row ends up under
+        self.allow_cp932 = allow_cp932
+        self.actor = actor
+        self.tracker = Tracker(database, import_id, listener)
+        self.problems = Problems()
+        self.report = ImportReport(
+            status="refused", dry_run=dry_run, board_code=board_code or "", import_id=import_id
+        )
+
+    def execute(self, path: Path) -> None:
         try:
             source = RosterSource(path)
         except (ValueError, OSError, zipfile.BadZipFile):
-            problems.add(path.name, 0, "", "not_a_roster")
+            self.problems.add(path.name, 0, "", "not_a_roster")
         else:
-            with source, database.session() as db:
-                board = (
-                    db.get(Board, board_id)
-                    if board_id is not None
-                    else db.scalar(select(Board).where(Board.code == board_code))
-                )
-                if board is not None:
-                    report.board_code = board.code
-                    final_board_id = board.id
-                validator = Validator(
-                    db,
-                    source,
-                    board.id if board else None,
-                    allow_cp932=allow_cp932,
-                    advance=tracker.advance,
-                    problems=problems,
-                )
-                tracker.start(_planned_bytes(source))
-                index = validator.run()
-                report.mode = _mode(index)
-                district = _district(index)
-                if board is None and not problems and (district is None or board_code is None):
-                    problems.add("orgs.csv", 0, "type", "no_district", value=board_code or str(board_id))
-                if problems:
-                    db.rollback()
-                else:
-                    if board is None:
-                        board = Board(
-                            code=board_code or "", name=district[1] if district else board_code or ""
-                        )
-                        db.add(board)
-                        db.flush()
-                        report.board_created = True
-                    applier = Applier(
-                        db, source, index, board, allow_cp932=allow_cp932, advance=tracker.advance
-                    )
-                    applier.run()
-                    report.counts = {
-                        name: {kind: applier.counts[name][kind] for kind in COUNT_KINDS} for name in ENTITIES
-                    }
-                    report.confirmations_cancelled = applier.confirmations_cancelled
-                    report.status = "done"
-                    record(
-                        db,
-                        "roster.import",
-                        actor=actor,
-                        board_id=board.id,
-                        target_type="roster_import",
-                        target_id=import_id,
-                        details=_audit_details(report),
-                    )
-                    if dry_run:
-                        db.rollback()
-                        if report.board_created:
-                            final_board_id = None
-                    else:
-                        db.commit()
-                        final_board_id = board.id
-        report.problems = list(problems.items)
-        report.problem_total = problems.total
-        if report.status == "refused" and final_board_id is not None and not dry_run:
-            with database.transaction() as db:
-                record(
-                    db,
-                    "roster.import",
-                    actor=actor,
-                    board_id=final_board_id,
-                    target_type="roster_import",
-                    target_id=import_id,
-                    outcome="failure",
-                    details={"problems": problems.total, "mode": report.mode},
-                )
-        _finish(database, import_id, report, final_board_id)
-        return report
-    except Exception:
-        log.exception("roster import %s failed", import_id)
-        report.status = "failed"
-        _finish(database, import_id, report, final_board_id)
-        raise
-    finally:
-        tracker.forget()
+            with source, self.database.session() as db:
+                self._validate_and_apply(db, source)
+        self.report.problems = list(self.problems.items)
+        self.report.problem_total = self.problems.total
+
+    def _validate_and_apply(self, db: Session, source: RosterSource) -> None:
+        board = (
+            db.get(Board, self.board_id)
+            if self.board_id is not None
+            else db.scalar(select(Board).where(Board.code == self.board_code))
+        )
+        if board is not None:
+            self.report.board_code, self.board_id = board.code, board.id
+        validator = Validator(
+            db,
+            source,
+            board.id if board else None,
+            allow_cp932=self.allow_cp932,
+            advance=self.tracker.advance,
+            problems=self.problems,
+        )
+        self.tracker.start(_planned_bytes(source))
+        index = validator.run()
+        self.report.mode = _mode(index)
+        district = _district(index)
+        if board is None and not self.problems and (district is None or self.board_code is None):
+            self.problems.add(
+                "orgs.csv", 0, "type", "no_district", value=self.board_code or str(self.board_id)
+            )
+        if self.problems:
+            db.rollback()
+            return
+        if board is None:
+            assert district is not None and self.board_code is not None
+            board = Board(code=self.board_code, name=district[1])
+            db.add(board)
+            db.flush()
+            self.report.board_created = True
+        applier = Applier(
+            db, source, index, board, allow_cp932=self.allow_cp932, advance=self.tracker.advance
+        )
+        applier.run()
+        self.report.counts = {name: {k: applier.counts[name][k] for k in COUNT_KINDS} for name in ENTITIES}
+        self.report.confirmations_cancelled = applier.confirmations_cancelled
+        self.report.status = "done"
+        record(
+            db,
+            "roster.import",
+            actor=self.actor,
+            board_id=board.id,
+            target_type="roster_import",
+            target_id=self.import_id,
+            details=_audit_details(self.report),
+        )
+        if self.report.dry_run:
+            db.rollback()
+            self.board_id = None if self.report.board_created else board.id
+        else:
+            db.commit()
+            self.board_id = board.id
+
+    def audit_refusal(self) -> None:
+        """A refused import changed nothing, but the attempt is on the record (counts only)."""
+        if self.report.status != "refused" or self.board_id is None or self.report.dry_run:
+            return
+        with self.database.transaction() as db:
+            record(
+                db,
+                "roster.import",
+                actor=self.actor,
+                board_id=self.board_id,
+                target_type="roster_import",
+                target_id=self.import_id,
+                outcome="failure",
+                details={"problems": self.problems.total, "mode": self.report.mode},
+            )
 
 
 def _audit_details(report: ImportReport) -> dict[str, Any]:
