@@ -91,3 +91,17 @@ def test_audit_event_records_request_context(db: Session) -> None:
     db.commit()
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "test.action"))
     assert event is not None and event.actor_type == "cli" and event.target_id == "7"
+
+
+def test_database_errors_do_not_carry_personal_data(db: Session) -> None:
+    """Error messages (and so logged tracebacks) never show the values of a statement."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from app.boards.models import Board
+
+    db.add_all([Board(code="dup", name="山田花子"), Board(code="dup", name="山田花子")])
+    with pytest.raises(IntegrityError) as caught:
+        db.flush()
+    db.rollback()
+    assert "山田花子" not in str(caught.value)
