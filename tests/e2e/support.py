@@ -1,0 +1,120 @@
+"""Helpers for the browser tests: axe-core, screenshots, overflow, target size, focus."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import weakref
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE_JS = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+SERIOUS = ("serious", "critical")
+
+# Pages opened with JavaScript off (open_page registers them): axe-core cannot run there,
+# because its timers never fire; audit the same page in a JavaScript-on context instead
+# (the server sends the same HTML either way).
+NO_JS_PAGES: weakref.WeakSet[Page] = weakref.WeakSet()
+
+
+def axe(page: Page, *, impacts: tuple[str, ...] = SERIOUS) -> list[dict[str, Any]]:
+    """Run axe-core on the page as it is now; return violations of the given impacts.
+
+    The app's CSP (script-src 'self') blocks the inline <script> that
+    `page.add_script_tag` would insert, so axe is evaluated through the DevTools
+    protocol (`page.evaluate`), which CSP does not govern; the page's own policy stays
+    in force for everything else. WCAG 2.2's target-size rule is switched on.
+    """
+    if page in NO_JS_PAGES:
+        raise ValueError("axe-core needs JavaScript: audit this page in a js=True context")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_JS.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        """async () => {
+            const results = await window.axe.run(document, {
+                resultTypes: ["violations"],
+                rules: { "target-size": { enabled: true } },
+            });
+            return results.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+                nodes: v.nodes.map((n) => ({ target: n.target, html: n.html, summary: n.failureSummary })),
+            }));
+        }"""
+    )
+    return [v for v in result if v["impact"] in impacts]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    """Readable assertion message for axe violations."""
+    return json.dumps(violations, ensure_ascii=False, indent=2)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Full-page PNG in test-artifacts/screenshots/<name>.png (gitignored).
+
+    With UPDATE_DOCS_SCREENSHOTS=1 the same file is also written to docs/screenshots/,
+    which keeps the handful of screenshots the documentation shows.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
+    return path
+
+
+def horizontal_overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than the viewport (0 = no horizontal scroll)."""
+    return int(
+        page.evaluate("() => document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth")
+    )
+
+
+def small_targets(page: Page, minimum: int = 44) -> list[str]:
+    """Controls smaller than minimum x minimum CSS px (links inside running text are exempt)."""
+    found: list[str] = page.evaluate(
+        """(minimum) => {
+            const selector = "button, select, textarea, input:not([type=hidden]), .button, "
+                + "nav a, .language-switch__current, .skip-link";
+            const out = [];
+            for (const el of document.querySelectorAll(selector)) {
+                const box = el.getBoundingClientRect();
+                const style = getComputedStyle(el);
+                if (style.display === "none" || style.visibility === "hidden") continue;
+                if (el.classList.contains("skip-link") && document.activeElement !== el) continue;
+                let w = box.width, h = box.height;
+                if ((el.type === "checkbox" || el.type === "radio") && el.closest("label")) {
+                    const label = el.closest("label").getBoundingClientRect();
+                    w = label.width; h = label.height;
+                }
+                if (w + 0.5 < minimum || h + 0.5 < minimum) {
+                    out.push(`${el.outerHTML.slice(0, 120)} (${Math.round(w)}x${Math.round(h)})`);
+                }
+            }
+            return out;
+        }""",
+        minimum,
+    )
+    return found
+
+
+def focus_is_visible(page: Page) -> bool:
+    """The focused element draws a focus indicator (outline or box-shadow)."""
+    return bool(
+        page.evaluate(
+            """() => {
+                const el = document.activeElement;
+                if (!el || el === document.body) return false;
+                const s = getComputedStyle(el);
+                const outline = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2;
+                return outline || (s.boxShadow && s.boxShadow !== "none");
+            }"""
+        )
+    )
