@@ -33,6 +33,8 @@ def axe(page: Page, *, impacts: tuple[str, ...] = SERIOUS) -> list[dict[str, Any
     """
     if page in NO_JS_PAGES:
         raise ValueError("axe-core needs JavaScript: audit this page in a js=True context")
+    if not AXE_JS.exists():
+        raise FileNotFoundError(f"{AXE_JS} is missing: run `make install` (npm ci in frontend/)")
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE_JS.read_text(encoding="utf-8"))
     result = page.evaluate(

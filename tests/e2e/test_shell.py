@@ -81,6 +81,7 @@ def test_skip_link_is_first_visible_on_focus_and_moves_to_main(open_page: OpenPa
     box = skip.bounding_box()
     assert box is not None and box["y"] >= 0 and box["height"] >= 44, "skip link is off screen"
     assert focus_is_visible(page)
+    screenshot(page, "skip-link-focus-ja-phone")
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
     # The next Tab continues inside the main content, not back in the header.
