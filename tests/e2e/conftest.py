@@ -28,7 +28,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -41,7 +40,7 @@ from app.config import OIDCProvider, Settings
 from app.db import Database
 from app.main import create_app
 from tests.conftest import TEST_SECRET, _create_pg_database, _drop_pg_database, _wipe
-from tests.e2e.support import NO_JS_PAGES
+from tests.e2e.support import NO_JS_PAGES, PAGE_PROBLEMS, watch
 from tests.helpers import SmtpSink, free_port
 
 CHROMIUM_ARGS = [
@@ -67,9 +66,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
+    """Every test that uses the browser is marked `e2e` (select with -m e2e / -m "not e2e")."""
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
 
 
@@ -233,11 +232,15 @@ def open_page(browser: Browser, live_server: LiveServer, e2e_db: Session) -> Ite
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
+        context.on("page", watch)  # also tabs the test opens itself
         page = context.new_page()
         if not js:
             NO_JS_PAGES.add(page)
         return page
 
     yield _open
+    problems = [p for context in contexts for page in context.pages for p in PAGE_PROBLEMS.get(page, [])]
     for context in contexts:
         context.close()
+    if problems:
+        pytest.fail("the browser reported problems:\n  " + "\n  ".join(problems))

@@ -9,7 +9,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import ConsoleMessage, Error, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
@@ -21,6 +21,27 @@ SERIOUS = ("serious", "critical")
 # because its timers never fire; audit the same page in a JavaScript-on context instead
 # (the server sends the same HTML either way).
 NO_JS_PAGES: weakref.WeakSet[Page] = weakref.WeakSet()
+
+# What the browser reported per page: Content-Security-Policy violations (an inline
+# style or script that the CSP blocks, so the page looks or behaves differently than in
+# the template) and uncaught JavaScript errors. open_page fails the test on any of them.
+PAGE_PROBLEMS: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
+
+
+def watch(page: Page) -> Page:
+    """Record CSP violations and uncaught script errors of `page` in PAGE_PROBLEMS."""
+    problems = PAGE_PROBLEMS.setdefault(page, [])
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            problems.append(f"{page.url}: {message.text}")
+
+    def on_error(error: Error) -> None:
+        problems.append(f"{page.url}: uncaught {error.name}: {error.message}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
+    return page
 
 
 def axe(page: Page, *, impacts: tuple[str, ...] = SERIOUS) -> list[dict[str, Any]]:

@@ -15,7 +15,14 @@ from playwright.sync_api import Page, expect
 from app.i18n import current_language
 from app.web import templates_env
 from tests.e2e.conftest import OpenPage
-from tests.e2e.support import axe, describe, horizontal_overflow, screenshot, small_targets
+from tests.e2e.support import (
+    PAGE_PROBLEMS,
+    axe,
+    describe,
+    horizontal_overflow,
+    screenshot,
+    small_targets,
+)
 
 SHOWCASE = Path(__file__).with_name("showcase.html")
 
@@ -85,3 +92,18 @@ def test_print_layout_shows_only_the_letter_content(open_page: OpenPage) -> None
     # One guardian per sheet: a page break after each letter but the last.
     breaks = page.locator(".letter").evaluate_all("els => els.map(el => getComputedStyle(el).breakAfter)")
     assert breaks == ["page", "auto"]
+
+
+def test_inline_style_blocked_by_the_csp_is_reported(open_page: OpenPage) -> None:
+    """The watcher that fails every browser test on a CSP violation really sees one."""
+    page = open_page()
+    page.goto("/")
+    page.evaluate(
+        """() => { const el = document.createElement("div");
+                   el.innerHTML = "<style>body { color: red }</style>";
+                   document.body.append(el); }"""
+    )
+    page.wait_for_timeout(200)
+    problems = PAGE_PROBLEMS[page]
+    assert any("Content Security Policy" in p for p in problems), problems
+    problems.clear()  # expected here; any other test fails on it
