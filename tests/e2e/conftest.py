@@ -40,7 +40,7 @@ from app.config import OIDCProvider, Settings
 from app.db import Database
 from app.main import create_app
 from tests.conftest import TEST_SECRET, _create_pg_database, _drop_pg_database, _wipe
-from tests.e2e.support import NO_JS_PAGES, PAGE_PROBLEMS, watch
+from tests.e2e.support import NO_JS_PAGES, PAGE_PROBLEMS, Mailbox, watch
 from tests.helpers import SmtpSink, free_port
 
 CHROMIUM_ARGS = [
@@ -187,6 +187,12 @@ def e2e_db(e2e_database: Database) -> Iterator[Session]:
     _wipe(e2e_database)
 
 
+@pytest.fixture
+def mailbox(e2e_smtp: SmtpSink, live_server: LiveServer) -> Mailbox:
+    """Mail the served app sends during this test; `mailbox.wait_for(address)`."""
+    return Mailbox(e2e_smtp)
+
+
 # ---------------------------------------------------------------- browser
 
 
@@ -244,3 +250,15 @@ def open_page(browser: Browser, live_server: LiveServer, e2e_db: Session) -> Ite
         context.close()
     if problems:
         pytest.fail("the browser reported problems:\n  " + "\n  ".join(problems))
+
+
+@pytest.fixture
+def page_js(open_page: OpenPage) -> Page:
+    """A Japanese phone browser with JavaScript on (htmx active)."""
+    return open_page(js=True, viewport="phone", lang="ja")
+
+
+@pytest.fixture
+def page_nojs(open_page: OpenPage) -> Page:
+    """A Japanese phone browser with JavaScript off (plain forms and redirects)."""
+    return open_page(js=False, viewport="phone", lang="ja")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import weakref
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import ConsoleMessage, Error, Page
+
+from tests.helpers import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
@@ -141,3 +145,32 @@ def focus_is_visible(page: Page) -> bool:
             }"""
         )
     )
+
+
+class Mailbox:
+    """The messages the served app sent during one test (the SMTP sink lives all session).
+
+    The app dispatches its outbox in a background thread every couple of seconds, so
+    `wait_for` polls until the message arrives.
+    """
+
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+        self.start = len(sink.messages)
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.sink.messages[self.start :]
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in str(m["To"])]
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 15.0) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.to(address)
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(found)} of {count} message(s) to {address} after {timeout}s")
+            time.sleep(0.1)
