@@ -15,9 +15,9 @@ tables are emptied after it (`e2e_db`). Helpers: `axe(page)` runs axe-core and r
 serious/critical violations; `screenshot(page, name)` writes test-artifacts/screenshots/
 (both in tests/e2e/support.py).
 
-OIDC: `e2e_oidc_providers` is the hook. It returns no providers until tests/oidc.py (a
-loopback oidc-provider-mock) lands; then it returns that provider's settings and the app
-is started with them.
+OIDC: `e2e_idp` runs the loopback oidc-provider-mock from tests/oidc.py (None while that
+module is absent) and `e2e_oidc_providers` gives the served app one provider for
+guardians and one for staff on it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -106,14 +107,31 @@ def e2e_smtp() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="session")
-def e2e_oidc_providers() -> list[OIDCProvider]:
-    """The identity providers the served app knows.
+def e2e_idp() -> Iterator[Any]:
+    """The loopback OpenID provider (tests/oidc.py: oidc-provider-mock), or None without it.
 
-    Hook for the OIDC journey: when tests/oidc.py provides a session-scoped loopback
-    oidc-provider-mock fixture, take it as a parameter here and return its
-    OIDCProvider settings (one for guardians, one for staff).
+    Journeys sign in through it in the browser: `e2e_idp.set_user(sub, email=...,
+    email_verified=True)`, then click the provider on the sign-in page and choose `sub`
+    on the provider's page.
     """
-    return []
+    try:
+        from tests.oidc import mock_provider  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # the sign-in issue has not landed on this branch yet
+        yield None
+        return
+    with mock_provider() as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def e2e_oidc_providers(e2e_idp: Any) -> list[OIDCProvider]:
+    """The identity providers the served app knows: one for guardians, one for staff."""
+    if e2e_idp is None:
+        return []
+    return [
+        e2e_idp.config("test-guardian", audience="guardian", display_name="Test ID (保護者)"),
+        e2e_idp.config("test-staff", audience="staff", display_name="Test ID (教職員)"),
+    ]
 
 
 @dataclass
