@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.config import get_settings
+from app.config import database_url, get_settings
 
 main = typer.Typer(
     help="Tobira — student-data consent and visibility portal. "
@@ -23,7 +23,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
     """Create or migrate the schema of DATABASE_URL to the latest version."""
     from app import migrate
 
-    migrate.upgrade(get_settings().database_url, revision)
+    migrate.upgrade(database_url(), revision)
     typer.echo("Database is up to date.")
 
 
@@ -32,7 +32,7 @@ def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g.
     """Migrate the schema of DATABASE_URL down to REVISION."""
     from app import migrate
 
-    migrate.downgrade(get_settings().database_url, revision)
+    migrate.downgrade(database_url(), revision)
     typer.echo(f"Database downgraded to {revision}.")
 
 
@@ -68,6 +68,7 @@ def mail_dispatch(
 
 
 def _register_domain_commands() -> None:
+    from app.accounts.cli import staff_app
     from app.demo.cli import demo
     from app.exports.cli import export_app
     from app.roster.cli import roster_app
@@ -75,6 +76,7 @@ def _register_domain_commands() -> None:
     main.command("demo")(demo)
     main.add_typer(roster_app, name="roster")
     main.add_typer(export_app, name="export")
+    main.add_typer(staff_app, name="staff")
 
 
 _register_domain_commands()

@@ -80,6 +80,17 @@ class Settings(BaseSettings):
         return next((p for p in self.oidc_providers if p.name == name), None)
 
 
+class DatabaseSettings(BaseSettings):
+    """Just the database, for commands that need no secrets (`portal db upgrade`, Alembic)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    database_url: str = Settings.model_fields["database_url"].default
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def database_url() -> str:
+    return DatabaseSettings().database_url

@@ -34,6 +34,9 @@ def get_db(request: Request) -> Iterator[Session]:
         yield db
         db.commit()
     except BaseException:
+        # Detach loaded objects first: the error page still reads the principal, and a
+        # rollback would expire them into a closed session (DetachedInstanceError → 500).
+        db.expunge_all()
         db.rollback()
         raise
     finally:

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import app.models  # noqa: F401  (fills Base.metadata)
-from app.config import get_settings
+from app.config import database_url
 from app.db import Base, make_engine
 
 config = context.config
@@ -12,7 +12,8 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.attributes.get("database_url") or get_settings().database_url
+    url: str = config.attributes.get("database_url") or database_url()
+    return url
 
 
 def _configure(connection: Connection) -> None:
