@@ -117,9 +117,15 @@ def small_targets(page: Page, minimum: int = 44) -> list[str]:
                 if (style.display === "none" || style.visibility === "hidden") continue;
                 if (el.classList.contains("skip-link") && document.activeElement !== el) continue;
                 let w = box.width, h = box.height;
-                if ((el.type === "checkbox" || el.type === "radio") && el.closest("label")) {
-                    const label = el.closest("label").getBoundingClientRect();
-                    w = label.width; h = label.height;
+                if ((el.type === "checkbox" || el.type === "radio") && el.labels && el.labels.length) {
+                    // Clicking the label works the control: the target is input and label together.
+                    let l = box.left, t = box.top, r = box.right, b = box.bottom;
+                    for (const label of el.labels) {
+                        const lb = label.getBoundingClientRect();
+                        l = Math.min(l, lb.left); t = Math.min(t, lb.top);
+                        r = Math.max(r, lb.right); b = Math.max(b, lb.bottom);
+                    }
+                    w = r - l; h = b - t;
                 }
                 if (w + 0.5 < minimum || h + 0.5 < minimum) {
                     out.push(`${el.outerHTML.slice(0, 120)} (${Math.round(w)}x${Math.round(h)})`);
@@ -174,3 +180,20 @@ class Mailbox:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{len(found)} of {count} message(s) to {address} after {timeout}s")
             time.sleep(0.1)
+
+
+def sign_in_browser(page: Page, db: Any, settings: Any, account: Any) -> None:
+    """Give the page's browser a real server-side session for `account`.
+
+    For checking pages behind sign-in (layout, axe); the sign-in journey itself goes
+    through the loopback OpenID provider (e2e_idp).
+    """
+    from fastapi import Response
+
+    from app.accounts.sessions import SESSION_COOKIE, start_session
+
+    response = Response()
+    start_session(db, response, settings, account)
+    db.commit()
+    cookie = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": settings.base_url}])
