@@ -20,6 +20,21 @@ AXE_JS = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 SERIOUS = ("serious", "critical")
+# The screenshots docs/ keeps (refreshed with UPDATE_DOCS_SCREENSHOTS=1); the rest stay in
+# test-artifacts/.
+KEY_SCREENSHOTS = {
+    "start-ja-phone",
+    "start-ja-desktop",
+    "signin-ja-phone",
+    "signin-ja-desktop",
+    "not-found-ja-phone",
+    "skip-link-focus-ja-phone",
+    "guardian-child-ja-narrow",
+    "guardian-child-ja-desktop",
+    "guardian-history-ja-desktop",
+    "components-ja-narrow",
+    "components-ja-desktop",
+}
 
 # Pages opened with JavaScript off (open_page registers them): axe-core cannot run there,
 # because its timers never fire; audit the same page in a JavaScript-on context instead
@@ -85,13 +100,13 @@ def describe(violations: list[dict[str, Any]]) -> str:
 def screenshot(page: Page, name: str) -> Path:
     """Full-page PNG in test-artifacts/screenshots/<name>.png (gitignored).
 
-    With UPDATE_DOCS_SCREENSHOTS=1 the same file is also written to docs/screenshots/,
-    which keeps the handful of screenshots the documentation shows.
+    With UPDATE_DOCS_SCREENSHOTS=1 the ones named in KEY_SCREENSHOTS are also written to
+    docs/screenshots/, which keeps the handful the documentation shows.
     """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled")
-    if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
+    if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1" and name in KEY_SCREENSHOTS:
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
     return path

@@ -1,4 +1,4 @@
-"""The app shell in a real browser: start page, error pages and the language switch.
+"""The app shell in a real browser: pages open to everyone, and the language switch.
 
 Both languages, phone and desktop widths, JavaScript on and off. The journeys over the
 guardian and staff pages build on the same fixtures (tests/e2e/conftest.py).
@@ -20,12 +20,21 @@ from tests.e2e.support import (
 )
 
 # The pages that exist before sign-in: (name, path, expected HTTP status).
-PAGES = [("start", "/", 200), ("not-found", "/no-such-page", 404)]
+PAGES = [
+    ("start", "/", 200),
+    ("not-found", "/no-such-page", 404),
+    ("signin", "/signin", 200),
+    ("signin-link-invalid", "/signin/email/not-a-real-link", 400),
+]
 HEADINGS = {
     ("start", "ja"): "お子さまのデータを扱うクラウドサービスを確認し、選択できます",
     ("start", "en"): "See which cloud services hold your child's data, and choose",
     ("not-found", "ja"): "ページが見つかりません",
     ("not-found", "en"): "Page not found",
+    ("signin", "ja"): "サインイン",
+    ("signin", "en"): "Sign in",
+    ("signin-link-invalid", "ja"): "サインイン用リンクが正しくありません",
+    ("signin-link-invalid", "en"): "The sign-in link is not valid",
 }
 
 
