@@ -1,0 +1,36 @@
+"""English msgids for codes shown on staff pages (translated in locale/ja/staff.po)."""
+
+from __future__ import annotations
+
+from app.i18n import gettext
+
+VALUE_LABELS = {
+    "show": "Show",
+    "hide": "Hide",
+    "hide_all": "Hide all data",
+    "hide_some": "Hide some kinds of data",
+}
+CHANNEL_LABELS = {
+    "web": "Online",
+    "paper": "Paper form",
+    "phone": "Phone",
+    "in_person": "In person",
+    "import": "Import",
+}
+STAFF_CHANNELS = ("paper", "phone", "in_person")
+ROLE_LABELS = {
+    "board_admin": "Board administrator",
+    "school_admin": "School administrator",
+    "teacher": "Teacher",
+    "auditor": "Auditor",
+}
+
+
+def value_label(value: str, lang: str | None = None) -> str:
+    return gettext(VALUE_LABELS.get(value, value), lang)
+
+
+def channel_label(channel: str | None, lang: str | None = None) -> str:
+    if not channel:
+        return ""
+    return gettext(CHANNEL_LABELS.get(channel, channel), lang)

@@ -1,0 +1,100 @@
+"""Which board and schools a signed-in staff member may see, and what they may do.
+
+Teachers and school admins see their school(s); board admins and auditors the whole
+board. Auditors read only and never see student data. Anything out of scope answers
+404 (never 403) so that ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import HTTPException, Path, Request
+from sqlalchemy import ColumnElement, true
+
+from app.accounts.dependencies import Principal
+from app.roster.models import Student
+
+STUDENT_ROLES = ("board_admin", "school_admin", "teacher")
+# A row id in a path: larger numbers cannot exist (BIGINT) and are refused as invalid input.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # BIGINT
+
+
+@dataclass(frozen=True)
+class StaffScope:
+    board_id: int
+    account_id: int
+    roles: frozenset[str]
+    # None: every school of the board.
+    school_ids: frozenset[int] | None
+
+    @property
+    def is_board_admin(self) -> bool:
+        return "board_admin" in self.roles
+
+    @property
+    def is_auditor(self) -> bool:
+        return "auditor" in self.roles
+
+    @property
+    def sees_students(self) -> bool:
+        return bool(self.roles & set(STUDENT_ROLES))
+
+    @property
+    def records_choices(self) -> bool:
+        return bool(self.roles & {"board_admin", "school_admin"})
+
+    @property
+    def reads_audit_log(self) -> bool:
+        return bool(self.roles & {"board_admin", "auditor"})
+
+    def student_filter(self) -> ColumnElement[bool]:
+        """A WHERE clause limiting students to this scope (board and schools)."""
+        clause = Student.board_id == self.board_id
+        if self.school_ids is not None:
+            clause = clause & Student.school_id.in_(sorted(self.school_ids))
+        return clause if clause is not None else true()
+
+    def covers_school(self, school_id: int) -> bool:
+        return self.school_ids is None or school_id in self.school_ids
+
+
+def scope_for(principal: Principal, request: Request | None = None) -> StaffScope:
+    """The staff scope of `principal` in one board (`?board=` picks among several)."""
+    boards = sorted(principal.board_ids)
+    if not boards:
+        raise HTTPException(status_code=404)
+    board_id = boards[0]
+    wanted = request.query_params.get("board") if request is not None else None
+    if wanted and wanted.isdigit() and int(wanted) in boards:
+        board_id = int(wanted)
+    roles = frozenset(role.role for role in principal.roles if role.board_id == board_id)
+    # Student-facing scope: board-wide only for board admins; auditors get no schools.
+    student_roles = [r for r in principal.roles if r.board_id == board_id and r.role != "auditor"]
+    board_wide = any(role.school_id is None for role in student_roles)
+    schools = frozenset(role.school_id for role in student_roles if role.school_id is not None)
+    return StaffScope(
+        board_id=board_id,
+        account_id=principal.account.id,
+        roles=roles,
+        school_ids=None if board_wide else schools,
+    )
+
+
+MAX_ID = 2**63 - 1
+
+
+def bounded_int(text: str, maximum: int = MAX_ID) -> int | None:
+    """A query-string number within 0..maximum, or None (never an overflow in the database)."""
+    text = text.strip()
+    if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
+
+
+def require(condition: bool) -> None:
+    """Out of scope or not permitted: 404, never 403."""
+    if not condition:
+        raise HTTPException(status_code=404)

@@ -1,0 +1,192 @@
+"""Benchmark the downstream API: the full hide list, then a delta through the change feed.
+
+    python -m bench.api_benchmark --database postgresql://postgres@127.0.0.1:5432/tobira_bench
+
+Runs the real app in-process (Starlette TestClient: routing, middleware, JSON, ETag) over
+the board written by `bench.export_generate`. The ceiling is a plain SQL read of the same
+rows in the same run. Then `--changes` new confirmed choices (half new opt-outs, half
+withdrawals) are written through the choices service and the change feed is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+
+import app.models  # noqa: F401
+from app.api import keys
+from app.audit.service import Actor
+from app.boards.models import Board
+from app.choices import service as choices
+from app.choices.models import ChoiceDefinition, CurrentChoice
+from app.config import Settings
+from app.db import Database
+from app.main import create_app
+from app.roster.models import Student
+
+REPEAT = 3
+
+
+def _timed(fn: Any, repeat: int = 1) -> tuple[float, Any]:
+    """The fastest of `repeat` runs (the machine is shared) and the last result."""
+    best, value = float("inf"), None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        value = fn()
+        best = min(best, time.perf_counter() - started)
+    return best, value
+
+
+def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, str]]:
+    database = Database(url)
+    with database.transaction() as db:
+        board_id = db.scalar(select(Board.id).where(Board.code == "BENCH"))
+        assert board_id is not None
+        secret, _key = keys.create_key(db, board_id=board_id, name="bench", actor=Actor("cli"))
+    settings = Settings(
+        environment="dev", database_url=url, secret_key="bench-" + "x" * 40, log_level="WARNING"
+    )
+    application = create_app(settings, database)
+    application.state.api_rate_limit = 1_000_000
+    headers = {"Authorization": f"Bearer {secret}"}
+    rows: list[tuple[str, int, float, str]] = []
+
+    def ceiling() -> int:
+        with database.engine.connect() as conn:
+            result = conn.execute(
+                text(
+                    "SELECT s.sourced_id, c.value, c.category_codes FROM current_choices c "
+                    "JOIN students s ON s.id = c.student_id "
+                    "JOIN choice_definitions d ON d.id = c.definition_id "
+                    "WHERE c.board_id = :board AND c.value <> d.default_value ORDER BY c.id"
+                ),
+                {"board": board_id},
+            )
+            return len(result.fetchall())
+
+    seconds, count = _timed(ceiling, REPEAT)
+    rows.append(("plain SQL read of the hide list (ceiling)", count, seconds, "1.0"))
+    with TestClient(application, base_url="http://127.0.0.1") as client:
+
+        def full_list() -> tuple[int, int, str, str]:
+            cursor, items, pages = "", 0, 0
+            first_etag = changes_cursor = ""
+            while True:
+                suffix = f"&cursor={cursor}" if cursor else ""
+                response = client.get(
+                    f"/api/v1/hide-list?service=dashboard&choice=hide&limit={page_size}{suffix}",
+                    headers=headers,
+                )
+                response.raise_for_status()
+                body = response.json()
+                first_etag = first_etag or response.headers["etag"]
+                items += len(body["items"])
+                pages += 1
+                changes_cursor = changes_cursor or body["changes_cursor"]
+                if not body["next_cursor"]:
+                    return items, pages, changes_cursor, first_etag
+                cursor = body["next_cursor"]
+
+        full_seconds, (items, pages, since, etag) = _timed(full_list, REPEAT)
+        rows.append(
+            (
+                f"API full hide list ({pages} pages of {page_size})",
+                items,
+                full_seconds,
+                f"{full_seconds / seconds:.1f}",
+            )
+        )
+        not_modified, response = _timed(
+            lambda: client.get(
+                f"/api/v1/hide-list?service=dashboard&choice=hide&limit={page_size}",
+                headers={**headers, "If-None-Match": etag},
+            ),
+            REPEAT,
+        )
+        assert response.status_code == 304
+        rows.append(("API first page again, If-None-Match → 304", 0, not_modified, ""))
+
+        rng = random.Random(11)
+        with database.transaction() as db:
+            definition = db.scalar(select(ChoiceDefinition).where(ChoiceDefinition.board_id == board_id))
+            assert definition is not None
+            hidden = list(
+                db.scalars(
+                    select(CurrentChoice.student_id)
+                    .where(CurrentChoice.definition_id == definition.id, CurrentChoice.value != "show")
+                    .limit(changes * 10)
+                )
+            )
+            shown = list(
+                db.scalars(
+                    select(Student.id)
+                    .where(Student.board_id == board_id, Student.id.not_in(select(CurrentChoice.student_id)))
+                    .limit(changes * 10)
+                )
+            )
+            for student_id in rng.sample(shown, changes // 2):
+                choices.record_confirmed(
+                    db,
+                    definition=definition,
+                    student_id=student_id,
+                    value="hide_all",
+                    category_codes=[],
+                    channel="paper",
+                    reason="bench",
+                    actor_account_id=None,
+                )
+            for student_id in rng.sample(hidden, changes - changes // 2):
+                choices.record_confirmed(
+                    db,
+                    definition=definition,
+                    student_id=student_id,
+                    value="show",
+                    category_codes=[],
+                    channel="phone",
+                    reason="bench",
+                    actor_account_id=None,
+                )
+        delta_seconds, feed = _timed(
+            lambda: client.get(f"/api/v1/changes?since={since}", headers=headers).json(), REPEAT
+        )
+        adds = sum(1 for c in feed["changes"] if c["action"] == "add")
+        rows.append(
+            (
+                f"API change feed after {changes} changes ({adds} add, {len(feed['changes']) - adds} remove)",
+                len(feed["changes"]),
+                delta_seconds,
+                f"{delta_seconds / seconds:.2f}",
+            )
+        )
+        empty_seconds, _ = _timed(
+            lambda: client.get(f"/api/v1/changes?since={feed['next_cursor']}", headers=headers).json(), REPEAT
+        )
+        rows.append(("API change feed with nothing new", 0, empty_seconds, f"{empty_seconds / seconds:.2f}"))
+    database.engine.dispose()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", default=os.environ.get("DATABASE_URL", ""))
+    parser.add_argument("--page-size", type=int, default=5000)
+    parser.add_argument("--changes", type=int, default=100)
+    args = parser.parse_args()
+    results = run(args.database, args.page_size, args.changes)
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+    print("| what | rows | time (s) | × ceiling |")
+    print("|---|---:|---:|---:|")
+    for what, count, seconds, ratio in results:
+        print(f"| {what} | {count:,} | {seconds:.3f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""The upload page a board administrator uses: /staff/roster."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Account, StaffRole
+from app.boards.models import Board
+from app.config import Settings
+from app.roster.models import Student
+from tests.helpers import csrf_token, sign_in_as
+from tests.roster.rosters import SAMPLE_ZIP, build_zip, set_field
+
+
+def _staff(db: Session, board: Board, role: str = "board_admin", subject: str = "admin") -> Account:
+    account = Account(
+        issuer="https://idp.example", subject=subject, kind="staff", email=f"{subject}@example.jp"
+    )
+    db.add(account)
+    db.flush()
+    db.add(StaffRole(board_id=board.id, account_id=account.id, role=role))
+    db.commit()
+    return account
+
+
+def _board(db: Session, code: str = "tobira-city") -> Board:
+    board = Board(code=code, name="とびら市教育委員会")
+    db.add(board)
+    db.commit()
+    return board
+
+
+def _upload(client: TestClient, settings: Settings, board: Board, data: bytes, **form: str) -> Response:
+    token = csrf_token(client, settings)
+    return client.post(
+        f"/staff/roster?csrf_token={token}",
+        data={"board_id": str(board.id), **form},
+        files={"file": ("roster.zip", data, "application/zip")},
+        follow_redirects=False,
+    )
+
+
+def _wait_until_finished(client: TestClient, url: str) -> Response:
+    deadline = time.monotonic() + 60
+    while True:
+        page = client.get(url)
+        if "処理中" not in page.text or time.monotonic() > deadline:
+            return page
+        assert 'hx-trigger="every 1s"' in page.text and "最新の状態を表示" in page.text
+        time.sleep(0.2)
+
+
+def test_admin_uploads_a_roster_and_sees_the_report(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    board = _board(db)
+    sign_in_as(client, db, settings, _staff(db, board))
+
+    page = client.get("/staff/roster")
+    response = _upload(client, settings, board, SAMPLE_ZIP.read_bytes())
+
+    assert page.status_code == 200 and "名簿の取り込み" in page.text
+    assert 'enctype="multipart/form-data"' in page.text
+    assert response.status_code == 303
+    url = response.headers["location"]
+    report = _wait_until_finished(client, url)
+    assert "完了" in report.text and "取り込みました。変更内容:" in report.text
+    assert '<th scope="row">児童生徒</th><td>4</td>' in report.text
+    assert db.scalar(select(func.count()).select_from(Student)) == 4
+    # Uploading it again: nothing changes, and the page says so.
+    again = _wait_until_finished(
+        client, _upload(client, settings, board, SAMPLE_ZIP.read_bytes()).headers["location"]
+    )
+    assert "変更はありません。この名簿はすでに取り込まれています。" in again.text
+    # The list of recent imports links both runs.
+    assert client.get("/staff/roster").text.count("/staff/roster/imports/") == 2
+
+
+def test_status_fragment_for_htmx_stops_polling_when_done(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    board = _board(db)
+    sign_in_as(client, db, settings, _staff(db, board))
+    url = _upload(client, settings, board, SAMPLE_ZIP.read_bytes(), dry_run="true").headers["location"]
+    _wait_until_finished(client, url)
+
+    fragment = client.get(url, headers={"HX-Request": "true"})
+
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert fragment.headers["vary"].startswith("HX-Request")
+    assert 'id="import-status"' in fragment.text and "hx-trigger" not in fragment.text
+    assert "試行のため保存されません" in fragment.text
+    assert db.scalar(select(func.count()).select_from(Student)) == 0
+
+
+def test_broken_roster_lists_problems_and_changes_nothing(
+    client: TestClient, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    board = _board(db)
+    sign_in_as(client, db, settings, _staff(db, board))
+    broken = build_zip(
+        tmp_path / "b.zip",
+        edit={
+            "enrollments.csv": set_field(
+                "c9d0e1f2-0005-4a00-8000-000000000003", classSourcedId="no-such-class"
+            )
+        },
+    )
+
+    url = _upload(client, settings, board, broken.read_bytes()).headers["location"]
+    page = _wait_until_finished(client, url)
+    english = client.get(url, headers={"Accept-Language": "en"})
+
+    assert "名簿は取り込まれませんでした。何も変更されていません。" in page.text
+    assert "<td>enrollments.csv</td><td>4</td><td>classSourcedId</td>" in page.text
+    assert "classSourcedId の no-such-class は classes.csv にありません。" in page.text
+    assert "classSourcedId refers to no-such-class, which is not in classes.csv." in english.text
+    assert db.scalar(select(func.count()).select_from(Student)) == 0
+
+
+def test_upload_without_a_file_is_explained(client: TestClient, db: Session, settings: Settings) -> None:
+    board = _board(db)
+    sign_in_as(client, db, settings, _staff(db, board))
+    token = csrf_token(client, settings)
+
+    response = client.post(f"/staff/roster?csrf_token={token}", data={"board_id": str(board.id)})
+
+    assert response.status_code == 422
+    assert "アップロードする OneRoster の zip ファイルを選んでください。" in response.text
+
+
+def test_other_boards_and_other_roles_see_nothing(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    ours, theirs = _board(db), _board(db, "other-city")
+    sign_in_as(client, db, settings, _staff(db, ours))
+    url = _upload(client, settings, ours, SAMPLE_ZIP.read_bytes()).headers["location"]
+    _wait_until_finished(client, url)
+    client.cookies.clear()
+    sign_in_as(client, db, settings, _staff(db, theirs, subject="other-admin"))
+
+    assert client.get(url).status_code == 404
+    assert _upload(client, settings, ours, SAMPLE_ZIP.read_bytes()).status_code == 404
+    client.cookies.clear()
+    sign_in_as(client, db, settings, _staff(db, ours, role="teacher", subject="teacher"))
+    assert client.get("/staff/roster").status_code == 404
+    assert client.get(url).status_code == 404
+
+
+def test_signed_out_visitor_is_sent_to_sign_in(client: TestClient) -> None:
+    response = client.get("/staff/roster", follow_redirects=False)
+
+    assert response.status_code == 303 and response.headers["location"].startswith("/signin")
+
+
+def test_shift_jis_upload_is_refused_unless_chosen(
+    client: TestClient, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    board = _board(db)
+    sign_in_as(client, db, settings, _staff(db, board))
+    users = (
+        (SAMPLE_ZIP.parent / "jp_sample" / "users.csv").read_bytes().decode("utf-8-sig").replace("𠮷", "吉")
+    )
+    sjis = build_zip(tmp_path / "sjis.zip", raw={"users.csv": users.encode("cp932")}).read_bytes()
+
+    refused = _wait_until_finished(client, _upload(client, settings, board, sjis).headers["location"])
+    converted = _wait_until_finished(
+        client, _upload(client, settings, board, sjis, encoding="cp932").headers["location"]
+    )
+
+    assert "Shift_JIS（CP932）のようです" in refused.text
+    assert "完了" in converted.text
+    assert db.scalar(select(func.count()).select_from(Student)) == 4
