@@ -1,0 +1,170 @@
+"""Every page, in Japanese and in English: axe-core finds nothing serious or critical, and
+nothing scrolls sideways at 320 px. Japanese pages are also photographed at phone and
+desktop width (test-artifacts/screenshots/page-<name>-ja-<width>.png).
+
+Guardian and staff are signed in with real server-side sessions (the sign-in journey
+itself is tests/e2e/test_journey.py); pages that only exist after an action (the e-mail
+sign-in notice, the confirmed choice, the used and the expired link) are reached by doing
+the action in the browser.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app.accounts.models import StaffRole
+from app.config import Settings
+from app.db import utcnow
+from app.tokens.models import OneTimeToken
+from tests.e2e.conftest import VIEWPORTS, OpenPage
+from tests.e2e.support import Mailbox, axe, describe, horizontal_overflow, screenshot, sign_in_browser
+from tests.guardian.factories import World, build_world, make_staff_account
+from tests.helpers import links_in
+
+
+class Sweep:
+    """Checks the page as it is now; collects every problem so one run shows them all."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.problems: list[str] = []
+        self.seen: list[str] = []
+
+    def check(self, page: Page, name: str) -> None:
+        self.seen.append(name)
+        page.set_viewport_size(VIEWPORTS["narrow"])
+        violations = axe(page)
+        if violations:
+            self.problems.append(f"{name} ({page.url}): axe {describe(violations)}")
+        overflow = horizontal_overflow(page)
+        if overflow:
+            self.problems.append(f"{name} ({page.url}): {overflow} px horizontal scroll at 320 px")
+        if self.lang == "ja":
+            for width in ("phone", "desktop"):
+                page.set_viewport_size(VIEWPORTS[width])
+                screenshot(page, f"page-{name}-ja-{width}")
+        page.set_viewport_size(VIEWPORTS["narrow"])
+
+    def visit(self, page: Page, name: str, path: str, *, status: int | None = 200) -> None:
+        """Open `path`; `status` None: a problem page, whatever its status."""
+        response = page.goto(path)
+        assert response is not None
+        if status is not None and response.status != status:
+            self.problems.append(f"{name} ({path}): HTTP {response.status}, expected {status}")
+        self.check(page, name)
+
+
+def _new_confirmation_link(mailbox: Mailbox, address: str, seen: set[str]) -> str:
+    for count in range(1, 20):
+        for message in mailbox.wait_for(address, count=count):
+            for link in links_in(message):
+                if "/confirm/" in link and link not in seen:
+                    seen.add(link)
+                    return link
+    raise AssertionError("no new confirmation link")
+
+
+@pytest.fixture
+def world(e2e_db: Session) -> World:
+    world = build_world(e2e_db)
+    e2e_db.commit()
+    return world
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_page_is_accessible_and_fits_320_pixels(
+    open_page: OpenPage,
+    e2e_db: Session,
+    e2e_settings: Settings,
+    world: World,
+    mailbox: Mailbox,
+    lang: str,
+) -> None:
+    sweep = Sweep(lang)
+    hanako = world.hanako
+
+    # Anyone.
+    visitor = open_page(viewport="narrow", lang=lang)
+    sweep.visit(visitor, "start", "/")
+    sweep.visit(visitor, "signin", "/signin")
+    visitor.fill("#email-address", world.mother.email)
+    visitor.click("form[action='/signin/email'] button[type=submit]")
+    visitor.wait_for_load_state()
+    sweep.check(visitor, "email-sent")
+    sweep.visit(visitor, "not-found", "/no-such-page", status=404)
+
+    # A guardian.
+    guardian = open_page(viewport="narrow", lang=lang)
+    sign_in_browser(guardian, e2e_db, e2e_settings, world.account)
+    sweep.visit(guardian, "link-code", "/link")
+    sweep.visit(guardian, "children", "/children")
+    sweep.visit(guardian, "child", f"/children/{hanako.id}")
+
+    seen: set[str] = set()
+    photo = world.photo_choice.id
+    guardian.check(f"#choice-{photo}-deny")
+    guardian.click(f"form[action$='/choices/{photo}'] button[type=submit]")
+    expect(guardian.locator(f"#choice-{photo} .pending")).to_be_visible()
+    sweep.check(guardian, "child-pending")
+    link = _new_confirmation_link(mailbox, world.mother.email, seen)
+    sweep.visit(guardian, "confirm", link)
+    guardian.click("main form:not([action$='/cancel']) button[type=submit]")
+    expect(guardian.locator(".notice[role=status]")).to_be_visible()
+    sweep.check(guardian, "confirmed")
+    guardian.click("a[href*='/receipts/']")
+    guardian.wait_for_url("**/receipts/**")
+    sweep.check(guardian, "receipt")
+    sweep.visit(guardian, "history", f"/children/{hanako.id}/history")
+    sweep.visit(guardian, "link-used", link, status=None)
+
+    # A second request whose link runs out before it is used.
+    guardian.goto(f"/children/{hanako.id}")
+    guardian.check(f"#choice-{photo}-allow")
+    guardian.click(f"form[action$='/choices/{photo}'] button[type=submit]")
+    expect(guardian.locator(f"#choice-{photo} .pending")).to_be_visible()
+    expired = _new_confirmation_link(mailbox, world.mother.email, seen)
+    e2e_db.execute(
+        update(OneTimeToken)
+        .where(OneTimeToken.purpose == "choice_confirmation", OneTimeToken.used_at.is_(None))
+        .values(expires_at=utcnow() - timedelta(hours=1))
+    )
+    e2e_db.commit()
+    sweep.visit(guardian, "link-expired", expired, status=None)
+
+    # A board admin (sees every staff page).
+    staff_account = make_staff_account(e2e_db)
+    e2e_db.add(StaffRole(board_id=world.board.id, account_id=staff_account.id, role="board_admin"))
+    e2e_db.commit()
+    staff = open_page(viewport="narrow", lang=lang)
+    sign_in_browser(staff, e2e_db, e2e_settings, staff_account)
+    class_id = hanako.class_id
+    for name, path in [
+        ("staff-home", "/staff"),
+        ("staff-students", "/staff/students?q=%E5%B1%B1%E7%94%B0"),
+        ("staff-student", f"/staff/students/{hanako.id}"),
+        ("staff-record", f"/staff/students/{hanako.id}/record"),
+        ("staff-exports", "/staff/exports"),
+        ("staff-services", "/staff/services"),
+        ("staff-service", f"/staff/services/{world.dashboard.id}"),
+        ("staff-service-edit", f"/staff/services/{world.dashboard.id}/edit"),
+        ("staff-service-new", "/staff/services/new"),
+        ("staff-api-keys", "/staff/api-keys"),
+        ("staff-audit", "/staff/audit"),
+        ("staff-roles", "/staff/roles"),
+        ("staff-providers", "/staff/providers"),
+        ("staff-letters", "/staff/letters"),
+        ("staff-letters-class", f"/staff/letters/classes/{class_id}"),
+        ("staff-roster", "/staff/roster"),
+    ]:
+        sweep.visit(staff, name, path)
+    staff.goto(f"/staff/letters/classes/{class_id}")
+    staff.click(f"form[action='/staff/letters/classes/{class_id}'] button[type=submit]")
+    staff.wait_for_load_state()
+    sweep.check(staff, "staff-letters-print")
+
+    assert sweep.problems == [], "\n\n".join(sweep.problems)
+
