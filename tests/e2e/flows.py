@@ -31,6 +31,7 @@ _serial = itertools.count(1)
 @dataclass
 class Journey:
     world: World
+    mother_email: str  # the address the school has on file, where confirmations go
     code: str  # the enrolment code on the mother's letter for Hanako
     guardian_sub: str  # the mother's identity at the loopback provider
     staff_sub: str  # the school admin's identity there
@@ -49,14 +50,25 @@ def arrange_journey(db: Session, idp: object) -> Journey:
     code = issue_enrolment_code(db, pair)
     n = next(_serial)
     staff_email = f"school-admin-{n}@school.example.jp"
-    db.add(StaffRole(board_id=world.board.id, school_id=world.school.id, invited_email=staff_email, role="school_admin"))
+    db.add(
+        StaffRole(
+            board_id=world.board.id, school_id=world.school.id, invited_email=staff_email, role="school_admin"
+        )
+    )
     db.commit()
     guardian_sub = f"parent-{n}"
     staff_sub = f"teacher-{n}"
     # The provider's address for the parent is not the one on file: linking is by the code.
     idp.set_user(guardian_sub, email=f"parent-{n}@mail.example.com", email_verified=True)  # type: ignore[attr-defined]
     idp.set_user(staff_sub, email=staff_email, email_verified=True)  # type: ignore[attr-defined]
-    return Journey(world=world, code=code, guardian_sub=guardian_sub, staff_sub=staff_sub, staff_email=staff_email)
+    return Journey(
+        world=world,
+        mother_email=world.mother.email or "",
+        code=code,
+        guardian_sub=guardian_sub,
+        staff_sub=staff_sub,
+        staff_email=staff_email,
+    )
 
 
 def block_provider_cdn(page: Page) -> None:

@@ -100,7 +100,7 @@ def test_guardian_hides_grades_confirms_and_school_admin_exports(
     assert rows_for(download_csv(staff), hanako.sourced_id) == []
 
     # The link from the e-mail (sent to the address the school has on file).
-    link = confirmation_link(mailbox, world.mother.email)
+    link = confirmation_link(mailbox, journey.mother_email)
     page.goto(link)
     page.click("main form:not([action$='/cancel']) button[type=submit]")
     expect(page.locator(".notice[role=status]")).to_be_visible()
@@ -115,7 +115,7 @@ def test_guardian_hides_grades_confirms_and_school_admin_exports(
     assert receipt_url.startswith(f"{live_server.url}/children/{hanako.id}/receipts/")
 
     # The receipt also came by e-mail.
-    assert len(mailbox.wait_for(world.mother.email, count=2)) >= 2
+    assert len(mailbox.wait_for(journey.mother_email, count=2)) >= 2
 
     # Now the school admin's export has Hanako, hiding grades.
     staff.goto("/staff/exports")
@@ -176,7 +176,7 @@ def test_guardian_journey_by_keyboard_alone(
     expect(page.locator(f"#choice-{choice_id} .pending")).to_be_visible()
 
     # Confirming from the e-mailed link.
-    link = confirmation_link(mailbox, world.mother.email)
+    link = confirmation_link(mailbox, journey.mother_email)
     page.goto(link)
     tab_to(page, "main form:not([action$='/cancel']) button[type=submit]")
     page.keyboard.press("Enter")
