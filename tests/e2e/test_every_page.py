@@ -42,7 +42,6 @@ from tests.helpers import links_in
 # and guardian pages are photographed by test_shell and test_guardian_pages).
 PHOTOGRAPHED = {
     "link-code",
-    "child-pending",
     "confirm",
     "confirmed",
     "receipt",
