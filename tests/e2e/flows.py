@@ -122,7 +122,12 @@ def focused_outer_html(page: Page) -> str:
 
 
 def tab_to(page: Page, selector: str, *, limit: int = 60, check_focus: bool = True) -> None:
-    """Press Tab until the focused element matches `selector`; every stop must show focus."""
+    """Press Tab until the focused element matches `selector`; every stop must show focus.
+
+    Waits for the page's load event first: until the stylesheet has arrived the computed
+    style has no focus outline (seen on a busy machine right after a form submission).
+    """
+    page.wait_for_load_state("load")
     for _ in range(limit):
         page.keyboard.press("Tab")
         if check_focus:
