@@ -32,6 +32,8 @@ KEY_SCREENSHOTS = {
     "guardian-child-ja-narrow",
     "guardian-child-ja-desktop",
     "guardian-history-ja-desktop",
+    "staff-student-ja-desktop",
+    "staff-exports-ja-narrow",
     "components-ja-narrow",
     "components-ja-desktop",
 }

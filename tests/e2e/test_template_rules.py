@@ -1,9 +1,9 @@
 """Rules every template must follow so that the strict CSP and the shell keep working.
 
 Cheap static checks that fail with the file and line, before a browser ever sees the page:
-no inline script, no inline style or style attribute, no hx-on handlers (CSP), every
-POST form carries the CSRF token, and every page extends base.html (skip link, language
-switch, landmarks).
+no inline script, no inline style or style attribute, no hx-on handlers (CSP), a
+scrolling table box is keyboard-focusable, every POST form carries the CSRF token, and
+every page extends base.html (skip link, language switch, landmarks).
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ FORBIDDEN = [
     (re.compile(r"\shx-on[:-]", re.I), "hx-on handler (CSP forbids eval): use static/app.js"),
     (re.compile(r"\son[a-z]+\s*=\s*[\"']", re.I), "inline event handler (CSP)"),
     (re.compile(r"javascript:", re.I), "javascript: URL (CSP)"),
+    (
+        re.compile(r"class=\"table-scroll\"(?![^>]*tabindex=\"0\")", re.I),
+        'table-scroll without tabindex="0" (keyboard users must be able to scroll it)',
+    ),
 ]
 
 
