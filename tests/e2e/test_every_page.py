@@ -52,7 +52,7 @@ PHOTOGRAPHED = {
 
 # Of those, the ones docs/ keeps (refreshed with UPDATE_DOCS_SCREENSHOTS=1, like
 # KEY_SCREENSHOTS in support.py); docs/screenshots/ stays under 2 MB.
-DOCS_KEPT = {"page-link-code-ja-phone", "page-confirm-ja-phone", "page-staff-student-ja-desktop"}
+DOCS_KEPT = {"page-link-code-ja-phone", "page-confirm-ja-phone"}
 
 
 class Sweep:
