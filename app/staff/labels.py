@@ -9,6 +9,8 @@ VALUE_LABELS = {
     "hide": "Hide",
     "hide_all": "Hide all data",
     "hide_some": "Hide some kinds of data",
+    "allow": "Allow",
+    "deny": "Do not allow",
 }
 CHANNEL_LABELS = {
     "web": "Online",
