@@ -257,9 +257,10 @@ def _changes(previous: ServiceVersion | None, data: VersionInput) -> list[str]:
     return changed
 
 
-def _write_version(
+def write_version(
     db: Session, service: Service, number: int, data: VersionInput, actor: Actor
 ) -> ServiceVersion:
+    """Version `number` of `service`, without a notice (the demo seed writes one for all)."""
     codes = {c.code for c in data.categories}
     categories = {c.code: c for c in db.scalars(select(DataCategory).where(DataCategory.code.in_(codes)))}
     unknown = codes - categories.keys()
@@ -360,7 +361,7 @@ def _publish(
     db: Session, service: Service, previous: ServiceVersion | None, data: VersionInput, actor: Actor
 ) -> PublishResult:
     changed = _changes(previous, data)
-    version = _write_version(db, service, (previous.version + 1) if previous else 1, data, actor)
+    version = write_version(db, service, (previous.version + 1) if previous else 1, data, actor)
     record(
         db,
         "service.published",

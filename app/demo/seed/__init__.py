@@ -17,15 +17,13 @@ from sqlalchemy.orm import Session
 from app.accounts.models import StaffGroupMapping, StaffRole
 from app.audit import service as audit
 from app.boards.models import Board, BoardProviderSetting
+from app.catalog import service as catalog
 from app.catalog.models import (
     DataCategory,
     NoticeVersion,
     Service,
     ServiceAssignment,
-    ServicePurpose,
     ServiceVersion,
-    ServiceVersionCategory,
-    Subcontractor,
 )
 from app.choices.models import ChoiceDefinition, CurrentChoice
 from app.demo import identities as ids
@@ -201,15 +199,18 @@ def _people(
 
 
 def _create_catalogue(db: Session, board: Board, schools: dict[str, School]) -> dict[str, Service]:
-    categories = {c.code: c for c in db.scalars(select(DataCategory))}
+    categories = set(db.scalars(select(DataCategory.code)))
     services: dict[str, Service] = {}
     for spec in SERVICES:
         service = Service(board_id=board.id, code=spec.code)
         db.add(service)
         db.flush()
-        version = ServiceVersion(
-            service_id=service.id,
-            version=1,
+        purposes = [catalog.PurposeInput(spec.purpose, spec.purpose_en)]
+        purposes += [catalog.PurposeInput(text, text_en, letter) for letter, text, text_en in PERMITTED_USES]
+        missing = {code for code, _items in spec.categories} - categories
+        if missing:
+            raise RuntimeError(f"data categories {sorted(missing)} missing: run `portal db upgrade` first")
+        data = catalog.VersionInput(
             name=spec.name,
             name_en=spec.name_en,
             use_group=spec.use_group,
@@ -225,32 +226,16 @@ def _create_catalogue(db: Session, board: Board, schools: dict[str, School]) -> 
             court=spec.court,
             court_en=spec.court_en,
             backup_retention_days=spec.backup_days,
-            erased_at_graduation=True,
-            erased_at_contract_end=True,
             erasure_certificate=spec.erasure_certificate,
-            subcontracting_requires_approval=True,
             anonymized_statistics=spec.statistics,
-            no_advertising=True,
-            no_profiling=True,
             yearly_audit=spec.yearly_audit,
-            incident_reporting=True,
+            categories=[
+                catalog.CategoryInput(code, items, items_en) for code, (items, items_en) in spec.categories
+            ],
+            purposes=purposes,
+            subcontractors=_flatten(spec.subcontractors),
         )
-        for code, (items, items_en) in spec.categories:
-            if code not in categories:
-                raise RuntimeError(f"data category {code!r} missing: run `portal db upgrade` first")
-            version.categories.append(
-                ServiceVersionCategory(category_id=categories[code].id, items=items, items_en=items_en)
-            )
-        version.purposes.append(
-            ServicePurpose(permitted_use=None, text=spec.purpose, text_en=spec.purpose_en)
-        )
-        for order, (letter, text, text_en) in enumerate(PERMITTED_USES, start=1):
-            version.purposes.append(
-                ServicePurpose(permitted_use=letter, text=text, text_en=text_en, sort_order=order)
-            )
-        db.add(version)
-        db.flush()
-        _add_subcontractors(db, version, spec.subcontractors, parent=None)
+        catalog.write_version(db, service, 1, data, audit.SYSTEM)
         for rule in spec.assignments:
             db.add(
                 ServiceAssignment(
@@ -282,26 +267,27 @@ def _create_catalogue(db: Session, board: Board, schools: dict[str, School]) -> 
     return services
 
 
-def _add_subcontractors(
-    db: Session, version: ServiceVersion, subs: tuple[Sub, ...], parent: int | None
-) -> None:
-    for order, sub in enumerate(subs):
-        row = Subcontractor(
-            service_version_id=version.id,
-            parent_id=parent,
-            name=sub.name,
-            name_en=sub.name_en,
-            task=sub.task,
-            task_en=sub.task_en,
-            data_items=sub.data_items,
-            data_items_en=sub.data_items_en,
-            country=sub.country,
-            certifications=list(sub.certifications),
-            sort_order=order,
+def _flatten(
+    subs: tuple[Sub, ...], flat: list[catalog.SubcontractorInput] | None = None, parent: int | None = None
+) -> list[catalog.SubcontractorInput]:
+    """Nested 委託 → 再委託 specs as the flat list the catalogue takes (parent by index)."""
+    flat = [] if flat is None else flat
+    for sub in subs:
+        flat.append(
+            catalog.SubcontractorInput(
+                sub.name,
+                sub.name_en,
+                sub.task,
+                sub.task_en,
+                sub.data_items,
+                sub.data_items_en,
+                sub.country,
+                list(sub.certifications),
+                parent,
+            )
         )
-        db.add(row)
-        db.flush()
-        _add_subcontractors(db, version, sub.children, parent=row.id)
+        _flatten(sub.children, flat, len(flat) - 1)
+    return flat
 
 
 def _create_choices(db: Session, board: Board, services: dict[str, Service]) -> None:
