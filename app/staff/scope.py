@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import HTTPException, Path, Request
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement
 
 from app.accounts.dependencies import Principal
 from app.roster.models import Student
@@ -28,6 +28,9 @@ class StaffScope:
     roles: frozenset[str]
     # None: every school of the board.
     school_ids: frozenset[int] | None
+    # Schools where this person may record choices for guardians: only those where they are
+    # an administrator (None: every school, for a board-wide administrator).
+    recording_school_ids: frozenset[int] | None = frozenset()
 
     @property
     def is_board_admin(self) -> bool:
@@ -43,7 +46,10 @@ class StaffScope:
 
     @property
     def records_choices(self) -> bool:
-        return bool(self.roles & {"board_admin", "school_admin"})
+        return self.recording_school_ids is None or bool(self.recording_school_ids)
+
+    def records_choices_at(self, school_id: int) -> bool:
+        return self.recording_school_ids is None or school_id in self.recording_school_ids
 
     @property
     def reads_audit_log(self) -> bool:
@@ -54,7 +60,7 @@ class StaffScope:
         clause = Student.board_id == self.board_id
         if self.school_ids is not None:
             clause = clause & Student.school_id.in_(sorted(self.school_ids))
-        return clause if clause is not None else true()
+        return clause
 
     def covers_school(self, school_id: int) -> bool:
         return self.school_ids is None or school_id in self.school_ids
@@ -74,11 +80,15 @@ def scope_for(principal: Principal, request: Request | None = None) -> StaffScop
     student_roles = [r for r in principal.roles if r.board_id == board_id and r.role != "auditor"]
     board_wide = any(role.school_id is None for role in student_roles)
     schools = frozenset(role.school_id for role in student_roles if role.school_id is not None)
+    admin_roles = [r for r in student_roles if r.role in ("board_admin", "school_admin")]
+    recording_board_wide = any(role.school_id is None for role in admin_roles)
+    recording_schools = frozenset(role.school_id for role in admin_roles if role.school_id is not None)
     return StaffScope(
         board_id=board_id,
         account_id=principal.account.id,
         roles=roles,
         school_ids=None if board_wide else schools,
+        recording_school_ids=None if recording_board_wide else recording_schools,
     )
 
 

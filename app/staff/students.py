@@ -159,7 +159,7 @@ def _student_context(db: Session, scope: StaffScope, student: Student) -> dict[s
         "pending": pending,
         "history": choices.history(db, student.id),
         "guardians": _guardians(db, student),
-        "can_record": scope.records_choices,
+        "can_record": scope.records_choices_at(student.school_id),
         "category_names": _category_names(db),
         "value_label": value_label,
         "channel_label": channel_label,
@@ -188,7 +188,10 @@ def _record_scope(
 ) -> tuple[StaffScope, Student]:
     scope = _student_scope(principal, request)
     require(scope.records_choices)
-    return scope, _load_student(db, scope, student_id)
+    student = _load_student(db, scope, student_id)
+    # A teacher at this school who administers another school may not record here.
+    require(scope.records_choices_at(student.school_id))
+    return scope, student
 
 
 def _record_form(
@@ -261,7 +264,8 @@ def record_choice(
     offered = {
         d.id: (view, d) for view in catalog.services_for_student(db, student) for d in view.definitions
     }
-    picked = offered.get(int(definition)) if definition.isdigit() else None
+    definition_id = bounded_int(definition)
+    picked = offered.get(definition_id) if definition_id is not None else None
     if picked is None:
         errors.append(gettext("Choose one of the offered choices."))
     if channel not in STAFF_CHANNELS:

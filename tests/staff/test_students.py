@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.accounts.models import StaffRole
 from app.audit.models import AuditEvent
 from app.choices.models import ChoiceEvent, CurrentChoice
 from app.config import Settings
@@ -253,3 +254,52 @@ def test_absurd_numbers_in_search_change_nothing(
     for params in ({"number": huge}, {"school": huge}, {"page": huge}, {"number": "１"}):
         assert client.get("/staff/students", params=params).status_code == 200, params
     assert client.get("/staff/audit", params={"actor": f"account:{huge}", "page": huge}).status_code == 200
+
+
+def test_admin_of_another_school_cannot_record_where_they_only_teach(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
+) -> None:
+    """Teacher at Hanako's school, administrator at the other: may see Hanako, not record for her."""
+    teacher = world["teacher"]
+    db.add(
+        StaffRole(
+            board_id=world["board"].id,
+            school_id=world["other"].school_id,
+            account_id=teacher.id,
+            role="school_admin",
+        )
+    )
+    db.commit()
+    sign_in_as(client, db, settings, teacher)
+    assert client.get(f"/staff/students/{world['hanako'].id}").status_code == 200
+    assert client.get(f"/staff/students/{world['hanako'].id}/record").status_code == 404
+    response = _post(
+        client,
+        settings,
+        f"/staff/students/{world['hanako'].id}/record",
+        definition=str(world["definition"].id),
+        value="hide_all",
+        channel="paper",
+        reason="用紙",
+    )
+    assert response.status_code == 404
+    assert db.scalar(select(CurrentChoice)) is None
+    assert client.get(f"/staff/students/{world['other'].id}/record").status_code == 200
+
+
+def test_odd_digits_in_the_choice_field_are_a_message_not_a_500(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
+) -> None:
+    sign_in_as(client, db, settings, world["admin"])
+    response = _post(
+        client,
+        settings,
+        f"/staff/students/{world['hanako'].id}/record",
+        definition="²",
+        value="hide_all",
+        channel="paper",
+        reason="用紙",
+    )
+    assert response.status_code == 422
+    assert "選択" in response.text
+    assert db.scalar(select(CurrentChoice)) is None
