@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -42,6 +42,9 @@ def get_db(request: Request) -> Iterator[Session]:
     finally:
         db.close()
 
+
+# A row id in a path: larger numbers cannot exist (BIGINT) and are refused as invalid input.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]

@@ -239,6 +239,9 @@ def email_link_use(request: Request, secret: str, db: DbSession, settings: AppSe
     if result.account is None:
         audit_failed_sign_in(db, f"email_link_{result.reason}", provider="email", board_id=result.board_id)
         return _link_problem(request, result.reason)
+    if result.account.disabled_at is not None:
+        audit_failed_sign_in(db, "account_disabled", provider="email", account=result.account)
+        return problem_page(request, "unknown_account")
     response = RedirectResponse("/children", status_code=303)
     start_session(db, response, settings, result.account, previous=load_session(db, request, settings))
     audit_sign_in(db, result.account, "email_link")

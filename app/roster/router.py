@@ -22,7 +22,7 @@ from app.accounts.dependencies import CurrentStaff, Principal
 from app.audit.service import Actor
 from app.boards.models import Board
 from app.db import Database
-from app.dependencies import DbSession, get_database
+from app.dependencies import DbSession, RowId, get_database
 from app.i18n import gettext
 from app.roster.models import RosterImport
 from app.roster.progress import live_progress
@@ -166,7 +166,7 @@ def upload_roster(
 
 
 @router.get("/imports/{import_id}")
-def import_status(request: Request, db: DbSession, principal: CurrentStaff, import_id: int) -> Response:
+def import_status(request: Request, db: DbSession, principal: CurrentStaff, import_id: RowId) -> Response:
     row = db.get(RosterImport, import_id)
     if row is None or row.board_id not in admin_board_ids(principal):
         return not_found(request)

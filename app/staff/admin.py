@@ -19,10 +19,10 @@ from app.api import keys
 from app.api.models import ApiKey
 from app.audit.models import AuditEvent
 from app.audit.service import Actor, record
-from app.dependencies import DbSession
+from app.dependencies import DbSession, RowId
 from app.exports.query import TOKYO
 from app.i18n import gettext
-from app.staff.scope import RowId, bounded_int, require, scope_for
+from app.staff.scope import bounded_int, require, scope_for
 from app.web import redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)

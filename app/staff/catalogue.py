@@ -22,10 +22,10 @@ from app.catalog import service as catalog
 from app.catalog.models import ANONYMIZED_STATISTICS, PERMITTED_USES, USE_GROUPS, DataCategory, Service
 from app.choices.models import ChoiceDefinition
 from app.db import utcnow
-from app.dependencies import DbSession
+from app.dependencies import DbSession, RowId
 from app.guardian.notices import announce_service_change
 from app.i18n import gettext
-from app.staff.scope import RowId, StaffScope, require, scope_for
+from app.staff.scope import StaffScope, require, scope_for
 from app.web import redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)

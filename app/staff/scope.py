@@ -8,17 +8,14 @@ board. Auditors read only and never see student data. Anything out of scope answ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import HTTPException, Path, Request
+from fastapi import HTTPException, Request
 from sqlalchemy import ColumnElement
 
 from app.accounts.dependencies import Principal
 from app.roster.models import Student
 
 STUDENT_ROLES = ("board_admin", "school_admin", "teacher")
-# A row id in a path: larger numbers cannot exist (BIGINT) and are refused as invalid input.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # BIGINT
 
 
 @dataclass(frozen=True)

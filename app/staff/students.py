@@ -19,12 +19,12 @@ from app.catalog import service as catalog
 from app.catalog.models import DataCategory
 from app.choices import service as choices
 from app.choices.models import ChoiceDefinition
-from app.dependencies import DbSession
+from app.dependencies import DbSession, RowId
 from app.i18n import gettext
 from app.notifications.service import queue_email
 from app.roster.models import GRADES, Guardian, GuardianStudent, School, SchoolClass, Student
 from app.staff.labels import STAFF_CHANNELS, channel_label, value_label
-from app.staff.scope import RowId, StaffScope, bounded_int, require, scope_for
+from app.staff.scope import StaffScope, bounded_int, require, scope_for
 from app.web import localized, redirect, render
 
 router = APIRouter(prefix="/staff/students", include_in_schema=False)

@@ -116,3 +116,27 @@ def test_forged_link_is_refused(client: TestClient, settings: Settings) -> None:
     assert answer.status_code == 400 and problem_of(answer.text) == "link_invalid"
     posted = client.post("/signin/email/forged", data={"csrf_token": csrf_token(client, settings)})
     assert posted.status_code == 400 and SESSION_COOKIE not in client.cookies
+
+
+def test_disabled_account_cannot_sign_in_by_e_mail_link(
+    client: TestClient, db: Session, database: Database, settings: Settings, smtp: SmtpSink
+) -> None:
+    from app.db import utcnow
+
+    board = f.board(db)
+    klass = f.school_class(db, f.school(db, board))
+    guardian, _student, _pair = f.family(db, klass, email="blocked.parent@example.jp")
+    db.add(
+        Account(
+            issuer="urn:tobira:email-link", subject=str(guardian.id), kind="guardian", disabled_at=utcnow()
+        )
+    )
+    db.commit()
+    _ask(client, settings, "blocked.parent@example.jp")
+    deliver_mail(database, settings)
+    path = _link_from_mail(smtp, "blocked.parent@example.jp")
+    answer = client.post(path, data={"csrf_token": csrf_token(client, settings)}, follow_redirects=False)
+    assert answer.status_code != 303
+    assert SESSION_COOKIE not in client.cookies
+    assert failure_reasons(db) == ["account_disabled"]
+    assert audit(db, "accounts.signed_in") == []

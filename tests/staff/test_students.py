@@ -242,7 +242,11 @@ def test_absurd_ids_are_refused_not_500(
     client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
 ) -> None:
     sign_in_as(client, db, settings, world["board_admin"])
-    for path in ("/staff/students/99999999999999999999", "/staff/services/99999999999999999999"):
+    for path in (
+        "/staff/students/99999999999999999999",
+        "/staff/services/99999999999999999999",
+        "/staff/roster/imports/99999999999999999999",
+    ):
         assert client.get(path).status_code == 422, path
 
 
