@@ -80,6 +80,9 @@ def revoke_role(db: Session, principal: Principal, board_id: int, role_id: int) 
         return None
     if row.account_id == principal.account.id and row.role == "board_admin":
         raise InvalidInput("You cannot revoke your own board admin role.")
+    if row.source.startswith("group:"):
+        # Sign-in grants it again while the mapping exists: the mapping is what to remove.
+        raise InvalidInput("This role comes from a group mapping. Remove the mapping instead.")
     row.revoked_at = utcnow()
     record(
         db,

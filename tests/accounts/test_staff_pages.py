@@ -295,3 +295,27 @@ def test_guardians_cannot_reach_staff_pages(client: TestClient, db: Session, set
         answer = client.get(url)
         assert answer.status_code == 404
         assert klass.title not in answer.text
+
+
+def test_a_role_from_a_group_mapping_is_removed_with_its_mapping_not_revoked(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    """Sign-in would grant it again, so revoking it alone would be a promise that does not hold."""
+    board = f.board(db)
+    admin = f.staff_account(db, board, "board_admin")
+    member = f.staff_account(db, board, "auditor")
+    group_role = db.scalar(select(StaffRole).where(StaffRole.account_id == member.id))
+    assert group_role is not None
+    group_role.source = "group:G1"
+    db.commit()
+    sign_in_as(client, db, settings, admin)
+    page = client.get(f"/staff/roles?board_id={board.id}")
+    assert page.status_code == 200 and "/revoke" in page.text  # invited roles can be revoked
+    assert f"/staff/roles/{group_role.id}/revoke" not in page.text
+    answer = _post(
+        client, settings, f"/staff/roles/{group_role.id}/revoke", {"board_id": str(board.id)}, "ja"
+    )
+    assert answer.status_code == 400 and "対応付けの方を削除してください" in answer.text
+    db.expire_all()
+    assert group_role.revoked_at is None
+    assert audit(db, "accounts.staff_role_revoked") == []
