@@ -10,6 +10,8 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -112,21 +114,26 @@ def revoke(db: Session, token: OneTimeToken) -> None:
 
 
 def rate_limited(db: Session, key: str, *, limit: int, window: timedelta) -> bool:
-    """Count one hit for `key` (hash raw identifiers first); True when over the limit."""
+    """Count one hit for `key` (hash raw identifiers first); True when over the limit.
+
+    One upsert, so two requests at the same moment both count instead of one failing on
+    the unique (key, window) constraint.
+    """
     now = utcnow()
     seconds = int(window.total_seconds())
     window_start = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
-    bucket = db.scalar(
-        select(RateLimitBucket).where(
-            RateLimitBucket.key == key, RateLimitBucket.window_start == window_start
+    dialect = db.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(RateLimitBucket)
+        .values(key=key, window_start=window_start, count=1)
+        .on_conflict_do_update(
+            index_elements=["key", "window_start"], set_={"count": RateLimitBucket.count + 1}
         )
+        .returning(RateLimitBucket.count)
     )
-    if bucket is None:
-        bucket = RateLimitBucket(key=key, window_start=window_start, count=0)
-        db.add(bucket)
-    bucket.count += 1
-    db.flush()
-    return bucket.count > limit
+    count: int = db.execute(statement).scalar_one()
+    return count > limit
 
 
 def rate_key(*parts: str) -> str:
