@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.api import keys
 from app.api.models import ApiKey
 from app.audit.service import Actor
+from app.boards.models import Board
 from tests.staff import factories as f
 
 
@@ -139,9 +140,19 @@ def test_last_used_time_is_kept(client: TestClient, db: Session, world: dict[str
     assert key is not None and key.last_used_at is not None
 
 
-def test_another_boards_service_is_404_and_never_leaks(client: TestClient, world: dict[str, Any]) -> None:
-    response = _get(client, world["secret"], "/api/v1/hide-list?service=nope&choice=hide")
+def test_another_boards_service_is_404_and_never_leaks(
+    client: TestClient, db: Session, world: dict[str, Any]
+) -> None:
+    other_board = db.scalar(select(Board).where(Board.code == "B2"))
+    assert other_board is not None
+    _service, _version, only_theirs = f.dashboard_service(db, other_board, code="their-dashboard")
+    f.confirmed(
+        db, only_theirs, f.student(db, f.school(db, other_board, "X2"), sourced_id="other-2"), "hide_all"
+    )
+    db.commit()
+    response = _get(client, world["secret"], "/api/v1/hide-list?service=their-dashboard&choice=hide")
     assert response.status_code == 404 and "error" in response.json()
+    assert "other-2" not in response.text
     feed = _get(client, world["secret"], "/api/v1/changes").json()
     assert "other-1" not in [c["student_id"] for c in feed["changes"]]
     assert {c["student_id"] for c in feed["changes"]} == {"stu-0", "stu-1", "stu-2"}
