@@ -221,10 +221,15 @@ def close_request(
     kind: Literal["cancelled", "expired"],
     *,
     actor_account_id: int | None,
+    channel: str | None = None,
+    reason: str | None = None,
 ) -> ChoiceEvent:
+    """Close a pending request without effect; `channel`/`reason` say how, when not the guardian."""
     if request.kind != "requested" or request_state(db, request) != "pending":
         raise ValueError("This request is no longer pending.")
     event = _follow_up(request, kind, actor_account_id)
+    event.channel = channel or request.channel
+    event.reason = request.reason if reason is None else reason
     db.add(event)
     db.flush()
     record(
@@ -234,7 +239,7 @@ def close_request(
         board_id=request.board_id,
         target_type="choice_event",
         target_id=event.id,
-        details={"request_id": request.id},
+        details={"request_id": request.id, "channel": event.channel},
     )
     return event
 

@@ -2,7 +2,8 @@
 
 A pending choice is a `requested` ChoiceEvent whose confirmation link (a OneTimeToken of
 purpose `choice_confirmation`) went to the address on file. If that address changes, the
-link is revoked and the request is closed with a `cancelled` event pointing at it.
+link is revoked and the request is closed with a `cancelled` event pointing at it (audited
+like any cancellation, through app.choices.service).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.choices import service as choices
 from app.choices.models import ChoiceEvent
 from app.db import utcnow
+from app.tokens import service as token_service
 from app.tokens.models import OneTimeToken
 
 CLOSING_KINDS = ("confirmed", "cancelled", "expired")
@@ -58,26 +61,13 @@ def cancel_pending_confirmations(db: Session, guardian_ids: Sequence[int]) -> in
     )
     cancelled = 0
     for token in tokens:
-        token.revoked_at = now
+        token_service.revoke(db, token)
         request = requests.get(token.choice_event_id or 0)
         if request is None or request.kind != "requested" or request.id in closed:
             continue
         closed.add(request.id)
-        db.add(
-            ChoiceEvent(
-                board_id=request.board_id,
-                student_id=request.student_id,
-                definition_id=request.definition_id,
-                kind="cancelled",
-                request_id=request.id,
-                value=request.value,
-                category_codes=list(request.category_codes),
-                channel="import",
-                reason=REASON,
-                guardian_id=request.guardian_id,
-                notice_version_id=request.notice_version_id,
-            )
+        choices.close_request(
+            db, request, "cancelled", actor_account_id=None, channel="import", reason=REASON
         )
         cancelled += 1
-    db.flush()
     return cancelled

@@ -85,6 +85,8 @@ def test_changed_email_cancels_pending_confirmations(database: Database, db: Ses
     assert looked_up.problem is tokens.TokenProblem.REVOKED
     cancelled = db.scalar(select(ChoiceEvent).where(ChoiceEvent.request_id == request.id))
     assert cancelled is not None and cancelled.kind == "cancelled" and cancelled.channel == "import"
+    audited = db.scalar(select(AuditEvent).where(AuditEvent.action == "choice.cancelled"))
+    assert audited is not None and audited.details["request_id"] == request.id
     # Another guardian's confirmation is untouched.
     assert tokens.look_up(db, "choice_confirmation", other_secret).ok
 
