@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.models import AuditEvent
 from app.catalog.models import Service
 from app.choices.models import ChoiceDefinition, ChoiceEvent
 from app.db import Database
