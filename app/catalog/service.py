@@ -237,6 +237,11 @@ def version_input_from(version: ServiceVersion) -> VersionInput:
     )
 
 
+def compare_versions(previous: ServiceVersion, current: ServiceVersion) -> list[str]:
+    """What changed between two published versions (same names as PublishResult.changed)."""
+    return _changes(previous, version_input_from(current))
+
+
 def _changes(previous: ServiceVersion | None, data: VersionInput) -> list[str]:
     if previous is None:
         return ["new_service"]

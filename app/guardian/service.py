@@ -21,7 +21,7 @@ from app.catalog.models import (
     ServiceVersionCategory,
     Subcontractor,
 )
-from app.catalog.service import ServiceView, services_for_student
+from app.catalog.service import ServiceView, compare_versions, services_for_student
 from app.choices.models import ChoiceDefinition, ChoiceEvent
 from app.choices.service import Effective, effective_choices, pending_requests
 from app.db import utcnow
@@ -29,25 +29,6 @@ from app.roster.models import Guardian, GuardianStudent, Student
 from app.tokens.models import OneTimeToken
 
 CONFIRMATION_PURPOSE = "choice_confirmation"
-# What a guardian is told about when a service changes (and what marks a service as changed).
-VENDOR_FACT_FIELDS = (
-    "vendor_name",
-    "policy_url",
-    "certifications",
-    "data_centre_country",
-    "governing_law",
-    "court",
-    "backup_retention_days",
-    "erased_at_graduation",
-    "erased_at_contract_end",
-    "erasure_certificate",
-    "subcontracting_requires_approval",
-    "anonymized_statistics",
-    "no_advertising",
-    "no_profiling",
-    "yearly_audit",
-    "incident_reporting",
-)
 
 
 @dataclass
@@ -178,26 +159,10 @@ def choice_state(
 
 def version_changes(old: ServiceVersion, new: ServiceVersion) -> tuple[list[str], list[DataCategory]]:
     """What differs between two versions a guardian would care about, and categories added."""
-    changes: list[str] = []
-    old_categories = {c.category.code: c for c in old.categories}
-    new_categories = {c.category.code: c for c in new.categories}
-    added = [c.category for code, c in new_categories.items() if code not in old_categories]
-    if set(old_categories) != set(new_categories) or any(
-        (old_categories[code].items, old_categories[code].items_en) != (c.items, c.items_en)
-        for code, c in new_categories.items()
-        if code in old_categories
-    ):
-        changes.append("categories")
-    if [(p.text, p.permitted_use) for p in old.purposes] != [(p.text, p.permitted_use) for p in new.purposes]:
-        changes.append("purposes")
-    if any(getattr(old, name) != getattr(new, name) for name in VENDOR_FACT_FIELDS):
-        changes.append("vendor_facts")
-
-    def subs(version: ServiceVersion) -> list[tuple[str, str, str, str, list[str]]]:
-        return [(s.name, s.task, s.data_items, s.country, s.certifications) for s in version.subcontractors]
-
-    if subs(old) != subs(new):
-        changes.append("subcontractors")
+    old_codes = {c.category.code for c in old.categories}
+    added = [c.category for c in new.categories if c.category.code not in old_codes]
+    # Wording alone is not news to a guardian; categories, purposes and vendor facts are.
+    changes = [part for part in compare_versions(old, new) if part != "text"]
     return changes, added
 
 
