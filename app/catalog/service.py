@@ -199,11 +199,6 @@ def services_for_student(db: Session, student: Student) -> list[ServiceView]:
     return [view for view in views if view.service.id in covered]
 
 
-def student_is_covered(db: Session, service_id: int, student: Student) -> bool:
-    assignments = db.scalars(select(ServiceAssignment).where(ServiceAssignment.service_id == service_id))
-    return any(_assignment_covers(a, student) for a in assignments)
-
-
 def current_notice(db: Session, board_id: int) -> NoticeVersion | None:
     return db.scalar(
         select(NoticeVersion)

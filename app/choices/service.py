@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.audit.service import Actor, record
-from app.catalog.models import NoticeVersion
+from app.catalog.service import current_notice
 from app.choices.models import ChoiceDefinition, ChoiceEvent, CurrentChoice
 
 RequestState = Literal["pending", "confirmed", "cancelled", "expired"]
@@ -85,15 +85,6 @@ def effective_choices(
     return result
 
 
-def _current_notice_id(db: Session, board_id: int) -> int | None:
-    return db.scalar(
-        select(NoticeVersion.id)
-        .where(NoticeVersion.board_id == board_id)
-        .order_by(NoticeVersion.version.desc())
-        .limit(1)
-    )
-
-
 def _actor(account_id: int | None) -> Actor:
     return Actor.account(account_id) if account_id is not None else Actor("system")
 
@@ -113,6 +104,7 @@ def write_request(
     problem = validate_choice(definition, value, category_codes)
     if problem:
         raise ValueError(problem)
+    notice = current_notice(db, definition.board_id)
     event = ChoiceEvent(
         board_id=definition.board_id,
         student_id=student_id,
@@ -124,7 +116,7 @@ def write_request(
         reason=reason,
         actor_account_id=actor_account_id,
         guardian_id=guardian_id,
-        notice_version_id=_current_notice_id(db, definition.board_id),
+        notice_version_id=notice.id if notice is not None else None,
     )
     db.add(event)
     db.flush()
