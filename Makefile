@@ -32,6 +32,7 @@ lint: install
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/lint-imports --no-logo
 
 typecheck: install
 	$(BIN)/mypy

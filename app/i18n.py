@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from babel.messages.pofile import read_po
 
@@ -95,3 +96,12 @@ def format_date(value: object, lang: str | None = None, with_time: bool = False)
     else:
         text = f"{day.day} {day.strftime('%b')} {day.year}"
     return f"{text} {clock}" if with_time and clock else text
+
+
+def localized(obj: Any, field: str) -> str:
+    """`obj.<field>_en` in English when it is filled in, else the Japanese `obj.<field>`."""
+    if current_language.get() == "en":
+        english = getattr(obj, f"{field}_en", "")
+        if english:
+            return str(english)
+    return str(getattr(obj, field))

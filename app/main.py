@@ -15,21 +15,19 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.accounts import router as accounts_router
-from app.accounts.dependencies import NotSignedIn
-from app.api import router as api_router
 from app.config import Settings, get_settings
 from app.db import Database
-from app.demo import router as demo_router
-from app.exports import router as exports_router
-from app.guardian import router as guardian_router
-from app.home import router as home_router
+from app.domain.notifications import dispatcher
 from app.i18n import gettext
-from app.middleware import SecurityMiddleware
-from app.notifications import dispatcher
-from app.roster import router as roster_router
-from app.staff import router as staff_router
-from app.web import render
+from app.surfaces.api import router as api_router
+from app.surfaces.auth import router as accounts_router
+from app.surfaces.demo import router as demo_router
+from app.surfaces.guardian import router as guardian_router
+from app.surfaces.home import router as home_router
+from app.surfaces.middleware import SecurityMiddleware
+from app.surfaces.permissions import NotSignedIn
+from app.surfaces.staff import router as staff_router
+from app.surfaces.web import render
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("tobira")
@@ -117,8 +115,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(accounts_router.router)
     app.include_router(guardian_router.router)
     app.include_router(staff_router.router)
-    app.include_router(exports_router.router)
-    app.include_router(roster_router.router)
     app.include_router(api_router.router)
     if settings.is_dev:
         app.include_router(demo_router.router)

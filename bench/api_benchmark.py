@@ -19,16 +19,17 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-import app.models  # noqa: F401
-from app.api import keys
-from app.audit.service import Actor
-from app.boards.models import Board
-from app.choices import service as choices
-from app.choices.models import ChoiceDefinition, CurrentChoice
+import app.domain.models  # noqa: F401
 from app.config import Settings
 from app.db import Database
+from app.domain.apikeys import service as keys
+from app.domain.audit.service import Actor
+from app.domain.boards.models import Board
+from app.domain.catalog.models import ChoiceDefinition
+from app.domain.choices import service as choices
+from app.domain.choices.models import CurrentChoice
+from app.domain.people.models import Student
 from app.main import create_app
-from app.roster.models import Student
 
 REPEAT = 3
 

@@ -36,12 +36,12 @@ def _cpu() -> float:
 def child_export(url: str, fmt: str, school: str | None, out: str) -> dict[str, Any]:
     from sqlalchemy import select
 
-    import app.models  # noqa: F401
-    from app.audit.service import Actor
-    from app.boards.models import Board
+    import app.domain.models  # noqa: F401
     from app.db import Database
-    from app.exports import service
-    from app.exports.query import ExportFilters
+    from app.domain.audit.service import Actor
+    from app.domain.boards.models import Board
+    from app.domain.exports import service
+    from app.domain.exports.query import ExportFilters
 
     database = Database(url)
     with database.transaction() as db:
@@ -74,10 +74,10 @@ def child_copy(url: str, school: str | None, out: str) -> dict[str, Any]:
     from sqlalchemy import select
     from sqlalchemy.dialects import postgresql
 
-    import app.models  # noqa: F401
-    from app.boards.models import Board
+    import app.domain.models  # noqa: F401
     from app.db import Database
-    from app.exports.query import ExportFilters, optout_select, ordered
+    from app.domain.boards.models import Board
+    from app.domain.exports.query import ExportFilters, optout_select, ordered
 
     database = Database(url)
     with database.transaction() as db:

@@ -22,18 +22,18 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, insert, select, text
 
-import app.models  # noqa: F401
+import app.domain.models  # noqa: F401
 from app import migrate
-from app.boards.models import Board
-from app.catalog.models import (
+from app.db import Base, make_engine
+from app.domain.boards.models import Board
+from app.domain.catalog.models import (
+    ChoiceDefinition,
     DataCategory,
     Service,
     ServiceAssignment,
     ServiceVersion,
     ServiceVersionCategory,
 )
-from app.choices.models import ChoiceDefinition
-from app.db import Base, make_engine
 
 FAMILY = [
     ("佐藤", "さとう"),

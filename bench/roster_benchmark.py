@@ -94,7 +94,7 @@ def run_child(args: list[str]) -> tuple[float, float, dict[str, object]]:
 
 def child_import(url: str, folder: Path) -> None:
     from app.db import Database
-    from app.roster.service import run_import
+    from app.domain.roster.service import run_import
 
     database = Database(url)
     report = run_import(database, folder, board_code="bench")
@@ -106,8 +106,8 @@ def child_import(url: str, folder: Path) -> None:
 
 
 def child_idle() -> None:
-    import app.models  # noqa: F401,RUF100
-    import app.roster.service  # noqa: F401
+    import app.domain.models  # noqa: F401,RUF100
+    import app.domain.roster.service  # noqa: F401
 
     print(json.dumps({"status": "idle"}))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-import app.models  # noqa: F401  (fills Base.metadata)
+import app.domain.models  # noqa: F401  (fills Base.metadata)
 from app.config import database_url
 from app.db import Base, make_engine
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-import app.models  # noqa: F401
+import app.domain.models  # noqa: F401
 from app import migrate
 from app.config import Settings
 from app.db import Base, Database, normalize_url

@@ -13,12 +13,12 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Account
-from app.accounts.sessions import SESSION_COOKIE, _serializer
 from app.config import Settings
 from app.db import Database
-from app.middleware import CSRF_COOKIE, csrf_token_for
-from app.notifications import dispatcher
+from app.domain.accounts.models import Account
+from app.domain.notifications import dispatcher
+from app.surfaces.middleware import CSRF_COOKIE, csrf_token_for
+from app.surfaces.sessions import SESSION_COOKIE, _serializer
 
 
 def free_port() -> int:
@@ -94,7 +94,7 @@ def sign_in_as(client: TestClient, db: Session, settings: Settings, account: Acc
     """
     from fastapi import Response
 
-    from app.accounts.sessions import start_session
+    from app.surfaces.sessions import start_session
 
     response = Response()
     start_session(db, response, settings, account)

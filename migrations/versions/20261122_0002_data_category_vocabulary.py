@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.catalog.vocabulary import CATEGORIES
+from app.domain.catalog.vocabulary import CATEGORIES
 
 revision: str = "0002"
 down_revision: str | None = "0001"

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Account, StaffRole
-from app.boards.models import Board
-from app.roster.models import Guardian, GuardianStudent, School, SchoolClass, Student
+from app.domain.accounts.models import Account, StaffRole
+from app.domain.boards.models import Board
+from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
 
 _seq = itertools.count(1)
 
@@ -122,7 +122,7 @@ def staff_account(
 
 
 def guardian_account(db: Session, *guardians: Guardian) -> Account:
-    from app.accounts.models import AccountGuardian
+    from app.domain.accounts.models import AccountGuardian
 
     n = next(_seq)
     account = Account(issuer="https://idp.test", subject=f"guardian-{n}", kind="guardian")

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEvent
+from app.domain.audit.models import AuditEvent
 
 
 def audit(db: Session, action: str) -> list[AuditEvent]:

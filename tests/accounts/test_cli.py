@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app.accounts.models import StaffRole
 from app.cli import main
 from app.config import get_settings
+from app.domain.accounts.models import StaffRole
 from tests.accounts import factories as f
 from tests.accounts.helpers import audit
 

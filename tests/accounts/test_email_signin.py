@@ -8,10 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Account, AccountGuardian
-from app.accounts.sessions import SESSION_COOKIE
 from app.config import Settings
 from app.db import Database
+from app.domain.accounts.models import Account, AccountGuardian
+from app.surfaces.sessions import SESSION_COOKIE
 from tests.accounts import factories as f
 from tests.accounts.helpers import audit, failure_reasons, problem_of
 from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, links_in

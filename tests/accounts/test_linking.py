@@ -9,13 +9,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.accounts.linking import issue_enrolment_code
-from app.accounts.models import AccountGuardian
-from app.boards.models import BoardProviderSetting
 from app.config import Settings
 from app.db import utcnow
-from app.tokens import service as tokens
-from app.tokens.models import OneTimeToken
+from app.domain.accounts.linking import issue_enrolment_code
+from app.domain.accounts.models import AccountGuardian
+from app.domain.boards.models import BoardProviderSetting
+from app.domain.tokens import service as tokens
+from app.domain.tokens.models import OneTimeToken
 from tests.accounts import factories as f
 from tests.accounts.helpers import audit, problem_of
 from tests.helpers import csrf_token, sign_in_as
@@ -203,7 +203,7 @@ def test_prefilled_link_page_reveals_nothing_about_the_code(
 
 
 def test_idle_session_ends(client: TestClient, db: Session, settings: Settings) -> None:
-    from app.accounts.models import UserSession
+    from app.domain.accounts.models import UserSession
 
     sign_in_as(client, db, settings, f.guardian_account(db))
     assert client.get("/link", follow_redirects=False).status_code == 200

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Account, AccountGuardian, UserSession
-from app.accounts.sessions import SESSION_COOKIE
 from app.config import Settings
 from app.db import Database
+from app.domain.accounts.models import Account, AccountGuardian, UserSession
 from app.main import create_app
+from app.surfaces.sessions import SESSION_COOKIE
 from tests.accounts import factories as f
 from tests.accounts.helpers import audit, failure_reasons, problem_of
 from tests.oidc import MockProvider, callback_path, mock_provider, sign_in_through, start_sign_in
@@ -76,7 +76,7 @@ def test_guardian_signs_in_and_is_asked_for_a_code(
 def test_full_journey_with_an_enrolment_code(
     client: TestClient, idp: MockProvider, db: Session, settings: Settings
 ) -> None:
-    from app.accounts.linking import issue_enrolment_code
+    from app.domain.accounts.linking import issue_enrolment_code
 
     board = f.board(db)
     klass = f.school_class(db, f.school(db, board))
@@ -226,7 +226,7 @@ def test_session_id_rotates_and_sign_out_uses_end_session(
 def test_staff_invitation_is_bound_at_first_sign_in(
     client: TestClient, idp: MockProvider, db: Session, settings: Settings
 ) -> None:
-    from app.accounts.models import StaffRole
+    from app.domain.accounts.models import StaffRole
 
     board = f.board(db)
     school = f.school(db, board)
@@ -249,7 +249,7 @@ def test_staff_invitation_is_bound_at_first_sign_in(
 def test_unverified_email_does_not_bind_an_invitation(
     client: TestClient, idp: MockProvider, db: Session
 ) -> None:
-    from app.accounts.models import StaffRole
+    from app.domain.accounts.models import StaffRole
 
     board = f.board(db)
     db.add(StaffRole(board_id=board.id, invited_email="admin@city.example.jp", role="board_admin"))
@@ -262,7 +262,7 @@ def test_unverified_email_does_not_bind_an_invitation(
 
 
 def test_group_claim_grants_and_withdraws_a_role(client: TestClient, idp: MockProvider, db: Session) -> None:
-    from app.accounts.models import StaffGroupMapping, StaffRole
+    from app.domain.accounts.models import StaffGroupMapping, StaffRole
 
     board = f.board(db)
     school = f.school(db, board)
@@ -293,7 +293,7 @@ def test_group_claim_grants_and_withdraws_a_role(client: TestClient, idp: MockPr
 
 def test_staff_subject_cannot_sign_in_as_guardian(client: TestClient, idp: MockProvider, db: Session) -> None:
     """Same issuer for both audiences: an account keeps the kind it was created with."""
-    from app.accounts.models import StaffRole
+    from app.domain.accounts.models import StaffRole
 
     board = f.board(db)
     db.add(StaffRole(board_id=board.id, invited_email="x@city.example.jp", role="auditor"))

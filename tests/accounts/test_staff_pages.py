@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.accounts.models import StaffGroupMapping, StaffRole
-from app.boards.models import BoardProviderSetting
 from app.config import Settings
 from app.db import Database
-from app.tokens import service as tokens
-from app.tokens.models import OneTimeToken
+from app.domain.accounts.models import StaffGroupMapping, StaffRole
+from app.domain.boards.models import BoardProviderSetting
+from app.domain.tokens import service as tokens
+from app.domain.tokens.models import OneTimeToken
 from tests.accounts import factories as f
 from tests.accounts.helpers import audit
 from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, sign_in_as
@@ -216,7 +216,7 @@ def test_letters_one_page_per_pair_with_code_and_qr(
     f.guardian_student(db, f.guardian(db, board), s2)  # a second guardian of the same child
     admin = f.staff_account(db, board, "school_admin", school)
     db.commit()
-    from app.accounts.linking import issue_enrolment_code
+    from app.domain.accounts.linking import issue_enrolment_code
 
     old_code = issue_enrolment_code(db, p1)
     db.commit()

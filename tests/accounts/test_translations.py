@@ -24,9 +24,9 @@ def _messages() -> set[str]:
             "jinja2.ext:babel_extract", str(path), options=JINJA_OPTIONS
         ):
             found.add(message if isinstance(message, str) else message[0])
-    for name in ("problems.py", "staff_admin.py", "staff_router.py"):
+    for name in ("surfaces/auth/problems.py", "domain/accounts/staff_admin.py", "surfaces/staff/roles.py"):
         for _line, message, _comments, _ctx in extract_from_file(
-            "python", str(ROOT / "app/accounts" / name), keywords=PY_KEYWORDS
+            "python", str(ROOT / "app" / name), keywords=PY_KEYWORDS
         ):
             parts = message if isinstance(message, tuple) else (message,)
             found.update(part for part in parts if part and not part.startswith("/"))

@@ -7,10 +7,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api import keys
-from app.api.models import ApiKey
-from app.audit.service import Actor
-from app.boards.models import Board
+from app.domain.apikeys import service as keys
+from app.domain.apikeys.models import ApiKey
+from app.domain.audit.service import Actor
+from app.domain.boards.models import Board
 from tests.staff import factories as f
 
 

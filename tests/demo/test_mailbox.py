@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
-from app.demo.mailbox import MailSink
-from app.notifications.service import queue_email
+from app.domain.notifications.service import queue_email
+from app.surfaces.demo.mailbox import MailSink
 from tests.helpers import deliver_mail, free_port
 
 

@@ -21,11 +21,11 @@ from typing import IO
 import httpx
 import pytest
 
+from app.cli.demo_runner import DemoConfig, DemoError, DemoStack, demo_settings
 from app.db import Database
-from app.demo import identities as ids
-from app.demo.runner import DemoConfig, DemoError, DemoStack, demo_settings
-from app.notifications.service import queue_email
-from app.tokens import service as tokens
+from app.domain.notifications.service import queue_email
+from app.domain.tokens import service as tokens
+from app.surfaces.demo import identities as ids
 from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.accounts.models import StaffGroupMapping, StaffRole
-from app.boards.models import BoardProviderSetting
-from app.catalog.models import (
+from app.db import Database
+from app.domain.accounts.models import StaffGroupMapping, StaffRole
+from app.domain.boards.models import BoardProviderSetting
+from app.domain.catalog.models import (
+    ChoiceDefinition,
     DataCategory,
     NoticeVersion,
     Service,
@@ -21,11 +23,10 @@ from app.catalog.models import (
     ServiceVersionCategory,
     Subcontractor,
 )
-from app.choices.models import ChoiceDefinition, ChoiceEvent, CurrentChoice
-from app.db import Database
-from app.demo import identities as ids
-from app.demo.seed import DemoSummary, seed_demo
-from app.roster.models import Guardian, GuardianStudent, School, SchoolClass, Student
+from app.domain.choices.models import ChoiceEvent, CurrentChoice
+from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
+from app.surfaces.demo import identities as ids
+from app.surfaces.demo.seed import DemoSummary, seed_demo
 from tests.conftest import _wipe
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.boards.models import Board
-from app.catalog.models import ServiceVersion
-from app.demo.seed import seed_demo
-from app.tokens import service as tokens
-from app.tokens.service import TokenProblem
+from app.domain.boards.models import Board
+from app.domain.catalog.models import ServiceVersion
+from app.domain.tokens import service as tokens
+from app.domain.tokens.service import TokenProblem
+from app.surfaces.demo.seed import seed_demo
 
 
 def test_seeding_twice_changes_nothing_but_the_enrolment_code(db: Session) -> None:

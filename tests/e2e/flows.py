@@ -18,9 +18,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.accounts.linking import issue_enrolment_code
-from app.accounts.models import StaffRole
-from app.roster.models import GuardianStudent
+from app.domain.accounts.linking import issue_enrolment_code
+from app.domain.accounts.models import StaffRole
+from app.domain.people.models import GuardianStudent
 from tests.e2e.support import Mailbox, focus_is_visible
 from tests.guardian.factories import World, build_world
 from tests.helpers import links_in

@@ -207,7 +207,7 @@ def sign_in_browser(page: Page, db: Any, settings: Any, account: Any) -> None:
     """
     from fastapi import Response
 
-    from app.accounts.sessions import SESSION_COOKIE, start_session
+    from app.surfaces.sessions import SESSION_COOKIE, start_session
 
     response = Response()
     start_session(db, response, settings, account)

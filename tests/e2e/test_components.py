@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.i18n import current_language
-from app.web import templates_env
+from app.surfaces.web import templates_env
 from tests.e2e.conftest import OpenPage
 from tests.e2e.support import (
     PAGE_PROBLEMS,

@@ -22,10 +22,10 @@ from playwright.sync_api import Page, ViewportSize, expect
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.accounts.models import StaffRole
 from app.config import Settings
 from app.db import utcnow
-from app.tokens.models import OneTimeToken
+from app.domain.accounts.models import StaffRole
+from app.domain.tokens.models import OneTimeToken
 from tests.e2e.conftest import VIEWPORTS, OpenPage
 from tests.e2e.support import (
     DOCS_SCREENSHOTS,

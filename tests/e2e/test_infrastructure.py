@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
-from app.notifications.service import queue_email
+from app.domain.notifications.service import queue_email
 from tests.e2e.conftest import LiveServer
 from tests.e2e.support import Mailbox
 

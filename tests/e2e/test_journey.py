@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.choices.models import CurrentChoice
+from app.domain.choices.models import CurrentChoice
 from tests.e2e.conftest import LiveServer, OpenPage
 from tests.e2e.flows import (
     Journey,

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app.audit.models import AuditEvent
 from app.cli import main
+from app.domain.audit.models import AuditEvent
 from tests.staff import factories as f
 
 

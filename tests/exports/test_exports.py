@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEvent
 from app.config import Settings
 from app.db import utcnow
+from app.domain.audit.models import AuditEvent
 from tests.helpers import csrf_token, sign_in_as
 from tests.staff import factories as f
 

@@ -4,14 +4,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEvent
-from app.audit.service import CLI
-from app.boards.models import Board
-from app.catalog import service as catalog
-from app.catalog.models import ServiceAssignment
-from app.choices import service as choices
-from app.choices.models import ChoiceDefinition, CurrentChoice
-from app.roster.models import School, Student
+from app.domain.audit.models import AuditEvent
+from app.domain.audit.service import CLI
+from app.domain.boards.models import Board
+from app.domain.catalog import service as catalog
+from app.domain.catalog.models import ChoiceDefinition, ServiceAssignment
+from app.domain.choices import service as choices
+from app.domain.choices.models import CurrentChoice
+from app.domain.people.models import School, Student
 
 DASHBOARD = catalog.VersionInput(
     name="スクールダッシュボード",

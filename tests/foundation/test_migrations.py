@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-import app.models  # noqa: F401
+import app.domain.models  # noqa: F401
 from app import migrate
 from app.db import Base, normalize_url
 from tests.conftest import _create_pg_database, _drop_pg_database

@@ -5,13 +5,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEvent
-from app.audit.service import CLI, record
 from app.config import Settings
 from app.db import Database, utcnow
-from app.notifications.models import OutboxEmail
-from app.notifications.service import queue_email
-from app.tokens import service as tokens
+from app.domain.audit.models import AuditEvent
+from app.domain.audit.service import CLI, record
+from app.domain.notifications.models import OutboxEmail
+from app.domain.notifications.service import queue_email
+from app.domain.tokens import service as tokens
 from tests.helpers import SmtpSink, body_of, deliver_mail
 
 
@@ -98,7 +98,7 @@ def test_database_errors_do_not_carry_personal_data(db: Session) -> None:
     import pytest
     from sqlalchemy.exc import IntegrityError
 
-    from app.boards.models import Board
+    from app.domain.boards.models import Board
 
     db.add_all([Board(code="dup", name="山田花子"), Board(code="dup", name="山田花子")])
     with pytest.raises(IntegrityError) as caught:

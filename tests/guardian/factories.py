@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Account, AccountGuardian
-from app.audit.service import Actor
-from app.boards.models import Board
-from app.catalog.models import (
+from app.domain.accounts.models import Account, AccountGuardian
+from app.domain.audit.service import Actor
+from app.domain.boards.models import Board
+from app.domain.catalog.models import (
+    ChoiceDefinition,
     DataCategory,
     NoticeVersion,
     Service,
@@ -25,8 +26,7 @@ from app.catalog.models import (
     ServiceVersionCategory,
     Subcontractor,
 )
-from app.choices.models import ChoiceDefinition
-from app.roster.models import Guardian, GuardianStudent, School, SchoolClass, Student
+from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
 
 _ids = count(1)
 

@@ -15,12 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEvent
-from app.choices.models import ChoiceEvent, CurrentChoice
 from app.config import Settings
 from app.db import Database, utcnow
-from app.notifications.models import OutboxEmail
-from app.tokens.models import OneTimeToken
+from app.domain.audit.models import AuditEvent
+from app.domain.choices.models import ChoiceEvent, CurrentChoice
+from app.domain.notifications.models import OutboxEmail
+from app.domain.tokens.models import OneTimeToken
 from tests.guardian.factories import World
 from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, links_in, sign_in_as
 

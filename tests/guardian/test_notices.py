@@ -12,9 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.audit.models import AuditEvent
-from app.catalog.models import Service, ServiceAssignment, ServiceVersion, ServiceVersionCategory
-from app.catalog.service import (
+from app.config import Settings
+from app.db import Database
+from app.domain.audit.models import AuditEvent
+from app.domain.catalog.models import Service, ServiceAssignment, ServiceVersion, ServiceVersionCategory
+from app.domain.catalog.service import (
     CategoryInput,
     PublishResult,
     VersionInput,
@@ -22,9 +24,7 @@ from app.catalog.service import (
     publish_service_version,
     version_input_from,
 )
-from app.config import Settings
-from app.db import Database
-from app.guardian.notices import announce_service_change
+from app.domain.choices.announcements import announce_service_change
 from tests.guardian.factories import World, link, make_guardian, make_school, make_service, make_student
 from tests.helpers import SmtpSink, body_of, deliver_mail, sign_in_as
 

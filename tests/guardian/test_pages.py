@@ -6,9 +6,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEvent
-from app.catalog.models import GuardianServiceView
 from app.config import Settings
+from app.domain.audit.models import AuditEvent
+from app.domain.catalog.models import GuardianServiceView
 from tests.guardian.factories import World, make_account, make_guardian
 from tests.helpers import sign_in_as
 

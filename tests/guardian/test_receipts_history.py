@@ -8,10 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.choices.models import ChoiceEvent
-from app.choices.service import record_confirmed
 from app.config import Settings
 from app.db import Database
+from app.domain.choices.models import ChoiceEvent
+from app.domain.choices.service import record_confirmed
 from tests.guardian.factories import World, make_staff_account
 from tests.helpers import SmtpSink, csrf_token, deliver_mail, links_in, sign_in_as
 
@@ -121,8 +121,8 @@ def test_receipt_cites_the_version_and_notice_the_guardian_was_shown(
 
     from sqlalchemy.orm import selectinload
 
-    from app.catalog.models import ServiceVersion, ServiceVersionCategory
-    from app.catalog.service import CategoryInput, publish_service_version, version_input_from
+    from app.domain.catalog.models import ServiceVersion, ServiceVersionCategory
+    from app.domain.catalog.service import CategoryInput, publish_service_version, version_input_from
 
     v1 = db.scalar(
         select(ServiceVersion)

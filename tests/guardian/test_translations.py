@@ -10,7 +10,8 @@ from app.i18n import catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 METHOD_MAP = [
-    ("app/guardian/**.py", "python"),
+    ("app/surfaces/guardian/**.py", "python"),
+    ("app/domain/choices/**.py", "python"),
     ("templates/guardian/**.html", "jinja2"),
     ("templates/email/guardian_*.txt", "jinja2"),
 ]

@@ -24,7 +24,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import PoFileError, PoFileParser
 
-from app.web import templates_env
+from app.surfaces.web import templates_env
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app"
@@ -132,10 +132,10 @@ def message_tables() -> Iterator[Source]:
 def http_error_details() -> Iterator[Source]:
     """`HTTPException(..., detail="...")` on pages: app/main.py shows gettext(detail).
 
-    The JSON API (app/api/) answers in English and is left out.
+    The JSON API (app/surfaces/api/) answers in English and is left out.
     """
     for path in sorted(APP.rglob("*.py")):
-        if (APP / "api") in path.parents:
+        if (APP / "surfaces" / "api") in path.parents:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):

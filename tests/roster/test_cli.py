@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from app.cli import main
 from app.config import get_settings
-from app.roster.models import Student
+from app.domain.people.models import Student
 from tests.roster.rosters import SAMPLE_ZIP, build_zip, set_field
 
 

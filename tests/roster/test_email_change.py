@@ -8,13 +8,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEvent
-from app.catalog.models import Service
-from app.choices.models import ChoiceDefinition, ChoiceEvent
 from app.db import Database
-from app.roster.models import Guardian, Student
-from app.roster.service import run_import
-from app.tokens import service as tokens
+from app.domain.audit.models import AuditEvent
+from app.domain.catalog.models import ChoiceDefinition, Service
+from app.domain.choices.models import ChoiceEvent
+from app.domain.people.models import Guardian, Student
+from app.domain.roster.service import run_import
+from app.domain.tokens import service as tokens
 from tests.roster.rosters import (
     GUARDIAN_ICHIRO,
     GUARDIAN_KEIKO,

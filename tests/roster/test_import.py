@@ -7,11 +7,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEvent
-from app.boards.models import Board
 from app.db import Database
-from app.roster.models import Guardian, GuardianStudent, RosterImport, School, SchoolClass, Student
-from app.roster.service import run_import
+from app.domain.audit.models import AuditEvent
+from app.domain.boards.models import Board
+from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
+from app.domain.roster.models import RosterImport
+from app.domain.roster.service import run_import
 from tests.roster.rosters import (
     ELEMENTARY,
     GUARDIAN_ICHIRO,

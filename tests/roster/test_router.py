@@ -10,10 +10,10 @@ from httpx import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Account, StaffRole
-from app.boards.models import Board
 from app.config import Settings
-from app.roster.models import Student
+from app.domain.accounts.models import Account, StaffRole
+from app.domain.boards.models import Board
+from app.domain.people.models import Student
 from tests.helpers import csrf_token, sign_in_as
 from tests.roster.rosters import SAMPLE_ZIP, build_zip, set_field
 

@@ -8,18 +8,19 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Account, StaffRole
-from app.boards.models import Board
-from app.catalog.models import (
+from app.domain.accounts.models import Account, StaffRole
+from app.domain.boards.models import Board
+from app.domain.catalog.models import (
+    ChoiceDefinition,
     DataCategory,
     Service,
     ServiceAssignment,
     ServiceVersion,
     ServiceVersionCategory,
 )
-from app.choices import service as choices
-from app.choices.models import ChoiceDefinition, ChoiceEvent, CurrentChoice
-from app.roster.models import Guardian, GuardianStudent, School, SchoolClass, Student
+from app.domain.choices import service as choices
+from app.domain.choices.models import ChoiceEvent, CurrentChoice
+from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
 
 _seq = itertools.count(1)
 

@@ -7,12 +7,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api.models import ApiKey
-from app.audit.models import AuditEvent
-from app.catalog.models import NoticeVersion, Service, ServiceVersion
-from app.choices.models import ChoiceDefinition
 from app.config import Settings
-from app.tokens.service import hash_secret
+from app.domain.apikeys.models import ApiKey
+from app.domain.audit.models import AuditEvent
+from app.domain.catalog.models import ChoiceDefinition, NoticeVersion, Service, ServiceVersion
+from app.domain.tokens.service import hash_secret
 from tests.helpers import csrf_token, sign_in_as
 from tests.staff import factories as f
 
@@ -180,7 +179,7 @@ def test_api_key_is_shown_once_stored_hashed_and_revocable(
 def test_audit_log_filters_and_pages(
     client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
 ) -> None:
-    from app.audit.service import Actor, record
+    from app.domain.audit.service import Actor, record
 
     for n in range(60):
         record(

@@ -7,11 +7,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.accounts.models import StaffRole
-from app.audit.models import AuditEvent
-from app.choices.models import ChoiceEvent, CurrentChoice
 from app.config import Settings
 from app.db import Database
+from app.domain.accounts.models import StaffRole
+from app.domain.audit.models import AuditEvent
+from app.domain.choices.models import ChoiceEvent, CurrentChoice
 from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, sign_in_as
 from tests.staff import factories as f
 
@@ -220,7 +220,7 @@ def test_home_links_every_staff_page_for_a_board_admin(
 
 
 def test_guardians_are_not_staff(client: TestClient, db: Session, settings: Settings) -> None:
-    from app.accounts.models import Account
+    from app.domain.accounts.models import Account
 
     account = Account(issuer="https://idp.test", subject="g1", kind="guardian")
     db.add(account)

@@ -1,0 +1,58 @@
+"""One function every state change calls, in the same transaction as the change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.domain.audit.models import AuditEvent
+from app.request_context import request_id_var
+
+
+@dataclass(frozen=True)
+class Actor:
+    type: str  # account | api_key | system | cli | anonymous
+    id: int | None = None
+
+    @classmethod
+    def account(cls, account_id: int) -> Actor:
+        return cls("account", account_id)
+
+    @classmethod
+    def api_key(cls, key_id: int) -> Actor:
+        return cls("api_key", key_id)
+
+
+SYSTEM = Actor("system")
+CLI = Actor("cli")
+ANONYMOUS = Actor("anonymous")
+
+
+def record(
+    db: Session,
+    action: str,
+    *,
+    actor: Actor,
+    board_id: int | None,
+    target_type: str = "",
+    target_id: object = "",
+    outcome: str = "success",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append an audit event. `details` holds ids, counts and filters — not names or e-mail."""
+    event = AuditEvent(
+        board_id=board_id,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        action=action,
+        target_type=target_type,
+        target_id="" if target_id is None else str(target_id),
+        outcome=outcome,
+        request_id=request_id_var.get(),
+        details=details or {},
+    )
+    db.add(event)
+    db.flush()
+    return event

@@ -1,0 +1,395 @@
+"""Reading and publishing the service catalogue.
+
+Publishing never edits a version: it adds version n+1 and a new board NoticeVersion whose
+catalogue snapshot maps every service to the version guardians are now shown.
+Announcing changes to guardians is the caller's next step (app.domain.choices.announcements).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.db import utcnow
+from app.domain.audit.service import Actor, record
+from app.domain.catalog.models import (
+    USE_GROUPS,
+    ChoiceDefinition,
+    DataCategory,
+    NoticeVersion,
+    Service,
+    ServiceAssignment,
+    ServicePurpose,
+    ServiceVersion,
+    ServiceVersionCategory,
+    Subcontractor,
+)
+from app.domain.people.models import GRADES, Student
+
+
+@dataclass
+class ServiceView:
+    service: Service
+    version: ServiceVersion
+    definitions: list[ChoiceDefinition] = field(default_factory=list)
+
+
+@dataclass
+class CategoryInput:
+    code: str
+    items: str = ""
+    items_en: str = ""
+
+
+@dataclass
+class PurposeInput:
+    text: str
+    text_en: str = ""
+    permitted_use: str | None = None
+
+
+@dataclass
+class SubcontractorInput:
+    name: str
+    name_en: str = ""
+    task: str = ""
+    task_en: str = ""
+    data_items: str = ""
+    data_items_en: str = ""
+    country: str = "JP"
+    certifications: list[str] = field(default_factory=list)
+    # Index into the same list of the contractor that subcontracts to this one (再委託).
+    parent_index: int | None = None
+
+
+@dataclass
+class VersionInput:
+    name: str
+    use_group: str
+    vendor_name: str
+    name_en: str = ""
+    description: str = ""
+    description_en: str = ""
+    vendor_name_en: str = ""
+    policy_url: str = ""
+    certifications: list[str] = field(default_factory=list)
+    data_centre_country: str = "JP"
+    governing_law: str = "日本法"
+    governing_law_en: str = "Japanese law"
+    court: str = ""
+    court_en: str = ""
+    backup_retention_days: int | None = None
+    erased_at_graduation: bool = True
+    erased_at_contract_end: bool = True
+    erasure_certificate: bool = False
+    subcontracting_requires_approval: bool = True
+    anonymized_statistics: str = "none"
+    no_advertising: bool = True
+    no_profiling: bool = True
+    yearly_audit: bool = False
+    incident_reporting: bool = True
+    categories: list[CategoryInput] = field(default_factory=list)
+    purposes: list[PurposeInput] = field(default_factory=list)
+    subcontractors: list[SubcontractorInput] = field(default_factory=list)
+
+
+@dataclass
+class PublishResult:
+    service: Service
+    version: ServiceVersion
+    previous: ServiceVersion | None
+    notice: NoticeVersion
+    changed: list[str]
+
+
+TEXT_FIELDS = (
+    "name",
+    "name_en",
+    "description",
+    "description_en",
+    "vendor_name",
+    "vendor_name_en",
+    "use_group",
+)
+LIST_FIELDS = ("categories", "purposes", "subcontractors")
+VENDOR_FACT_FIELDS = tuple(
+    f.name for f in fields(VersionInput) if f.name not in TEXT_FIELDS and f.name not in LIST_FIELDS
+)
+
+_VERSION_LOADS = (
+    selectinload(ServiceVersion.categories).joinedload(ServiceVersionCategory.category),
+    selectinload(ServiceVersion.purposes),
+    selectinload(ServiceVersion.subcontractors),
+)
+
+
+def _latest_version_ids(board_id: int):  # type: ignore[no-untyped-def]
+    return (
+        select(func.max(ServiceVersion.id))
+        .join(Service, Service.id == ServiceVersion.service_id)
+        .where(Service.board_id == board_id)
+        .group_by(ServiceVersion.service_id)
+    )
+
+
+def _sort_key(view: ServiceView) -> tuple[int, str]:
+    group = view.version.use_group
+    return (USE_GROUPS.index(group) if group in USE_GROUPS else len(USE_GROUPS), view.version.name)
+
+
+def latest_versions(db: Session, board_id: int, *, include_retired: bool = False) -> list[ServiceView]:
+    query = (
+        select(ServiceVersion)
+        .options(selectinload(ServiceVersion.service), *_VERSION_LOADS)
+        .where(ServiceVersion.id.in_(_latest_version_ids(board_id)))
+    )
+    versions = list(db.scalars(query))
+    if not include_retired:
+        versions = [v for v in versions if v.service.status == "active"]
+    definitions = _definitions_by_service(db, [v.service_id for v in versions])
+    views = [ServiceView(v.service, v, definitions.get(v.service_id, [])) for v in versions]
+    return sorted(views, key=_sort_key)
+
+
+def _definitions_by_service(db: Session, service_ids: Sequence[int]) -> dict[int, list[ChoiceDefinition]]:
+    result: dict[int, list[ChoiceDefinition]] = {}
+    if not service_ids:
+        return result
+    query = (
+        select(ChoiceDefinition)
+        .where(ChoiceDefinition.service_id.in_(service_ids), ChoiceDefinition.status == "active")
+        .order_by(ChoiceDefinition.id)
+    )
+    for definition in db.scalars(query):
+        result.setdefault(definition.service_id, []).append(definition)
+    return result
+
+
+def grade_in_range(grade: str | None, grade_from: str | None, grade_to: str | None) -> bool:
+    if grade_from is None and grade_to is None:
+        return True
+    if grade is None or grade not in GRADES:
+        return False
+    position = GRADES.index(grade)
+    low = GRADES.index(grade_from) if grade_from in GRADES else 0
+    high = GRADES.index(grade_to) if grade_to in GRADES else len(GRADES) - 1
+    return low <= position <= high
+
+
+def _assignment_covers(assignment: ServiceAssignment, student: Student) -> bool:
+    return (
+        (assignment.student_id is None or assignment.student_id == student.id)
+        and (assignment.school_id is None or assignment.school_id == student.school_id)
+        and (assignment.class_id is None or assignment.class_id == student.class_id)
+        and grade_in_range(student.grade, assignment.grade_from, assignment.grade_to)
+    )
+
+
+def services_for_student(db: Session, student: Student) -> list[ServiceView]:
+    views = latest_versions(db, student.board_id)
+    if not views:
+        return []
+    assignments = db.scalars(
+        select(ServiceAssignment).where(ServiceAssignment.service_id.in_([v.service.id for v in views]))
+    )
+    covered = {a.service_id for a in assignments if _assignment_covers(a, student)}
+    return [view for view in views if view.service.id in covered]
+
+
+def current_notice(db: Session, board_id: int) -> NoticeVersion | None:
+    return db.scalar(
+        select(NoticeVersion)
+        .where(NoticeVersion.board_id == board_id)
+        .order_by(NoticeVersion.version.desc())
+        .limit(1)
+    )
+
+
+def version_input_from(version: ServiceVersion) -> VersionInput:
+    """Prefill an edit form from a version (categories, purposes, subcontractors loaded)."""
+    subcontractor_index = {s.id: i for i, s in enumerate(version.subcontractors)}
+    return VersionInput(
+        **{name: getattr(version, name) for name in TEXT_FIELDS + VENDOR_FACT_FIELDS},
+        categories=[CategoryInput(c.category.code, c.items, c.items_en) for c in version.categories],
+        purposes=[PurposeInput(p.text, p.text_en, p.permitted_use) for p in version.purposes],
+        subcontractors=[
+            SubcontractorInput(
+                s.name,
+                s.name_en,
+                s.task,
+                s.task_en,
+                s.data_items,
+                s.data_items_en,
+                s.country,
+                list(s.certifications),
+                subcontractor_index.get(s.parent_id) if s.parent_id is not None else None,
+            )
+            for s in version.subcontractors
+        ],
+    )
+
+
+def compare_versions(previous: ServiceVersion, current: ServiceVersion) -> list[str]:
+    """What changed between two published versions (same names as PublishResult.changed)."""
+    return _changes(previous, version_input_from(current))
+
+
+def _changes(previous: ServiceVersion | None, data: VersionInput) -> list[str]:
+    if previous is None:
+        return ["new_service"]
+    before = version_input_from(previous)
+    changed = []
+    if any(getattr(before, n) != getattr(data, n) for n in TEXT_FIELDS):
+        changed.append("text")
+    if {(c.code, c.items, c.items_en) for c in before.categories} != {
+        (c.code, c.items, c.items_en) for c in data.categories
+    }:
+        changed.append("categories")
+    if before.purposes != data.purposes:
+        changed.append("purposes")
+    if any(getattr(before, n) != getattr(data, n) for n in VENDOR_FACT_FIELDS):
+        changed.append("vendor_facts")
+    if before.subcontractors != data.subcontractors:
+        changed.append("subcontractors")
+    return changed
+
+
+def write_version(
+    db: Session, service: Service, number: int, data: VersionInput, actor: Actor
+) -> ServiceVersion:
+    """Version `number` of `service`, without a notice (the demo seed writes one for all)."""
+    codes = {c.code for c in data.categories}
+    categories = {c.code: c for c in db.scalars(select(DataCategory).where(DataCategory.code.in_(codes)))}
+    unknown = codes - categories.keys()
+    if unknown:
+        raise ValueError(f"unknown data categories: {sorted(unknown)}")
+    version = ServiceVersion(
+        service_id=service.id,
+        version=number,
+        published_by_account_id=actor.id if actor.type == "account" else None,
+        **{name: getattr(data, name) for name in TEXT_FIELDS + VENDOR_FACT_FIELDS},
+    )
+    version.certifications = list(data.certifications)
+    version.categories = [
+        ServiceVersionCategory(category_id=categories[c.code].id, items=c.items, items_en=c.items_en)
+        for c in data.categories
+    ]
+    version.purposes = [
+        ServicePurpose(text=p.text, text_en=p.text_en, permitted_use=p.permitted_use, sort_order=i)
+        for i, p in enumerate(data.purposes)
+    ]
+    db.add(version)
+    db.flush()
+    written: list[Subcontractor] = []
+    for i, sub in enumerate(data.subcontractors):
+        parent = written[sub.parent_index] if sub.parent_index is not None and sub.parent_index < i else None
+        row = Subcontractor(
+            service_version_id=version.id,
+            parent_id=parent.id if parent else None,
+            name=sub.name,
+            name_en=sub.name_en,
+            task=sub.task,
+            task_en=sub.task_en,
+            data_items=sub.data_items,
+            data_items_en=sub.data_items_en,
+            country=sub.country,
+            certifications=list(sub.certifications),
+            sort_order=i,
+        )
+        db.add(row)
+        db.flush()
+        written.append(row)
+    db.refresh(version, attribute_names=["subcontractors"])
+    return version
+
+
+def _publish_notice(
+    db: Session, board_id: int, actor: Actor, changes: list[dict[str, object]]
+) -> NoticeVersion:
+    previous = current_notice(db, board_id)
+    snapshot = {str(view.service.id): view.version.id for view in latest_versions(db, board_id)}
+    notice = NoticeVersion(
+        board_id=board_id,
+        version=(previous.version + 1) if previous else 1,
+        published_by_account_id=actor.id if actor.type == "account" else None,
+        title=previous.title if previous else "クラウドサービスにおける個人情報の取扱いについて",
+        title_en=previous.title_en if previous else "How cloud services handle your child's personal data",
+        body=previous.body if previous else "",
+        body_en=previous.body_en if previous else "",
+        catalogue={"service_versions": snapshot, "changes": changes},
+    )
+    db.add(notice)
+    db.flush()
+    record(
+        db,
+        "notice.published",
+        actor=actor,
+        board_id=board_id,
+        target_type="notice_version",
+        target_id=notice.id,
+        details={"version": notice.version, "changes": changes},
+    )
+    return notice
+
+
+def create_service(
+    db: Session, *, board_id: int, code: str, data: VersionInput, actor: Actor
+) -> PublishResult:
+    service = Service(board_id=board_id, code=code)
+    db.add(service)
+    db.flush()
+    return _publish(db, service, None, data, actor)
+
+
+def publish_service_version(
+    db: Session, *, service: Service, data: VersionInput, actor: Actor
+) -> PublishResult:
+    previous = db.scalar(
+        select(ServiceVersion)
+        .options(*_VERSION_LOADS)
+        .where(ServiceVersion.service_id == service.id)
+        .order_by(ServiceVersion.version.desc())
+        .limit(1)
+    )
+    return _publish(db, service, previous, data, actor)
+
+
+def _publish(
+    db: Session, service: Service, previous: ServiceVersion | None, data: VersionInput, actor: Actor
+) -> PublishResult:
+    changed = _changes(previous, data)
+    version = write_version(db, service, (previous.version + 1) if previous else 1, data, actor)
+    record(
+        db,
+        "service.published",
+        actor=actor,
+        board_id=service.board_id,
+        target_type="service",
+        target_id=service.id,
+        details={"version": version.version, "changed": changed},
+    )
+    notice = _publish_notice(
+        db,
+        service.board_id,
+        actor,
+        [{"service_id": service.id, "version": version.version, "changed": changed}],
+    )
+    return PublishResult(service, version, previous, notice, changed)
+
+
+def retire_service(db: Session, *, service: Service, actor: Actor) -> NoticeVersion:
+    service.status = "retired"
+    service.retired_at = utcnow()
+    db.flush()
+    record(
+        db,
+        "service.retired",
+        actor=actor,
+        board_id=service.board_id,
+        target_type="service",
+        target_id=service.id,
+    )
+    return _publish_notice(db, service.board_id, actor, [{"service_id": service.id, "changed": ["retired"]}])

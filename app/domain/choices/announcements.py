@@ -1,0 +1,173 @@
+"""E-mails to guardians about changes they did not make themselves.
+
+- `announce_service_change`: a board published a service version whose data categories,
+  purposes, vendor facts or subcontractors changed → every guardian of a covered
+  active student gets one e-mail (however many of their children are covered).
+- `notify_co_guardians`: a choice about a child took effect → every other guardian
+  of that child is told.
+
+Mail goes through the outbox in the caller's transaction; the dispatcher sends it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.domain.audit.service import Actor, record
+from app.domain.catalog.models import ServiceAssignment
+from app.domain.catalog.service import PublishResult, grade_in_range
+from app.domain.choices.guardian_queries import category_names
+from app.domain.choices.labels import LABELS
+from app.domain.choices.models import ChoiceEvent
+from app.domain.notifications.service import queue_email
+from app.domain.people.models import GRADES, Guardian, GuardianStudent, Student
+from app.i18n import LANGUAGES
+
+# Changes that guardians are told about; a change of wording alone ("text") is not mailed.
+ANNOUNCED_CHANGES = ("categories", "purposes", "vendor_facts", "subcontractors")
+
+
+def language_of(guardian: Guardian) -> str:
+    return guardian.preferred_language if guardian.preferred_language in LANGUAGES else "ja"
+
+
+def _assignment_condition(assignment: ServiceAssignment) -> ColumnElement[bool]:
+    parts: list[ColumnElement[bool]] = []
+    if assignment.student_id is not None:
+        parts.append(Student.id == assignment.student_id)
+    if assignment.school_id is not None:
+        parts.append(Student.school_id == assignment.school_id)
+    if assignment.class_id is not None:
+        parts.append(Student.class_id == assignment.class_id)
+    if assignment.grade_from is not None or assignment.grade_to is not None:
+        grades = [g for g in GRADES if grade_in_range(g, assignment.grade_from, assignment.grade_to)]
+        parts.append(Student.grade.in_(grades))
+    return and_(true(), *parts)
+
+
+class CoveredChild(NamedTuple):
+    id: int
+    full_name: str
+
+
+def covered_guardians(db: Session, board_id: int, service_id: int) -> dict[int, list[CoveredChild]]:
+    """Guardian id → their covered active children, in one query over the assignments
+    (plain columns, not ORM objects, so that a city-wide service stays light)."""
+    assignments = list(
+        db.scalars(select(ServiceAssignment).where(ServiceAssignment.service_id == service_id))
+    )
+    if not assignments:
+        return {}
+    rows = db.execute(
+        select(GuardianStudent.guardian_id, Student.id, Student.family_name, Student.given_name)
+        .join(Student, Student.id == GuardianStudent.student_id)
+        .where(
+            Student.board_id == board_id,
+            Student.status == "active",
+            GuardianStudent.status == "active",
+            or_(*[_assignment_condition(a) for a in assignments]),
+        )
+        .order_by(GuardianStudent.guardian_id, Student.id)
+    )
+    children: dict[int, list[CoveredChild]] = defaultdict(list)
+    for guardian_id, student_id, family_name, given_name in rows:
+        children[guardian_id].append(CoveredChild(student_id, f"{family_name} {given_name}"))
+    return children
+
+
+def announce_service_change(
+    db: Session, result: PublishResult, actor: Actor, *, base_url: str | None = None, batch: int = 500
+) -> int:
+    """E-mail each guardian of a covered child once; return how many e-mails were queued.
+
+    `base_url` (for the link in the e-mail) defaults to the configured BASE_URL.
+    """
+    changed = [c for c in result.changed if c in ANNOUNCED_CHANGES]
+    if result.previous is not None and not changed:
+        return 0
+    board_id = result.service.board_id
+    children = covered_guardians(db, board_id, result.service.id)
+    guardian_ids = sorted(children)
+    link_base = (base_url or _configured_base_url()).rstrip("/")
+    queued = 0
+    for start in range(0, len(guardian_ids), batch):
+        chunk = guardian_ids[start : start + batch]
+        guardians = db.scalars(
+            select(Guardian).where(
+                Guardian.id.in_(chunk), Guardian.status == "active", Guardian.email.is_not(None)
+            )
+        )
+        for guardian in guardians:
+            if not guardian.email:
+                continue
+            queue_email(
+                db,
+                to=guardian.email,
+                template="email/guardian_service_change.txt",
+                context={
+                    "guardian": guardian,
+                    "children": children[guardian.id],
+                    "version": result.version,
+                    "is_new": result.previous is None,
+                    "changed": changed,
+                    "LABELS": LABELS,
+                    "base_url": link_base,
+                },
+                purpose="service_change",
+                language=language_of(guardian),
+                board_id=board_id,
+            )
+            queued += 1
+    record(
+        db,
+        "guardian.service_change_announced",
+        actor=actor,
+        board_id=board_id,
+        target_type="service_version",
+        target_id=result.version.id,
+        details={"service_id": result.service.id, "changed": changed, "emails": queued},
+    )
+    return queued
+
+
+def notify_co_guardians(
+    db: Session, settings: Settings, confirmed: ChoiceEvent, student: Student, guardians: list[Guardian]
+) -> int:
+    """Tell every other guardian of the child that a choice about them took effect."""
+    sent = 0
+    for guardian in guardians:
+        if guardian.id == confirmed.guardian_id or not guardian.email:
+            continue
+        queue_email(
+            db,
+            to=guardian.email,
+            template="email/guardian_choice_notice.txt",
+            context={
+                "guardian": guardian,
+                "student": student,
+                "event": confirmed,
+                "definition": confirmed.definition,
+                "category_map": category_names(db),
+                "LABELS": LABELS,
+                "base_url": settings.base_url.rstrip("/"),
+            },
+            purpose="choice_notice",
+            language=language_of(guardian),
+            board_id=confirmed.board_id,
+        )
+        sent += 1
+    return sent
+
+
+def _configured_base_url() -> str:
+    from app.config import get_settings
+
+    try:
+        return get_settings().base_url
+    except ValueError:  # settings refuse to load (e.g. placeholder secret): no link, still mail
+        return ""

@@ -1,0 +1,289 @@
+"""Page queries for guardians: their children, and what each service holds about a child.
+
+Every query starts from the guardian ids the signed-in account acts for; a student not
+linked to one of them is simply not found (the router answers 404).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from app.db import utcnow
+from app.domain.accounts.models import Account
+from app.domain.catalog.models import (
+    USE_GROUPS,
+    ChoiceDefinition,
+    DataCategory,
+    GuardianServiceView,
+    ServiceVersion,
+    ServiceVersionCategory,
+    Subcontractor,
+)
+from app.domain.catalog.service import ServiceView, compare_versions, services_for_student
+from app.domain.choices.models import ChoiceEvent
+from app.domain.choices.service import Effective, effective_choices, pending_requests
+from app.domain.people.models import Guardian, GuardianStudent, Student
+from app.domain.tokens.models import OneTimeToken
+
+CONFIRMATION_PURPOSE = "choice_confirmation"
+
+
+@dataclass
+class Child:
+    student: Student  # school and homeroom eagerly loaded
+    guardian_id: int  # the guardian (acted for by this account) linked to the student
+
+
+def _child_query(guardian_ids: list[int]) -> Select[Student, int]:
+    return (
+        select(Student, GuardianStudent.guardian_id)
+        .join(GuardianStudent, GuardianStudent.student_id == Student.id)
+        .options(joinedload(Student.school), joinedload(Student.school_class))
+        .where(
+            GuardianStudent.guardian_id.in_(guardian_ids),
+            GuardianStudent.status == "active",
+            Student.status == "active",
+        )
+        .order_by(Student.grade.desc(), Student.id, GuardianStudent.guardian_id)
+    )
+
+
+def children_of(db: Session, guardian_ids: list[int]) -> list[Child]:
+    if not guardian_ids:
+        return []
+    seen: dict[int, Child] = {}
+    for student, guardian_id in db.execute(_child_query(guardian_ids)).unique():
+        seen.setdefault(student.id, Child(student, guardian_id))
+    return list(seen.values())
+
+
+def find_child(db: Session, guardian_ids: list[int], student_id: int) -> Child | None:
+    if not guardian_ids:
+        return None
+    row = db.execute(_child_query(guardian_ids).where(Student.id == student_id)).unique().first()
+    return Child(row[0], row[1]) if row else None
+
+
+def guardians_of(db: Session, student_id: int) -> list[Guardian]:
+    """Every active guardian the roster links to this student."""
+    return list(
+        db.scalars(
+            select(Guardian)
+            .join(GuardianStudent, GuardianStudent.guardian_id == Guardian.id)
+            .where(
+                GuardianStudent.student_id == student_id,
+                GuardianStudent.status == "active",
+                Guardian.status == "active",
+            )
+            .order_by(Guardian.id)
+        )
+    )
+
+
+def category_names(db: Session) -> dict[str, DataCategory]:
+    return {c.code: c for c in db.scalars(select(DataCategory).order_by(DataCategory.sort_order))}
+
+
+@dataclass
+class PendingRequest:
+    event: ChoiceEvent
+    token: OneTimeToken | None  # the latest confirmation link sent for it
+
+    @property
+    def link_expired(self) -> bool:
+        return self.token is None or self.token.expires_at <= utcnow()
+
+
+@dataclass
+class ChoiceState:
+    definition: ChoiceDefinition
+    effective: Effective
+    pending: PendingRequest | None = None
+    error: str | None = None
+    # What the guardian had selected when the form came back with an error.
+    form_value: str | None = None
+    form_codes: list[str] = field(default_factory=list)
+
+    @property
+    def selected_value(self) -> str:
+        if self.form_value is not None:
+            return self.form_value
+        if self.pending is not None:
+            return self.pending.event.value
+        return self.effective.value
+
+    @property
+    def selected_codes(self) -> list[str]:
+        if self.form_value is not None:
+            return self.form_codes
+        if self.pending is not None:
+            return list(self.pending.event.category_codes)
+        return self.effective.category_codes
+
+
+@dataclass
+class ServiceCard:
+    view: ServiceView
+    choices: list[ChoiceState]
+    changes: list[str] = field(default_factory=list)
+    added_categories: list[DataCategory] = field(default_factory=list)
+    is_new: bool = False
+    # parent id (None = the vendor's direct subcontractors) → subcontractors
+    subcontractor_tree: dict[int | None, list[Subcontractor]] = field(default_factory=dict)
+
+
+def latest_token(db: Session, request_id: int) -> OneTimeToken | None:
+    return db.scalar(
+        select(OneTimeToken)
+        .where(OneTimeToken.purpose == CONFIRMATION_PURPOSE, OneTimeToken.choice_event_id == request_id)
+        .order_by(OneTimeToken.id.desc())
+        .limit(1)
+    )
+
+
+def choice_state(
+    db: Session, student_id: int, definition: ChoiceDefinition, effective: Effective | None = None
+) -> ChoiceState:
+    if effective is None:
+        effective = effective_choices(db, [student_id], [definition])[(student_id, definition.id)]
+    pending = pending_requests(db, student_id, definition.id)
+    state = ChoiceState(definition=definition, effective=effective)
+    if pending:
+        request = pending[-1]
+        state.pending = PendingRequest(request, latest_token(db, request.id))
+    return state
+
+
+def version_changes(old: ServiceVersion, new: ServiceVersion) -> tuple[list[str], list[DataCategory]]:
+    """What differs between two versions a guardian would care about, and categories added."""
+    old_codes = {c.category.code for c in old.categories}
+    added = [c.category for c in new.categories if c.category.code not in old_codes]
+    # Wording alone is not news to a guardian; categories, purposes and vendor facts are.
+    changes = [part for part in compare_versions(old, new) if part != "text"]
+    return changes, added
+
+
+def _load_versions(db: Session, ids: set[int]) -> dict[int, ServiceVersion]:
+    if not ids:
+        return {}
+    rows = db.scalars(
+        select(ServiceVersion)
+        .options(
+            selectinload(ServiceVersion.categories).joinedload(ServiceVersionCategory.category),
+            selectinload(ServiceVersion.purposes),
+            selectinload(ServiceVersion.subcontractors),
+        )
+        .where(ServiceVersion.id.in_(ids))
+    )
+    return {v.id: v for v in rows}
+
+
+def subcontractor_tree(version: ServiceVersion) -> dict[int | None, list[Subcontractor]]:
+    known = {s.id for s in version.subcontractors}
+    tree: dict[int | None, list[Subcontractor]] = defaultdict(list)
+    for sub in version.subcontractors:
+        parent = sub.parent_id if sub.parent_id in known else None
+        tree[parent].append(sub)
+    return dict(tree)
+
+
+def service_cards(db: Session, child: Child, *, mark_seen: bool = True) -> list[ServiceCard]:
+    """Every service covering the child, with choices and what changed since the last look.
+
+    With `mark_seen` the guardian's view of each service is moved to the current version.
+    """
+    student = child.student
+    views = services_for_student(db, student)
+    definitions = [d for view in views for d in view.definitions]
+    effective = effective_choices(db, [student.id], definitions) if definitions else {}
+    seen = {
+        row.service_id: row
+        for row in db.scalars(
+            select(GuardianServiceView).where(
+                GuardianServiceView.guardian_id == child.guardian_id,
+                GuardianServiceView.student_id == student.id,
+            )
+        )
+    }
+    old_versions = _load_versions(
+        db,
+        {
+            row.service_version_id
+            for service_id, row in seen.items()
+            if any(v.service.id == service_id and v.version.id != row.service_version_id for v in views)
+        },
+    )
+    cards: list[ServiceCard] = []
+    now = utcnow()
+    for view in views:
+        card = ServiceCard(
+            view=view,
+            choices=[
+                choice_state(db, student.id, d, effective.get((student.id, d.id))) for d in view.definitions
+            ],
+            subcontractor_tree=subcontractor_tree(view.version),
+        )
+        row = seen.get(view.service.id)
+        if row is None:
+            card.is_new = bool(seen)
+            if mark_seen:
+                db.add(
+                    GuardianServiceView(
+                        guardian_id=child.guardian_id,
+                        student_id=student.id,
+                        service_id=view.service.id,
+                        service_version_id=view.version.id,
+                        seen_at=now,
+                    )
+                )
+        elif row.service_version_id != view.version.id:
+            old = old_versions.get(row.service_version_id)
+            if old is not None:
+                card.changes, card.added_categories = version_changes(old, view.version)
+            if not card.changes:
+                card.changes = ["text"]
+            if mark_seen:
+                row.service_version_id = view.version.id
+                row.seen_at = now
+        cards.append(card)
+    db.flush()
+    return cards
+
+
+def group_cards(cards: list[ServiceCard]) -> list[tuple[str, list[ServiceCard]]]:
+    """Cards grouped by use, in the order of the Saitama notice (seed 000)."""
+    groups: dict[str, list[ServiceCard]] = {group: [] for group in USE_GROUPS}
+    for card in cards:
+        groups.setdefault(card.view.version.use_group, []).append(card)
+    return [(group, items) for group, items in groups.items() if items]
+
+
+def find_definition(db: Session, student: Student, definition_id: int) -> ChoiceDefinition | None:
+    """Only active definitions of services that cover this child can be set for this child
+    (an id from another service, school or board is simply not found)."""
+    for view in services_for_student(db, student):
+        for definition in view.definitions:
+            if definition.id == definition_id:
+                return definition
+    return None
+
+
+def history_actor_kinds(db: Session, events: list[ChoiceEvent]) -> dict[int, str]:
+    """Account id → "guardian" | "staff" for the actors of these events."""
+    ids = {e.actor_account_id for e in events if e.actor_account_id is not None}
+    if not ids:
+        return {}
+    return {
+        row.id: row.kind for row in db.execute(select(Account.id, Account.kind).where(Account.id.in_(ids)))
+    }
+
+
+def request_states(db: Session, events: list[ChoiceEvent]) -> dict[int, str]:
+    """State of every `requested` event: what later event (if any) closed it."""
+    requested = [e.id for e in events if e.kind == "requested"]
+    closing = {e.request_id: e.kind for e in events if e.request_id is not None and e.kind != "requested"}
+    return {rid: closing.get(rid, "pending") for rid in requested}

@@ -1,0 +1,72 @@
+"""Choices guardians make about services, as an append-only event log.
+
+A ChoiceEvent of kind `requested` is pending until a `confirmed` event points back at
+it (`request_id`); `cancelled` and `expired` close a request without effect. Staff
+recording a paper or phone choice write `requested` and `confirmed` together.
+CurrentChoice is a projection of the latest confirmed event per (student, definition),
+written in the same transaction, so exports and the API read one row per student.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, BigIntPK, utcnow
+from app.domain.catalog.models import ChoiceDefinition
+
+EVENT_KINDS = ("requested", "confirmed", "cancelled", "expired")
+CHANNELS = ("web", "paper", "phone", "in_person", "import")
+
+
+class ChoiceEvent(Base):
+    __tablename__ = "choice_events"
+    __table_args__ = (
+        Index("ix_choice_events_student_definition", "student_id", "definition_id"),
+        Index("ix_choice_events_board_kind_id", "board_id", "kind", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    definition_id: Mapped[int] = mapped_column(ForeignKey("choice_definitions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("choice_events.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[str] = mapped_column(String(40))
+    category_codes: Mapped[list[str]] = mapped_column(default=list)
+    channel: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="SET NULL"))
+    notice_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notice_versions.id", ondelete="SET NULL")
+    )
+    # Receipt id (UUID) for confirmed events.
+    receipt_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    definition: Mapped[ChoiceDefinition] = relationship(lazy="raise")
+
+
+class CurrentChoice(Base):
+    """Effective value per (student, definition): the latest confirmed event."""
+
+    __tablename__ = "current_choices"
+    __table_args__ = (
+        UniqueConstraint("student_id", "definition_id"),
+        Index("ix_current_choices_board_definition_value", "board_id", "definition_id", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    definition_id: Mapped[int] = mapped_column(ForeignKey("choice_definitions.id", ondelete="CASCADE"))
+    value: Mapped[str] = mapped_column(String(40))
+    category_codes: Mapped[list[str]] = mapped_column(default=list)
+    event_id: Mapped[int] = mapped_column(ForeignKey("choice_events.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(12))
+    effective_since: Mapped[datetime]

@@ -1,0 +1,296 @@
+"""A guardian's choice: requested on the web, confirmed from a link sent to the address
+the school has on file.
+
+request → (e-mail with single-use link, 72 h) → confirm (effective, receipt, others told)
+                                             ↘ resend (new link, old one revoked)
+                                             ↘ cancel (closed, links revoked)
+A new request for the same child and choice cancels the earlier pending ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from app.config import Settings
+from app.domain.audit.service import ANONYMOUS, Actor, record
+from app.domain.catalog.models import ChoiceDefinition
+from app.domain.choices.announcements import language_of, notify_co_guardians
+from app.domain.choices.guardian_queries import CONFIRMATION_PURPOSE, category_names, guardians_of
+from app.domain.choices.labels import LABELS
+from app.domain.choices.models import ChoiceEvent
+from app.domain.choices.receipts import build_receipt, receipt_attachment
+from app.domain.choices.service import (
+    close_request,
+    confirm_request,
+    pending_requests,
+    request_state,
+    write_request,
+)
+from app.domain.notifications.service import queue_email
+from app.domain.people.models import Guardian, Student
+from app.domain.tokens import service as tokens
+from app.domain.tokens.models import OneTimeToken
+
+CONFIRMATION_TTL = timedelta(hours=72)
+RESEND_LIMIT = 5
+RESEND_WINDOW = timedelta(hours=1)
+
+
+def _actor(account_id: int | None) -> Actor:
+    return Actor.account(account_id) if account_id is not None else ANONYMOUS
+
+
+def revoke_links(db: Session, request_id: int) -> None:
+    for token in db.scalars(
+        select(OneTimeToken).where(
+            OneTimeToken.purpose == CONFIRMATION_PURPOSE,
+            OneTimeToken.choice_event_id == request_id,
+            OneTimeToken.used_at.is_(None),
+            OneTimeToken.revoked_at.is_(None),
+        )
+    ):
+        tokens.revoke(db, token)
+
+
+def send_confirmation(
+    db: Session, settings: Settings, request: ChoiceEvent, guardian: Guardian, student: Student
+) -> OneTimeToken:
+    """Revoke earlier links of this request, issue a fresh one and mail it to the address on file."""
+    assert guardian.email, "callers check that the school has an address on file"
+    revoke_links(db, request.id)
+    secret, token = tokens.issue(
+        db,
+        CONFIRMATION_PURPOSE,
+        CONFIRMATION_TTL,
+        board_id=request.board_id,
+        guardian_id=guardian.id,
+        student_id=student.id,
+        choice_event_id=request.id,
+        email=guardian.email,
+    )
+    queue_email(
+        db,
+        to=guardian.email,
+        template="email/guardian_confirm.txt",
+        context={
+            "guardian": guardian,
+            "student": student,
+            "request": request,
+            "definition": request.definition,
+            "link": f"{settings.base_url.rstrip('/')}/confirm/{secret}",
+            "expires_at": token.expires_at,
+            "category_map": category_names(db),
+            "LABELS": LABELS,
+        },
+        purpose="choice_confirmation",
+        language=language_of(guardian),
+        board_id=request.board_id,
+    )
+    return token
+
+
+def request_choice(
+    db: Session,
+    settings: Settings,
+    *,
+    definition: ChoiceDefinition,
+    student: Student,
+    guardian: Guardian,
+    value: str,
+    category_codes: list[str],
+    account_id: int,
+) -> ChoiceEvent:
+    """Record a pending request (replacing earlier pending ones) and send the confirmation."""
+    for earlier in pending_requests(db, student.id, definition.id):
+        revoke_links(db, earlier.id)
+        close_request(db, earlier, "cancelled", actor_account_id=account_id)
+        record(
+            db,
+            "choice.request_superseded",
+            actor=Actor.account(account_id),
+            board_id=student.board_id,
+            target_type="choice_event",
+            target_id=earlier.id,
+        )
+    request = write_request(
+        db,
+        definition=definition,
+        student_id=student.id,
+        value=value,
+        category_codes=category_codes if value == "hide_some" else [],
+        channel="web",
+        actor_account_id=account_id,
+        guardian_id=guardian.id,
+    )
+    request.definition = definition
+    send_confirmation(db, settings, request, guardian, student)
+    return request
+
+
+def cancel_request(db: Session, request: ChoiceEvent, *, account_id: int | None, via: str) -> None:
+    revoke_links(db, request.id)
+    close_request(db, request, "cancelled", actor_account_id=account_id)
+    record(
+        db,
+        "choice.request_cancelled",
+        actor=_actor(account_id),
+        board_id=request.board_id,
+        target_type="choice_event",
+        target_id=request.id,
+        details={"via": via},
+    )
+
+
+def resend(
+    db: Session, settings: Settings, request: ChoiceEvent, *, account_id: int | None, via: str
+) -> OneTimeToken | None:
+    """A fresh link for the same pending request; None when resends are rate-limited."""
+    key = tokens.rate_key("choice-resend", str(request.id))
+    if tokens.rate_limited(db, key, limit=RESEND_LIMIT, window=RESEND_WINDOW):
+        record(
+            db,
+            "choice.confirmation_resent",
+            actor=_actor(account_id),
+            board_id=request.board_id,
+            target_type="choice_event",
+            target_id=request.id,
+            outcome="failure",
+            details={"via": via, "reason": "rate_limited"},
+        )
+        return None
+    guardian = db.get_one(Guardian, request.guardian_id)
+    student = db.get_one(Student, request.student_id)
+    token = send_confirmation(db, settings, request, guardian, student)
+    record(
+        db,
+        "choice.confirmation_resent",
+        actor=_actor(account_id),
+        board_id=request.board_id,
+        target_type="choice_event",
+        target_id=request.id,
+        details={"via": via},
+    )
+    return token
+
+
+LinkProblem = Literal["unknown", "used", "expired", "replaced", "cancelled", "closed"]
+
+
+@dataclass
+class Link:
+    """What a confirmation link points at, and why it cannot be used (if it cannot)."""
+
+    token: OneTimeToken | None
+    request: ChoiceEvent | None
+    problem: LinkProblem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def inspect_link(db: Session, secret: str) -> Link:
+    found = tokens.look_up(db, CONFIRMATION_PURPOSE, secret)
+    token = found.token
+    if token is None or token.choice_event_id is None:
+        return Link(None, None, "unknown")
+    request = db.scalar(
+        select(ChoiceEvent)
+        .options(joinedload(ChoiceEvent.definition))
+        .where(ChoiceEvent.id == token.choice_event_id)
+    )
+    if request is None:
+        return Link(None, None, "unknown")
+    state = request_state(db, request)
+    if found.problem is tokens.TokenProblem.USED or state == "confirmed":
+        return Link(token, request, "used")
+    if state == "cancelled":
+        return Link(token, request, "cancelled")
+    if state != "pending":
+        return Link(token, request, "closed")
+    if found.problem is tokens.TokenProblem.REVOKED:
+        return Link(token, request, "replaced")
+    if found.problem is tokens.TokenProblem.EXPIRED:
+        return Link(token, request, "expired")
+    return Link(token, request, None)
+
+
+def refuse_link(db: Session, link: Link) -> None:
+    """Audit a link that could not be used (expired, used, replaced, unknown …)."""
+    record(
+        db,
+        "choice.confirmation_link_refused",
+        actor=ANONYMOUS,
+        board_id=link.request.board_id if link.request else None,
+        target_type="choice_event" if link.request else "",
+        target_id=link.request.id if link.request else "",
+        outcome="failure",
+        details={"problem": link.problem},
+    )
+
+
+def confirm_link(
+    db: Session, settings: Settings, secret: str, *, account_id: int | None
+) -> tuple[Link, ChoiceEvent | None]:
+    """Redeem the link and make the choice effective; e-mail the receipt and tell the others."""
+    link = inspect_link(db, secret)
+    if not link.ok or link.request is None or link.token is None:
+        return link, None
+    redeemed = tokens.redeem(db, CONFIRMATION_PURPOSE, secret)
+    if not redeemed.ok:  # lost a race with a second click
+        return Link(link.token, link.request, "used"), None
+    request = link.request
+    try:
+        confirmed = confirm_request(db, request, actor_account_id=account_id)
+    except ValueError:  # closed between the look-up and now (cancelled in another tab)
+        return Link(link.token, request, "closed"), None
+    confirmed.definition = request.definition
+    student = db.get_one(Student, request.student_id)
+    guardians = guardians_of(db, student.id)
+    requester = next((g for g in guardians if g.id == request.guardian_id), None)
+    receipt = build_receipt(db, confirmed)
+    if requester is not None and requester.email:
+        queue_email(
+            db,
+            to=requester.email,
+            template="email/guardian_receipt.txt",
+            context={
+                "guardian": requester,
+                "student": student,
+                "event": confirmed,
+                "definition": request.definition,
+                "receipt": receipt,
+                "category_map": category_names(db),
+                "LABELS": LABELS,
+                "receipt_url": (
+                    f"{settings.base_url.rstrip('/')}/children/{student.id}/receipts/{confirmed.receipt_id}"
+                ),
+            },
+            purpose="choice_receipt",
+            language=language_of(requester),
+            board_id=request.board_id,
+            attachments=[receipt_attachment(receipt)],
+        )
+    notify_co_guardians(db, settings, confirmed, student, guardians)
+    return link, confirmed
+
+
+def pending_for_child(db: Session, student_id: int, request_id: int) -> ChoiceEvent | None:
+    """A pending request of this child (None for another child's id or a closed request)."""
+    request = db.scalar(
+        select(ChoiceEvent)
+        .options(joinedload(ChoiceEvent.definition))
+        .where(
+            ChoiceEvent.id == request_id,
+            ChoiceEvent.student_id == student_id,
+            ChoiceEvent.kind == "requested",
+        )
+    )
+    if request is None or request_state(db, request) != "pending":
+        return None
+    return request

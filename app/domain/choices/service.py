@@ -1,0 +1,289 @@
+"""Writing and reading choices. Events are appended, never edited; CurrentChoice is the
+projection of the latest confirmed event per (student, definition), kept in step here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from app.domain.audit.service import Actor, record
+from app.domain.catalog.models import ChoiceDefinition
+from app.domain.catalog.service import current_notice
+from app.domain.choices.models import ChoiceEvent, CurrentChoice
+
+RequestState = Literal["pending", "confirmed", "cancelled", "expired"]
+
+
+@dataclass
+class Effective:
+    value: str
+    category_codes: list[str]
+    since: datetime | None
+    channel: str | None
+    event_id: int | None
+
+    @property
+    def is_default(self) -> bool:
+        return self.event_id is None
+
+
+def validate_choice(definition: ChoiceDefinition, value: str, category_codes: list[str]) -> str | None:
+    """None when the value is allowed; otherwise an English msgid saying what is wrong."""
+    if definition.status != "active":
+        return "This choice is no longer offered."
+    if value not in definition.options:
+        return "Please choose one of the options shown."
+    if definition.kind == "categories" and value == "hide_some":
+        if not category_codes:
+            return "Please tick at least one kind of data to hide."
+        if not set(category_codes) <= set(definition.category_codes):
+            return "One of the kinds of data cannot be chosen here."
+        if len(set(category_codes)) != len(category_codes):
+            return "One of the kinds of data cannot be chosen here."
+    elif category_codes:
+        return "One of the kinds of data cannot be chosen here."
+    return None
+
+
+def _default(definition: ChoiceDefinition) -> Effective:
+    return Effective(definition.default_value, [], None, None, None)
+
+
+def _from_current(row: CurrentChoice) -> Effective:
+    return Effective(row.value, list(row.category_codes), row.effective_since, row.channel, row.event_id)
+
+
+def effective_choice(db: Session, student_id: int, definition: ChoiceDefinition) -> Effective:
+    row = db.scalar(
+        select(CurrentChoice).where(
+            CurrentChoice.student_id == student_id, CurrentChoice.definition_id == definition.id
+        )
+    )
+    return _from_current(row) if row else _default(definition)
+
+
+def effective_choices(
+    db: Session, student_ids: Sequence[int], definitions: Sequence[ChoiceDefinition]
+) -> dict[tuple[int, int], Effective]:
+    """(student_id, definition_id) → effective value, defaults filled in."""
+    result = {(s, d.id): _default(d) for s in student_ids for d in definitions}
+    if not student_ids or not definitions:
+        return result
+    rows = db.scalars(
+        select(CurrentChoice).where(
+            CurrentChoice.student_id.in_(student_ids),
+            CurrentChoice.definition_id.in_([d.id for d in definitions]),
+        )
+    )
+    for row in rows:
+        result[(row.student_id, row.definition_id)] = _from_current(row)
+    return result
+
+
+def _actor(account_id: int | None) -> Actor:
+    return Actor.account(account_id) if account_id is not None else Actor("system")
+
+
+def write_request(
+    db: Session,
+    *,
+    definition: ChoiceDefinition,
+    student_id: int,
+    value: str,
+    category_codes: list[str],
+    channel: str,
+    actor_account_id: int | None,
+    guardian_id: int | None,
+    reason: str = "",
+) -> ChoiceEvent:
+    problem = validate_choice(definition, value, category_codes)
+    if problem:
+        raise ValueError(problem)
+    notice = current_notice(db, definition.board_id)
+    event = ChoiceEvent(
+        board_id=definition.board_id,
+        student_id=student_id,
+        definition_id=definition.id,
+        kind="requested",
+        value=value,
+        category_codes=sorted(category_codes),
+        channel=channel,
+        reason=reason,
+        actor_account_id=actor_account_id,
+        guardian_id=guardian_id,
+        notice_version_id=notice.id if notice is not None else None,
+    )
+    db.add(event)
+    db.flush()
+    record(
+        db,
+        "choice.requested",
+        actor=_actor(actor_account_id),
+        board_id=definition.board_id,
+        target_type="choice_event",
+        target_id=event.id,
+        details={
+            "student_id": student_id,
+            "definition_id": definition.id,
+            "value": value,
+            "channel": channel,
+        },
+    )
+    return event
+
+
+def _closing_event(db: Session, request: ChoiceEvent) -> ChoiceEvent | None:
+    return db.scalar(select(ChoiceEvent).where(ChoiceEvent.request_id == request.id).limit(1))
+
+
+def request_state(db: Session, request: ChoiceEvent) -> RequestState:
+    closing = _closing_event(db, request)
+    if closing is None:
+        return "pending"
+    state: RequestState = closing.kind  # type: ignore[assignment]
+    return state
+
+
+def _follow_up(request: ChoiceEvent, kind: str, actor_account_id: int | None) -> ChoiceEvent:
+    return ChoiceEvent(
+        board_id=request.board_id,
+        student_id=request.student_id,
+        definition_id=request.definition_id,
+        kind=kind,
+        request_id=request.id,
+        value=request.value,
+        category_codes=list(request.category_codes),
+        channel=request.channel,
+        reason=request.reason,
+        actor_account_id=actor_account_id,
+        guardian_id=request.guardian_id,
+        notice_version_id=request.notice_version_id,
+    )
+
+
+def confirm_request(db: Session, request: ChoiceEvent, *, actor_account_id: int | None) -> ChoiceEvent:
+    if request.kind != "requested" or request_state(db, request) != "pending":
+        raise ValueError("This request is no longer pending.")
+    event = _follow_up(request, "confirmed", actor_account_id)
+    event.receipt_id = str(uuid.uuid4())
+    db.add(event)
+    db.flush()
+    current = db.scalar(
+        select(CurrentChoice).where(
+            CurrentChoice.student_id == request.student_id,
+            CurrentChoice.definition_id == request.definition_id,
+        )
+    )
+    if current is None:
+        current = CurrentChoice(
+            board_id=request.board_id, student_id=request.student_id, definition_id=request.definition_id
+        )
+        db.add(current)
+    current.value = event.value
+    current.category_codes = list(event.category_codes)
+    current.event_id = event.id
+    current.channel = event.channel
+    current.effective_since = event.created_at
+    db.flush()
+    record(
+        db,
+        "choice.confirmed",
+        actor=_actor(actor_account_id),
+        board_id=request.board_id,
+        target_type="choice_event",
+        target_id=event.id,
+        details={
+            "request_id": request.id,
+            "student_id": request.student_id,
+            "definition_id": request.definition_id,
+            "value": event.value,
+        },
+    )
+    return event
+
+
+def close_request(
+    db: Session,
+    request: ChoiceEvent,
+    kind: Literal["cancelled", "expired"],
+    *,
+    actor_account_id: int | None,
+    channel: str | None = None,
+    reason: str | None = None,
+) -> ChoiceEvent:
+    """Close a pending request without effect; `channel`/`reason` say how, when not the guardian."""
+    if request.kind != "requested" or request_state(db, request) != "pending":
+        raise ValueError("This request is no longer pending.")
+    event = _follow_up(request, kind, actor_account_id)
+    event.channel = channel or request.channel
+    event.reason = request.reason if reason is None else reason
+    db.add(event)
+    db.flush()
+    record(
+        db,
+        f"choice.{kind}",
+        actor=_actor(actor_account_id),
+        board_id=request.board_id,
+        target_type="choice_event",
+        target_id=event.id,
+        details={"request_id": request.id, "channel": event.channel},
+    )
+    return event
+
+
+def pending_requests(db: Session, student_id: int, definition_id: int | None = None) -> list[ChoiceEvent]:
+    closed = select(ChoiceEvent.request_id).where(
+        ChoiceEvent.student_id == student_id, ChoiceEvent.request_id.is_not(None)
+    )
+    query = select(ChoiceEvent).where(
+        ChoiceEvent.student_id == student_id,
+        ChoiceEvent.kind == "requested",
+        ChoiceEvent.id.not_in(closed),
+    )
+    if definition_id is not None:
+        query = query.where(ChoiceEvent.definition_id == definition_id)
+    return list(db.scalars(query.order_by(ChoiceEvent.id)))
+
+
+def record_confirmed(
+    db: Session,
+    *,
+    definition: ChoiceDefinition,
+    student_id: int,
+    value: str,
+    category_codes: list[str],
+    channel: str,
+    reason: str,
+    actor_account_id: int | None,
+    guardian_id: int | None = None,
+) -> ChoiceEvent:
+    """A choice staff take on paper, by phone or in person: effective at once."""
+    request = write_request(
+        db,
+        definition=definition,
+        student_id=student_id,
+        value=value,
+        category_codes=category_codes,
+        channel=channel,
+        actor_account_id=actor_account_id,
+        guardian_id=guardian_id,
+        reason=reason,
+    )
+    return confirm_request(db, request, actor_account_id=actor_account_id)
+
+
+def history(db: Session, student_id: int) -> list[ChoiceEvent]:
+    return list(
+        db.scalars(
+            select(ChoiceEvent)
+            .options(joinedload(ChoiceEvent.definition))
+            .where(ChoiceEvent.student_id == student_id)
+            .order_by(ChoiceEvent.id.desc())
+        )
+    )

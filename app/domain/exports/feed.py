@@ -1,0 +1,222 @@
+"""What the downstream API reads: the hide list and the change feed.
+
+Both read only confirmed state (`current_choices` and confirmed `choice_events`), so a
+pending request never reaches a downstream system. Cursors are opaque strings:
+`c<id>` (a current_choices row id, keyset pagination) and `e<id>` (a confirmed
+choice-event id; everything after it is "new").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+
+from app.domain.catalog.models import (
+    ChoiceDefinition,
+    DataCategory,
+    Service,
+    ServiceVersion,
+    ServiceVersionCategory,
+)
+from app.domain.choices.models import ChoiceEvent, CurrentChoice
+from app.domain.exports.feed_schemas import Change, ChangeFeed, HiddenStudent, HideList
+from app.domain.people.models import Student
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(kind: str, value: int) -> str:
+    return f"{kind}{value}"
+
+
+def decode_cursor(kind: str, text: str | None) -> int:
+    if not text:
+        return 0
+    if not text.startswith(kind) or not text[1:].isascii() or not text[1:].isdigit() or len(text) > 20:
+        raise BadCursor(text)
+    value = int(text[1:])
+    if value > 2**63 - 1:
+        raise BadCursor(text)
+    return value
+
+
+@dataclass(frozen=True)
+class DefinitionFacts:
+    definition: ChoiceDefinition
+    service_code: str
+    service_version: int
+    all_categories: list[str]
+
+
+def definition_facts(db: Session, board_id: int) -> dict[int, DefinitionFacts]:
+    """Every choice definition of a board with its service's latest version categories."""
+    latest = (
+        select(ServiceVersion.service_id, func.max(ServiceVersion.version).label("version"))
+        .group_by(ServiceVersion.service_id)
+        .subquery()
+    )
+    versions = db.execute(
+        select(ServiceVersion.id, ServiceVersion.service_id, ServiceVersion.version)
+        .join(
+            latest,
+            (latest.c.service_id == ServiceVersion.service_id) & (latest.c.version == ServiceVersion.version),
+        )
+        .join(Service, Service.id == ServiceVersion.service_id)
+        .where(Service.board_id == board_id)
+    ).all()
+    version_of = {service_id: (version_id, number) for version_id, service_id, number in versions}
+    categories: dict[int, list[str]] = {}
+    if version_of:
+        rows = db.execute(
+            select(ServiceVersionCategory.service_version_id, DataCategory.code)
+            .join(DataCategory, DataCategory.id == ServiceVersionCategory.category_id)
+            .where(ServiceVersionCategory.service_version_id.in_([v for v, _n in version_of.values()]))
+            .order_by(DataCategory.sort_order, DataCategory.code)
+        ).all()
+        for version_id, code in rows:
+            categories.setdefault(version_id, []).append(code)
+    facts: dict[int, DefinitionFacts] = {}
+    rows2 = db.execute(
+        select(ChoiceDefinition, Service.code)
+        .join(Service, Service.id == ChoiceDefinition.service_id)
+        .where(ChoiceDefinition.board_id == board_id)
+    ).all()
+    for definition, code in rows2:
+        version_id, number = version_of.get(definition.service_id, (0, 0))
+        facts[definition.id] = DefinitionFacts(definition, code, number, categories.get(version_id, []))
+    return facts
+
+
+def chosen_categories() -> ColumnElement[list[str] | None]:
+    """The chosen categories only where they matter (`hide_some`): NULL elsewhere, which
+    spares decoding a JSON value per row (a third of the read time of a full list)."""
+    return case((CurrentChoice.value == "hide_some", CurrentChoice.category_codes), else_=None)
+
+
+def hidden_categories(facts: DefinitionFacts, value: str, chosen: list[str]) -> tuple[str, list[str]] | None:
+    """None when the value is the default (nothing hidden); else ("all"|"some", categories)."""
+    if value == facts.definition.default_value:
+        return None
+    if value == "hide_some":
+        return "some", sorted(chosen)
+    return "all", list(facts.all_categories)
+
+
+def find_definition(
+    facts: dict[int, DefinitionFacts], service_code: str, choice_code: str
+) -> DefinitionFacts | None:
+    for item in facts.values():
+        if item.service_code == service_code and item.definition.code == choice_code:
+            return item
+    return None
+
+
+def latest_event_id(db: Session, board_id: int) -> int:
+    return int(
+        db.scalar(
+            select(func.max(ChoiceEvent.id)).where(
+                ChoiceEvent.board_id == board_id, ChoiceEvent.kind == "confirmed"
+            )
+        )
+        or 0
+    )
+
+
+def hide_list(db: Session, facts: DefinitionFacts, *, cursor: str | None, limit: int) -> HideList:
+    after = decode_cursor("c", cursor)
+    # Read the feed position first: a change landing while the pages are read is then
+    # delivered again by the feed, never lost.
+    changes_cursor = encode_cursor("e", latest_event_id(db, facts.definition.board_id))
+    rows = db.execute(
+        select(CurrentChoice.id, Student.sourced_id, CurrentChoice.value, chosen_categories())
+        .join(Student, Student.id == CurrentChoice.student_id)
+        .where(
+            CurrentChoice.definition_id == facts.definition.id,
+            CurrentChoice.board_id == facts.definition.board_id,
+            CurrentChoice.value != facts.definition.default_value,
+            CurrentChoice.id > after,
+        )
+        .order_by(CurrentChoice.id)
+        .limit(limit + 1)
+    ).all()
+    items: list[HiddenStudent] = []
+    for _id, sourced_id, value, chosen in rows[:limit]:
+        hidden = hidden_categories(facts, value, chosen or [])
+        if hidden is not None:
+            items.append(HiddenStudent(student_id=sourced_id, hide=hidden[0], categories=hidden[1]))
+    next_cursor = encode_cursor("c", rows[limit - 1][0]) if len(rows) > limit else None
+    return HideList(
+        service=facts.service_code,
+        choice=facts.definition.code,
+        service_version=facts.service_version,
+        items=items,
+        next_cursor=next_cursor,
+        changes_cursor=changes_cursor,
+    )
+
+
+def change_feed(
+    db: Session,
+    board_id: int,
+    facts: dict[int, DefinitionFacts],
+    *,
+    since: str | None,
+    limit: int,
+    only: DefinitionFacts | None = None,
+) -> ChangeFeed:
+    """Students whose effective choice changed after `since`, as their state now.
+
+    Several events for one student in the window collapse to one change; a change back
+    to the default is a removal.
+    """
+    after = decode_cursor("e", since)
+    query = (
+        select(ChoiceEvent.id, ChoiceEvent.student_id, ChoiceEvent.definition_id)
+        .where(ChoiceEvent.board_id == board_id, ChoiceEvent.kind == "confirmed", ChoiceEvent.id > after)
+        .order_by(ChoiceEvent.id)
+        .limit(limit + 1)
+    )
+    if only is not None:
+        query = query.where(ChoiceEvent.definition_id == only.definition.id)
+    events = db.execute(query).all()
+    has_more = len(events) > limit
+    events = events[:limit]
+    if not events:
+        return ChangeFeed(changes=[], next_cursor=encode_cursor("e", after), has_more=False)
+    order: dict[tuple[int, int], int] = {}
+    for event_id, student_id, definition_id in events:
+        order[(student_id, definition_id)] = event_id
+    student_ids = sorted({pair[0] for pair in order})
+    current = {
+        (row.student_id, row.definition_id): row
+        for row in db.scalars(
+            select(CurrentChoice).where(
+                CurrentChoice.student_id.in_(student_ids),
+                CurrentChoice.definition_id.in_(sorted({pair[1] for pair in order})),
+            )
+        )
+    }
+    sourced = dict(
+        db.execute(select(Student.id, Student.sourced_id).where(Student.id.in_(student_ids))).all()
+    )
+    changes: list[Change] = []
+    for pair, _event_id in sorted(order.items(), key=lambda item: item[1]):
+        item = facts.get(pair[1])
+        row = current.get(pair)
+        if item is None or row is None:
+            continue
+        hidden = hidden_categories(item, row.value, list(row.category_codes))
+        changes.append(
+            Change(
+                student_id=sourced[pair[0]],
+                service=item.service_code,
+                choice=item.definition.code,
+                action="remove" if hidden is None else "add",
+                categories=[] if hidden is None else hidden[1],
+            )
+        )
+    return ChangeFeed(changes=changes, next_cursor=encode_cursor("e", events[-1][0]), has_more=has_more)

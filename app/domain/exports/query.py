@@ -1,0 +1,212 @@
+"""The opt-out list: effective (confirmed) choices that differ from their default.
+
+Reads the `current_choices` projection only, so pending requests never appear. Rows are
+read with `yield_per` (a server-side cursor on PostgreSQL) so memory stays flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from app.domain.catalog.models import ChoiceDefinition, Service, ServiceVersion
+from app.domain.choices.models import CurrentChoice
+from app.domain.people.models import School, SchoolClass, Student
+from app.i18n import gettext
+
+RowSelect = Select[*tuple[Any, ...]]
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+# (key, English header); headers are translated at write time.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("school_code", "School code"),
+    ("school_name", "School name"),
+    ("grade", "Grade"),
+    ("class", "Class"),
+    ("attendance_number", "Attendance number"),
+    ("student_id", "Student roster id"),
+    ("name", "Name"),
+    ("kana", "Name (kana)"),
+    ("service", "Service"),
+    ("choice", "Choice"),
+    ("value", "Value"),
+    ("effective_since", "Effective since"),
+    ("channel", "Channel"),
+)
+KEYS = tuple(key for key, _label in COLUMNS)
+
+
+def headers(lang: str) -> list[str]:
+    return [gettext(label, lang) for _key, label in COLUMNS]
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """What a caller asked for; `school_ids` is the caller's scope (None = whole board)."""
+
+    board_id: int
+    school_ids: frozenset[int] | None = None
+    school_code: str | None = None
+    grade: str | None = None
+    class_title: str | None = None
+    service_code: str | None = None
+    choice_code: str | None = None
+    since: datetime | None = None
+
+    def audit_details(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("board_id")
+        data["school_ids"] = None if self.school_ids is None else sorted(self.school_ids)
+        data["since"] = self.since.isoformat() if self.since else None
+        return {key: value for key, value in data.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class DefinitionInfo:
+    service_code: str
+    service_name: str
+    choice: str
+
+
+def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, DefinitionInfo]:
+    """Service names (latest version) and choice labels of a board, in `lang`."""
+    latest = (
+        select(ServiceVersion.service_id, func.max(ServiceVersion.version).label("version"))
+        .group_by(ServiceVersion.service_id)
+        .subquery()
+    )
+    rows = db.execute(
+        select(ChoiceDefinition, Service.code, ServiceVersion.name, ServiceVersion.name_en)
+        .join(Service, Service.id == ChoiceDefinition.service_id)
+        .outerjoin(latest, latest.c.service_id == Service.id)
+        .outerjoin(
+            ServiceVersion,
+            and_(ServiceVersion.service_id == Service.id, ServiceVersion.version == latest.c.version),
+        )
+        .where(ChoiceDefinition.board_id == board_id)
+    ).all()
+    infos: dict[int, DefinitionInfo] = {}
+    for definition, code, name, name_en in rows:
+        english = lang == "en"
+        infos[definition.id] = DefinitionInfo(
+            service_code=code,
+            service_name=(name_en if english and name_en else name) or code,
+            choice=(definition.label_en if english and definition.label_en else definition.label),
+        )
+    return infos
+
+
+def optout_select(filters: ExportFilters) -> RowSelect:
+    """One row per (student, choice) whose effective value is not the default."""
+    statement: RowSelect = (
+        select(
+            School.code,
+            School.name,
+            Student.grade,
+            SchoolClass.title,
+            Student.attendance_number,
+            Student.sourced_id,
+            Student.family_name,
+            Student.given_name,
+            Student.family_name_kana,
+            Student.given_name_kana,
+            CurrentChoice.definition_id,
+            CurrentChoice.value,
+            case((CurrentChoice.value == "hide_some", CurrentChoice.category_codes), else_=None),
+            CurrentChoice.effective_since,
+            CurrentChoice.channel,
+        )
+        .select_from(CurrentChoice)
+        .join(ChoiceDefinition, ChoiceDefinition.id == CurrentChoice.definition_id)
+        .join(Student, Student.id == CurrentChoice.student_id)
+        .join(School, School.id == Student.school_id)
+        .outerjoin(SchoolClass, SchoolClass.id == Student.class_id)
+        .where(
+            CurrentChoice.board_id == filters.board_id,
+            Student.board_id == filters.board_id,
+            CurrentChoice.value != ChoiceDefinition.default_value,
+        )
+    )
+    if filters.school_ids is not None:
+        statement = statement.where(Student.school_id.in_(sorted(filters.school_ids)))
+    if filters.school_code:
+        statement = statement.where(School.code == filters.school_code)
+    if filters.grade:
+        statement = statement.where(Student.grade == filters.grade)
+    if filters.class_title:
+        statement = statement.where(SchoolClass.title == filters.class_title)
+    if filters.service_code:
+        statement = statement.join(Service, Service.id == ChoiceDefinition.service_id).where(
+            Service.code == filters.service_code
+        )
+    if filters.choice_code:
+        statement = statement.where(ChoiceDefinition.code == filters.choice_code)
+    if filters.since is not None:
+        statement = statement.where(CurrentChoice.effective_since >= filters.since)
+    return statement
+
+
+def ordered(statement: RowSelect) -> RowSelect:
+    return statement.order_by(
+        School.code, Student.grade, SchoolClass.title, Student.attendance_number, Student.id, CurrentChoice.id
+    )
+
+
+def count_rows(db: Session, filters: ExportFilters) -> int:
+    subquery = optout_select(filters).subquery()
+    return int(db.scalar(select(func.count()).select_from(subquery)) or 0)
+
+
+def format_value(value: str, category_codes: list[str] | None) -> str:
+    if category_codes and value not in ("hide_all",):
+        return f"{value}: {', '.join(category_codes)}"
+    return value
+
+
+def iter_rows(
+    db: Session, filters: ExportFilters, infos: dict[int, DefinitionInfo], *, batch: int = 2000
+) -> Iterator[list[str]]:
+    """Rows as lists of strings in COLUMNS order, streamed from the database."""
+    # Core execution on the session's connection: no ORM row processing; yield_per makes
+    # it a server-side cursor on PostgreSQL, read `batch` rows at a time.
+    result = db.connection().execute(ordered(optout_select(filters)).execution_options(yield_per=batch))
+    for row in result:
+        (
+            school_code,
+            school_name,
+            grade,
+            class_title,
+            attendance,
+            sourced_id,
+            family,
+            given,
+            family_kana,
+            given_kana,
+            definition_id,
+            value,
+            category_codes,
+            since,
+            channel,
+        ) = row
+        info = infos.get(definition_id) or DefinitionInfo("", "", "")
+        yield [
+            school_code,
+            school_name,
+            grade or "",
+            class_title or "",
+            "" if attendance is None else str(attendance),
+            sourced_id,
+            f"{family} {given}",
+            f"{family_kana} {given_kana}".strip(),
+            info.service_name,
+            info.choice,
+            format_value(value, category_codes),
+            since.astimezone(TOKYO).isoformat(timespec="seconds") if since else "",
+            channel,
+        ]

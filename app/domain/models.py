@@ -1,0 +1,23 @@
+"""Imports every domain's models so that `Base.metadata` is complete (Alembic, tests)."""
+
+from app.domain.accounts import models as accounts
+from app.domain.apikeys import models as api
+from app.domain.audit import models as audit
+from app.domain.boards import models as boards
+from app.domain.catalog import models as catalog
+from app.domain.choices import models as choices
+from app.domain.notifications import models as notifications
+from app.domain.roster import models as roster
+from app.domain.tokens import models as tokens
+
+__all__ = [
+    "accounts",
+    "api",
+    "audit",
+    "boards",
+    "catalog",
+    "choices",
+    "notifications",
+    "roster",
+    "tokens",
+]

@@ -1,0 +1,45 @@
+"""Write e-mails to the outbox; they leave only when the surrounding transaction commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.domain.notifications.models import OutboxEmail
+from app.i18n import current_language
+from app.templating import render_text
+
+
+def queue_email(
+    db: Session,
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    purpose: str,
+    language: str,
+    board_id: int | None,
+    attachments: list[dict[str, Any]] | None = None,
+) -> OutboxEmail:
+    """Render `templates/<template>` (first line `Subject: …`) in `language` and queue it."""
+    token = current_language.set(language)
+    try:
+        rendered = render_text(template, {"lang": language, **context})
+    finally:
+        current_language.reset(token)
+    first_line, _sep, body = rendered.lstrip().partition("\n")
+    if not first_line.startswith("Subject:"):
+        raise ValueError(f"e-mail template {template} must start with 'Subject:'")
+    email = OutboxEmail(
+        board_id=board_id,
+        to_address=to,
+        subject=first_line.removeprefix("Subject:").strip(),
+        body_text=body.lstrip("\n"),
+        language=language,
+        purpose=purpose,
+        attachments=attachments or [],
+    )
+    db.add(email)
+    db.flush()
+    return email

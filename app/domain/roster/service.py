@@ -1,0 +1,294 @@
+"""Run one roster import: validate everything, then apply it all in one transaction.
+
+Used by `portal roster import` and by the upload page (in a worker thread). The
+RosterImport row that tracks the run is written in its own short transactions so that
+its progress and final report survive a refused or dry run.
+"""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.db import Database, utcnow
+from app.domain.audit.service import CLI, Actor, record
+from app.domain.boards.models import Board
+from app.domain.roster import spec
+from app.domain.roster.apply import Applier
+from app.domain.roster.models import RosterImport
+from app.domain.roster.problems import Problem, Problems
+from app.domain.roster.progress import Tracker
+from app.domain.roster.reading import RosterSource
+from app.domain.roster.validation import RosterIndex, Validator
+
+log = logging.getLogger("tobira.roster")
+COUNT_KINDS = ("created", "changed", "deactivated", "unchanged")
+ENTITIES = ("schools", "school_years", "classes", "students", "guardians", "links")
+
+
+@dataclass
+class ImportReport:
+    status: str  # done | refused | failed
+    dry_run: bool
+    mode: str = "bulk"
+    board_code: str = ""
+    board_created: bool = False
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    confirmations_cancelled: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    problem_total: int = 0
+    import_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "done"
+
+    @property
+    def changes(self) -> int:
+        return sum(
+            counts.get(kind, 0)
+            for counts in self.counts.values()
+            for kind in ("created", "changed", "deactivated")
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "board_code": self.board_code,
+            "board_created": self.board_created,
+            "counts": self.counts,
+            "confirmations_cancelled": self.confirmations_cancelled,
+            "problems": [p.as_dict() for p in self.problems],
+            "problem_total": self.problem_total,
+        }
+
+    @classmethod
+    def from_row(cls, row: RosterImport) -> ImportReport:
+        data = row.summary or {}
+        return cls(
+            status=row.status,
+            dry_run=row.dry_run,
+            mode=str(data.get("mode", row.mode)),
+            board_code=str(data.get("board_code", "")),
+            board_created=bool(data.get("board_created", False)),
+            counts=dict(data.get("counts", {})),
+            confirmations_cancelled=int(data.get("confirmations_cancelled", 0)),
+            problems=[Problem.from_dict(p) for p in data.get("problems", [])],
+            problem_total=int(data.get("problem_total", 0)),
+            import_id=row.id,
+        )
+
+
+def start_import(
+    database: Database, *, board_id: int | None, dry_run: bool, source_name: str, mode: str = "bulk"
+) -> int:
+    """The tracking row, committed at once so that a progress page can show it."""
+    with database.transaction() as db:
+        row = RosterImport(
+            board_id=board_id, dry_run=dry_run, source_name=source_name[:255], status="running", mode=mode
+        )
+        db.add(row)
+        db.flush()
+        return row.id
+
+
+def _finish(database: Database, import_id: int, report: ImportReport, board_id: int | None) -> None:
+    with database.transaction() as db:
+        db.execute(
+            update(RosterImport)
+            .where(RosterImport.id == import_id)
+            .values(
+                status=report.status,
+                finished_at=utcnow(),
+                progress=100,
+                mode=report.mode,
+                summary=report.summary(),
+                board_id=board_id,
+            )
+        )
+
+
+def _planned_bytes(source: RosterSource) -> int:
+    """Every file is read once to validate; users.csv three more times (students' guardians
+    and schools, then guardians, then students are written)."""
+    files = sum(source.size(file_spec.name) for file_spec in spec.FILES.values())
+    return files + 3 * source.size(spec.FILES["users"].name)
+
+
+def _mode(index: RosterIndex) -> str:
+    return "delta" if "delta" in index.modes.values() else "bulk"
+
+
+def _district(index: RosterIndex) -> tuple[str, str] | None:
+    for sid, org in index.orgs.items():
+        if org.type == "district" and org.status == "active":
+            return sid, org.name
+    return None
+
+
+def run_import(
+    database: Database,
+    path: Path,
+    *,
+    board_code: str | None = None,
+    board_id: int | None = None,
+    dry_run: bool = False,
+    allow_cp932: bool = False,
+    actor: Actor = CLI,
+    import_id: int | None = None,
+    listener: Callable[[int, int], None] | None = None,
+    source_name: str = "",
+) -> ImportReport:
+    """Validate the roster at `path` and, when it is sound, apply it (or roll back a dry run).
+
+    The board is `board_id` (upload page) or the one with `board_code` (command line); only
+    a code may create a board, from the roster's district org."""
+    if import_id is None:
+        import_id = start_import(
+            database, board_id=board_id, dry_run=dry_run, source_name=source_name or path.name
+        )
+    run = _Run(database, import_id, board_code, board_id, dry_run, allow_cp932, actor, listener)
+    try:
+        run.execute(path)
+        run.audit_refusal()
+        _finish(database, import_id, run.report, run.board_id)
+        return run.report
+    except Exception:
+        log.exception("roster import %s failed", import_id)
+        run.report.status = "failed"
+        _finish(database, import_id, run.report, run.board_id)
+        raise
+    finally:
+        run.tracker.forget()
+
+
+class _Run:
+    """The state of one import while it runs."""
+
+    def __init__(
+        self,
+        database: Database,
+        import_id: int,
+        board_code: str | None,
+        board_id: int | None,
+        dry_run: bool,
+        allow_cp932: bool,
+        actor: Actor,
+        listener: Callable[[int, int], None] | None,
+    ) -> None:
+        self.database = database
+        self.import_id = import_id
+        self.board_code = board_code
+        self.board_id = board_id  # the board the RosterImport row ends up under
+        self.allow_cp932 = allow_cp932
+        self.actor = actor
+        self.tracker = Tracker(database, import_id, listener)
+        self.problems = Problems()
+        self.report = ImportReport(
+            status="refused", dry_run=dry_run, board_code=board_code or "", import_id=import_id
+        )
+
+    def execute(self, path: Path) -> None:
+        try:
+            source = RosterSource(path)
+        except (ValueError, OSError, zipfile.BadZipFile):
+            self.problems.add(path.name, 0, "", "not_a_roster")
+        else:
+            with source, self.database.session() as db:
+                self._validate_and_apply(db, source)
+        self.report.problems = list(self.problems.items)
+        self.report.problem_total = self.problems.total
+
+    def _validate_and_apply(self, db: Session, source: RosterSource) -> None:
+        board = (
+            db.get(Board, self.board_id)
+            if self.board_id is not None
+            else db.scalar(select(Board).where(Board.code == self.board_code))
+        )
+        if board is not None:
+            self.report.board_code, self.board_id = board.code, board.id
+        validator = Validator(
+            db,
+            source,
+            board.id if board else None,
+            allow_cp932=self.allow_cp932,
+            advance=self.tracker.advance,
+            problems=self.problems,
+        )
+        self.tracker.start(_planned_bytes(source))
+        index = validator.run()
+        self.report.mode = _mode(index)
+        district = _district(index)
+        if board is None and not self.problems and (district is None or self.board_code is None):
+            self.problems.add(
+                "orgs.csv", 0, "type", "no_district", value=self.board_code or str(self.board_id)
+            )
+        if self.problems:
+            db.rollback()
+            return
+        if board is None:
+            assert district is not None and self.board_code is not None
+            board = Board(code=self.board_code, name=district[1])
+            db.add(board)
+            db.flush()
+            self.report.board_created = True
+        applier = Applier(
+            db, source, index, board, allow_cp932=self.allow_cp932, advance=self.tracker.advance
+        )
+        applier.run()
+        self.report.counts = {name: {k: applier.counts[name][k] for k in COUNT_KINDS} for name in ENTITIES}
+        self.report.confirmations_cancelled = applier.confirmations_cancelled
+        self.report.status = "done"
+        record(
+            db,
+            "roster.import",
+            actor=self.actor,
+            board_id=board.id,
+            target_type="roster_import",
+            target_id=self.import_id,
+            details=_audit_details(self.report),
+        )
+        if self.report.dry_run:
+            db.rollback()
+            self.board_id = None if self.report.board_created else board.id
+        else:
+            db.commit()
+            self.board_id = board.id
+
+    def audit_refusal(self) -> None:
+        """A refused import changed nothing, but the attempt is on the record (counts only)."""
+        if self.report.status != "refused" or self.board_id is None or self.report.dry_run:
+            return
+        with self.database.transaction() as db:
+            record(
+                db,
+                "roster.import",
+                actor=self.actor,
+                board_id=self.board_id,
+                target_type="roster_import",
+                target_id=self.import_id,
+                outcome="failure",
+                details={"problems": self.problems.total, "mode": self.report.mode},
+            )
+
+
+def _audit_details(report: ImportReport) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "mode": report.mode,
+        "dry_run": report.dry_run,
+        "board_created": report.board_created,
+    }
+    for name, counts in report.counts.items():
+        for kind in ("created", "changed", "deactivated"):
+            if counts.get(kind):
+                details[f"{name}_{kind}"] = counts[kind]
+    if report.confirmations_cancelled:
+        details["confirmations_cancelled"] = report.confirmations_cancelled
+    return details

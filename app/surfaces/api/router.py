@@ -1,0 +1,161 @@
+"""/api/v1: the downstream API (e.g. the School Dashboard) with board-scoped keys.
+
+Errors are JSON `{"error": {...}}` (app.main handles /api/ paths). Handlers that must
+keep what they wrote on a failure path (a rate-limit hit) return the error response
+instead of raising, so the request's transaction still commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.domain.apikeys import service as keys
+from app.domain.apikeys.models import ApiKey
+from app.domain.audit.service import Actor, record
+from app.domain.exports import feed as service
+from app.domain.exports.feed_schemas import ChangeFeed, ErrorResponse, HideList
+from app.domain.tokens.service import rate_key, rate_limited
+from app.surfaces.dependencies import DbSession
+
+bearer = HTTPBearer(auto_error=False, description="An API key created by a board administrator.")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+DEFAULT_RATE_LIMIT = 600  # requests per key per minute; app.state.api_rate_limit overrides
+RATE_WINDOW = timedelta(minutes=1)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 401, 404, 422, 429)
+}
+
+router = APIRouter(prefix="/api/v1", tags=["downstream"], responses=ERRORS)
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate(
+    request: Request, db: Session, credentials: HTTPAuthorizationCredentials | None
+) -> ApiKey | Response:
+    """The caller's key, or a 429 response to return. Unknown or revoked keys raise 401."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
+    key = keys.find_key(db, credentials.credentials.strip())
+    if key is None or key.revoked_at is not None:
+        raise _unauthorized("The API key is unknown or has been revoked.")
+    limit = int(getattr(request.app.state, "api_rate_limit", DEFAULT_RATE_LIMIT))
+    if rate_limited(db, rate_key("api", str(key.id)), limit=limit, window=RATE_WINDOW):
+        now = utcnow()
+        retry_after = int(RATE_WINDOW.total_seconds()) - int(now.timestamp()) % int(
+            RATE_WINDOW.total_seconds()
+        )
+        return JSONResponse(
+            {
+                "error": {
+                    "status": 429,
+                    "title": "Too many attempts",
+                    "detail": f"Limit is {limit} per minute.",
+                }
+            },
+            status_code=429,
+            headers={"Retry-After": str(max(retry_after, 1))},
+        )
+    key.last_used_at = utcnow()
+    return key
+
+
+def _with_etag(request: Request, model: BaseModel) -> Response:
+    body = model.model_dump_json().encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+    wanted = [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
+    if etag in wanted or f"W/{etag}" in wanted:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _bad_request(detail: str) -> HTTPException:
+    return HTTPException(status_code=400, detail=detail)
+
+
+@router.get("/hide-list", response_model=HideList, summary="Students whose data must be hidden")
+def hide_list(
+    request: Request,
+    db: DbSession,
+    credentials: Credentials,
+    service_code: Annotated[str, Query(alias="service", max_length=60, description="Service code.")],
+    choice: Annotated[str, Query(max_length=60, description="Choice code, e.g. `hide`.")],
+    cursor: Annotated[
+        str | None, Query(max_length=40, description="`next_cursor` of the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> Response:
+    """Every student whose effective (confirmed) choice hides data of this service, with the
+    data categories to hide. Page with `cursor`; then follow `/changes` from `changes_cursor`."""
+    caller = authenticate(request, db, credentials)
+    if isinstance(caller, Response):
+        return caller
+    facts = service.definition_facts(db, caller.board_id)
+    item = service.find_definition(facts, service_code, choice)
+    if item is None:
+        raise HTTPException(status_code=404, detail="No such service and choice for this board.")
+    try:
+        result = service.hide_list(db, item, cursor=cursor, limit=limit)
+    except service.BadCursor as exc:
+        raise _bad_request("The cursor is not valid; start again without one.") from exc
+    record(
+        db,
+        "api.hide_list",
+        actor=Actor.api_key(caller.id),
+        board_id=caller.board_id,
+        target_type="choice_definition",
+        target_id=item.definition.id,
+        details={"rows": len(result.items), "cursor": cursor or ""},
+    )
+    return _with_etag(request, result)
+
+
+@router.get("/changes", response_model=ChangeFeed, summary="Changes since a cursor")
+def changes(
+    request: Request,
+    db: DbSession,
+    credentials: Credentials,
+    since: Annotated[
+        str | None, Query(max_length=40, description="`next_cursor` (or `changes_cursor`).")
+    ] = None,
+    service_code: Annotated[str | None, Query(alias="service", max_length=60)] = None,
+    choice: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> Response:
+    """Additions and removals since `since`: each student appears once, in their state now."""
+    caller = authenticate(request, db, credentials)
+    if isinstance(caller, Response):
+        return caller
+    facts = service.definition_facts(db, caller.board_id)
+    only = None
+    if service_code or choice:
+        only = service.find_definition(facts, service_code or "", choice or "")
+        if only is None:
+            raise HTTPException(status_code=404, detail="No such service and choice for this board.")
+    try:
+        feed = service.change_feed(db, caller.board_id, facts, since=since, limit=limit, only=only)
+    except service.BadCursor as exc:
+        raise _bad_request("The cursor is not valid; fetch /hide-list again for a fresh one.") from exc
+    record(
+        db,
+        "api.changes",
+        actor=Actor.api_key(caller.id),
+        board_id=caller.board_id,
+        target_type="api_key",
+        target_id=caller.id,
+        details={"rows": len(feed.changes), "since": since or ""},
+    )
+    return _with_etag(request, feed)

@@ -1,0 +1,401 @@
+"""`seed_demo(db)`: the demo board, modelled on the Saitama notice (seed 000).
+
+Idempotent: the first call writes the board and everything under it; later calls find
+the board (code "demo") and write nothing but a fresh enrolment code for the story
+pair, because only the hash of a code is stored and the runner must print one
+(ADR 0052). Flushes, never commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.domain.accounts.models import StaffGroupMapping, StaffRole
+from app.domain.audit import service as audit
+from app.domain.boards.models import Board, BoardProviderSetting
+from app.domain.catalog import service as catalog
+from app.domain.catalog.models import (
+    ChoiceDefinition,
+    DataCategory,
+    NoticeVersion,
+    Service,
+    ServiceAssignment,
+    ServiceVersion,
+)
+from app.domain.choices.models import CurrentChoice
+from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, SchoolYear, Student
+from app.domain.tokens import service as tokens
+from app.domain.tokens.models import OneTimeToken
+from app.surfaces.demo import identities as ids
+from app.surfaces.demo.seed import texts
+from app.surfaces.demo.seed.catalogue import DASHBOARD_CODE, PERMITTED_USES, PHOTO_SERVICE_CODE, SERVICES, Sub
+from app.surfaces.demo.seed.paper_choices import seed_paper_choices
+from app.surfaces.demo.seed.roster import FamilySpec, build_families
+
+ENROLMENT_CODE_TTL = timedelta(days=90)
+STORY_GUARDIAN_SOURCED_ID = "demo-g-0001"
+# Families whose children start with no choices (the code, verified-e-mail, e-mail-link
+# and unverified stories).
+STORY_GUARDIAN_SOURCED_IDS = ("demo-g-0001", "demo-g-0002", "demo-g-0003", "demo-g-0004")
+STORY_STUDENT_SOURCED_ID = "demo-s-0001"
+SCHOOL_YEAR = 2026
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    board_id: int
+    created: bool
+    schools: int
+    classes: int
+    students: int
+    guardians: int
+    guardian_links: int
+    services: int
+    choice_definitions: int
+    effective_choices: int
+    staff_invitations: int
+    # The code story: this guardian–student pair's one valid enrolment code.
+    enrolment_code: str
+    code_guardian_id: int
+    code_student_id: int
+    code_student_name: str
+    code_student_class: str
+
+
+def seed_demo(db: Session) -> DemoSummary:
+    board = db.scalar(select(Board).where(Board.code == ids.BOARD_CODE))
+    created = board is None
+    if board is None:
+        board = _create_board(db)
+    summary = _summarize(db, board, created)
+    audit.record(
+        db,
+        "demo.seeded" if created else "demo.enrolment_code_reissued",
+        actor=audit.CLI,
+        board_id=board.id,
+        target_type="board",
+        target_id=board.id,
+        details={"students": summary.students, "guardians": summary.guardians, "services": summary.services},
+    )
+    return summary
+
+
+def _create_board(db: Session) -> Board:
+    board = Board(code=ids.BOARD_CODE, **texts.BOARD)
+    db.add(board)
+    db.flush()
+    db.add(
+        BoardProviderSetting(
+            board_id=board.id, provider_name=ids.GUARDIAN_PROVIDER, trust_verified_email=True
+        )
+    )
+    schools = _create_schools(db, board)
+    _create_roster(db, board, schools)
+    services = _create_catalogue(db, board, schools)
+    _create_choices(db, board, services)
+    story = db.scalars(
+        select(GuardianStudent.student_id)
+        .join(Guardian, Guardian.id == GuardianStudent.guardian_id)
+        .where(Guardian.board_id == board.id, Guardian.sourced_id.in_(STORY_GUARDIAN_SOURCED_IDS))
+    )
+    seed_paper_choices(db, board.id, set(story))
+    _create_staff(db, board, schools)
+    return board
+
+
+def _create_schools(db: Session, board: Board) -> dict[str, School]:
+    schools = {kind: School(board_id=board.id, **spec) for kind, spec in texts.SCHOOLS.items()}
+    db.add_all(schools.values())
+    db.flush()
+    return schools
+
+
+def _create_roster(db: Session, board: Board, schools: dict[str, School]) -> None:
+    year = SchoolYear(
+        board_id=board.id,
+        sourced_id=f"demo-year-{SCHOOL_YEAR}",
+        title=f"{SCHOOL_YEAR}年度",
+        year=SCHOOL_YEAR,
+        start_date=date(SCHOOL_YEAR, 4, 1),
+        end_date=date(SCHOOL_YEAR + 1, 3, 31),
+    )
+    db.add(year)
+    db.flush()
+    families = build_families()
+    classes: dict[tuple[str, str, int], SchoolClass] = {}
+    for family in families:
+        for child in family.children:
+            key = (child.slot.school, child.slot.grade, child.slot.homeroom)
+            if key not in classes:
+                classes[key] = SchoolClass(
+                    board_id=board.id,
+                    school_id=schools[child.slot.school].id,
+                    school_year_id=year.id,
+                    sourced_id=f"demo-c-{child.slot.grade}-{child.slot.homeroom}",
+                    title=f"{int(child.slot.grade[1:])}年{child.slot.homeroom}組",
+                    grade=child.slot.grade,
+                )
+    db.add_all(classes.values())
+    db.flush()
+    students, guardians = _people(board, schools, classes, families)
+    db.add_all([*students.values(), *guardians.values()])
+    db.flush()
+    for family in families:
+        for guardian in family.guardians:
+            for child in family.children:
+                db.add(
+                    GuardianStudent(
+                        guardian_id=guardians[guardian.number].id, student_id=students[child.number].id
+                    )
+                )
+    db.flush()
+
+
+def _people(
+    board: Board,
+    schools: dict[str, School],
+    classes: dict[tuple[str, str, int], SchoolClass],
+    families: list[FamilySpec],
+) -> tuple[dict[int, Student], dict[int, Guardian]]:
+    students: dict[int, Student] = {}
+    guardians: dict[int, Guardian] = {}
+    for family in families:
+        for child in family.children:
+            school_class = classes[(child.slot.school, child.slot.grade, child.slot.homeroom)]
+            students[child.number] = Student(
+                board_id=board.id,
+                school_id=schools[child.slot.school].id,
+                class_id=school_class.id,
+                sourced_id=f"demo-s-{child.number:04d}",
+                family_name=child.family_name[0],
+                given_name=child.given_name[0],
+                family_name_kana=child.family_name[1],
+                given_name_kana=child.given_name[1],
+                grade=child.slot.grade,
+            )
+        for spec in family.guardians:
+            guardians[spec.number] = Guardian(
+                board_id=board.id,
+                sourced_id=f"demo-g-{spec.number:04d}",
+                family_name=spec.family_name[0],
+                given_name=spec.given_name[0],
+                family_name_kana=spec.family_name[1],
+                given_name_kana=spec.given_name[1],
+                email=spec.email,
+                preferred_language=spec.language,
+            )
+    # 出席番号: in kana order within each homeroom, as schools number them.
+    by_class: dict[int, list[Student]] = {}
+    for student in students.values():
+        by_class.setdefault(student.class_id or 0, []).append(student)
+    for members in by_class.values():
+        members.sort(key=lambda s: (s.family_name_kana, s.given_name_kana, s.sourced_id))
+        for number, student in enumerate(members, start=1):
+            student.attendance_number = number
+    return students, guardians
+
+
+def _create_catalogue(db: Session, board: Board, schools: dict[str, School]) -> dict[str, Service]:
+    categories = set(db.scalars(select(DataCategory.code)))
+    services: dict[str, Service] = {}
+    for spec in SERVICES:
+        service = Service(board_id=board.id, code=spec.code)
+        db.add(service)
+        db.flush()
+        purposes = [catalog.PurposeInput(spec.purpose, spec.purpose_en)]
+        purposes += [catalog.PurposeInput(text, text_en, letter) for letter, text, text_en in PERMITTED_USES]
+        missing = {code for code, _items in spec.categories} - categories
+        if missing:
+            raise RuntimeError(f"data categories {sorted(missing)} missing: run `portal db upgrade` first")
+        data = catalog.VersionInput(
+            name=spec.name,
+            name_en=spec.name_en,
+            use_group=spec.use_group,
+            description=spec.description,
+            description_en=spec.description_en,
+            vendor_name=spec.vendor,
+            vendor_name_en=spec.vendor_en,
+            policy_url=spec.policy_url,
+            certifications=list(spec.certifications),
+            data_centre_country=spec.country,
+            governing_law=spec.governing_law,
+            governing_law_en=spec.governing_law_en,
+            court=spec.court,
+            court_en=spec.court_en,
+            backup_retention_days=spec.backup_days,
+            erasure_certificate=spec.erasure_certificate,
+            anonymized_statistics=spec.statistics,
+            yearly_audit=spec.yearly_audit,
+            categories=[
+                catalog.CategoryInput(code, items, items_en) for code, (items, items_en) in spec.categories
+            ],
+            purposes=purposes,
+            subcontractors=_flatten(spec.subcontractors),
+        )
+        catalog.write_version(db, service, 1, data, audit.SYSTEM)
+        for rule in spec.assignments:
+            db.add(
+                ServiceAssignment(
+                    service_id=service.id,
+                    school_id=schools[rule.school].id if rule.school else None,
+                    grade_from=rule.grade_from,
+                    grade_to=rule.grade_to,
+                )
+            )
+        services[spec.code] = service
+    db.flush()
+    versions = db.execute(
+        select(ServiceVersion.service_id, ServiceVersion.id).where(
+            ServiceVersion.service_id.in_([s.id for s in services.values()])
+        )
+    ).all()
+    db.add(
+        NoticeVersion(
+            board_id=board.id,
+            version=1,
+            title=texts.NOTICE_TITLE,
+            title_en=texts.NOTICE_TITLE_EN,
+            body=texts.NOTICE_BODY,
+            body_en=texts.NOTICE_BODY_EN,
+            catalogue={"service_versions": {str(sid): vid for sid, vid in versions}, "changes": []},
+        )
+    )
+    db.flush()
+    return services
+
+
+def _flatten(
+    subs: tuple[Sub, ...], flat: list[catalog.SubcontractorInput] | None = None, parent: int | None = None
+) -> list[catalog.SubcontractorInput]:
+    """Nested 委託 → 再委託 specs as the flat list the catalogue takes (parent by index)."""
+    flat = [] if flat is None else flat
+    for sub in subs:
+        flat.append(
+            catalog.SubcontractorInput(
+                sub.name,
+                sub.name_en,
+                sub.task,
+                sub.task_en,
+                sub.data_items,
+                sub.data_items_en,
+                sub.country,
+                list(sub.certifications),
+                parent,
+            )
+        )
+        _flatten(sub.children, flat, len(flat) - 1)
+    return flat
+
+
+def _create_choices(db: Session, board: Board, services: dict[str, Service]) -> None:
+    for service_code, spec in (
+        (DASHBOARD_CODE, texts.DASHBOARD_CHOICE),
+        (PHOTO_SERVICE_CODE, texts.PHOTO_CHOICE),
+    ):
+        db.add(ChoiceDefinition(board_id=board.id, service_id=services[service_code].id, **spec))
+    db.flush()
+
+
+def _create_staff(db: Session, board: Board, schools: dict[str, School]) -> None:
+    """Invitations (bound to an account at first sign-in by e-mail) and one group mapping."""
+    elementary, junior = schools["elementary"].id, schools["junior_high"].id
+    for email, role, school_id in (
+        (ids.BOARD_ADMIN_EMAIL, "board_admin", None),
+        (ids.ELEMENTARY_ADMIN_EMAIL, "school_admin", elementary),
+        (ids.JUNIOR_ADMIN_EMAIL, "school_admin", junior),
+        (ids.TEACHER_EMAIL, "teacher", elementary),
+        (ids.AUDITOR_EMAIL, "auditor", None),
+    ):
+        db.add(StaffRole(board_id=board.id, school_id=school_id, invited_email=email, role=role))
+    db.add(
+        StaffGroupMapping(
+            board_id=board.id,
+            provider_name=ids.STAFF_PROVIDER,
+            group_value=ids.TEACHER_GROUP,
+            role="teacher",
+            school_id=junior,
+        )
+    )
+    db.flush()
+
+
+def _fresh_enrolment_code(db: Session, board: Board, guardian: Guardian, student: Student) -> str:
+    """Revoke the pair's unused codes and issue one more (only its hash is stored)."""
+    for token in db.scalars(
+        select(OneTimeToken).where(
+            OneTimeToken.purpose == "enrolment_code",
+            OneTimeToken.guardian_id == guardian.id,
+            OneTimeToken.student_id == student.id,
+        )
+    ):
+        tokens.revoke(db, token)
+    code, _token = tokens.issue(
+        db,
+        "enrolment_code",
+        ENROLMENT_CODE_TTL,
+        secret=tokens.new_human_code(),
+        board_id=board.id,
+        guardian_id=guardian.id,
+        student_id=student.id,
+    )
+    return code
+
+
+def _count(db: Session, query: object) -> int:
+    return int(db.scalar(query) or 0)  # type: ignore[call-overload]
+
+
+def _summarize(db: Session, board: Board, created: bool) -> DemoSummary:
+    guardian = db.scalar(
+        select(Guardian).where(
+            Guardian.board_id == board.id, Guardian.sourced_id == STORY_GUARDIAN_SOURCED_ID
+        )
+    )
+    student = db.scalar(
+        select(Student).where(Student.board_id == board.id, Student.sourced_id == STORY_STUDENT_SOURCED_ID)
+    )
+    if guardian is None or student is None:
+        raise RuntimeError(
+            "the demo board exists but its story family is missing; delete demo-data and retry"
+        )
+    school_class = db.get(SchoolClass, student.class_id) if student.class_id else None
+    school = db.get(School, student.school_id)
+    code = _fresh_enrolment_code(db, board, guardian, student)
+    return DemoSummary(
+        board_id=board.id,
+        created=created,
+        schools=_count(db, select(func.count(School.id)).where(School.board_id == board.id)),
+        classes=_count(db, select(func.count(SchoolClass.id)).where(SchoolClass.board_id == board.id)),
+        students=_count(db, select(func.count(Student.id)).where(Student.board_id == board.id)),
+        guardians=_count(db, select(func.count(Guardian.id)).where(Guardian.board_id == board.id)),
+        guardian_links=_count(
+            db,
+            select(func.count(GuardianStudent.id))
+            .join(Student, Student.id == GuardianStudent.student_id)
+            .where(Student.board_id == board.id),
+        ),
+        services=_count(db, select(func.count(Service.id)).where(Service.board_id == board.id)),
+        choice_definitions=_count(
+            db, select(func.count(ChoiceDefinition.id)).where(ChoiceDefinition.board_id == board.id)
+        ),
+        effective_choices=_count(
+            db, select(func.count(CurrentChoice.id)).where(CurrentChoice.board_id == board.id)
+        ),
+        staff_invitations=_count(
+            db,
+            select(func.count(StaffRole.id)).where(
+                StaffRole.board_id == board.id, StaffRole.invited_email.is_not(None)
+            ),
+        ),
+        enrolment_code=code,
+        code_guardian_id=guardian.id,
+        code_student_id=student.id,
+        code_student_name=student.full_name,
+        code_student_class=" ".join(
+            x for x in (school.name if school else "", school_class.title if school_class else "") if x
+        ),
+    )

@@ -1,0 +1,296 @@
+"""What a guardian sees and chooses: children, services per child, choices, receipts, history.
+
+Every child route looks the student up through the guardians the account acts for;
+anyone else's child is 404 with nothing of theirs in the page. Setting a choice works as
+a plain form (303 back to the page) and with htmx (the choice fragment is swapped in place).
+The confirmation link (/confirm/…) needs no sign-in: it was sent to the address on file.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import Response
+
+from app.domain.catalog.models import ChoiceDefinition
+from app.domain.choices import requests as flow
+from app.domain.choices.guardian_queries import (
+    Child,
+    ChoiceState,
+    category_names,
+    children_of,
+    choice_state,
+    find_child,
+    find_definition,
+    group_cards,
+    history_actor_kinds,
+    request_states,
+    service_cards,
+)
+from app.domain.choices.labels import LABELS
+from app.domain.choices.receipts import build_receipt, find_receipt_event, receipt_json
+from app.domain.choices.service import history, validate_choice
+from app.domain.people.models import Guardian
+from app.i18n import _
+from app.surfaces.dependencies import AppSettings, DbSession
+from app.surfaces.permissions import CurrentGuardian, OptionalPrincipal
+from app.surfaces.web import is_htmx, redirect, render
+
+router = APIRouter()
+
+CHOICE_FRAGMENT = "guardian/_choice.html"
+
+
+def _child_or_404(db: DbSession, principal: CurrentGuardian, student_id: int) -> Child:
+    child = find_child(db, principal.guardian_ids, student_id)
+    if child is None:
+        raise HTTPException(status_code=404)
+    return child
+
+
+def _page(request: Request, template: str, context: dict[str, Any], **kwargs: Any) -> Response:
+    return render(request, template, {"LABELS": LABELS, **context}, **kwargs)
+
+
+def _fragment_context(db: DbSession, child: Child, state: ChoiceState) -> dict[str, Any]:
+    guardian = db.get_one(Guardian, child.guardian_id)
+    return {
+        "child": child,
+        "state": state,
+        "category_map": category_names(db),
+        "email_on_file": LABELS.mask_email(guardian.email),
+    }
+
+
+def _child_page(
+    request: Request,
+    db: DbSession,
+    principal: CurrentGuardian,
+    child: Child,
+    *,
+    failed: ChoiceState | None = None,
+    status_code: int = 200,
+) -> Response:
+    cards = service_cards(db, child)
+    if failed is not None:
+        for card in cards:
+            card.choices = [failed if s.definition.id == failed.definition.id else s for s in card.choices]
+    guardian = db.get_one(Guardian, child.guardian_id)
+    return _page(
+        request,
+        "guardian/child.html",
+        {
+            "child": child,
+            "siblings": children_of(db, principal.guardian_ids),
+            "groups": group_cards(cards),
+            "category_map": category_names(db),
+            "email_on_file": LABELS.mask_email(guardian.email),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/children")
+def children(request: Request, db: DbSession, principal: CurrentGuardian) -> Response:
+    found = children_of(db, principal.guardian_ids)
+    return _page(request, "guardian/children.html", {"children": found})
+
+
+@router.get("/children/{student_id}")
+def child_page(request: Request, db: DbSession, principal: CurrentGuardian, student_id: int) -> Response:
+    child = _child_or_404(db, principal, student_id)
+    return _child_page(request, db, principal, child)
+
+
+@router.post("/children/{student_id}/choices/{definition_id}")
+def set_choice(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    principal: CurrentGuardian,
+    student_id: int,
+    definition_id: int,
+    value: Annotated[str, Form()] = "",
+    category_codes: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    child = _child_or_404(db, principal, student_id)
+    definition = find_definition(db, child.student, definition_id)
+    if definition is None:
+        raise HTTPException(status_code=404, detail="This choice is not offered for this child.")
+    codes = sorted(set(category_codes or []))
+    guardian = db.get_one(Guardian, child.guardian_id)
+    problem = validate_choice(definition, value, codes if value == "hide_some" else [])
+    # Boxes left ticked while choosing "show" or "hide all" mean nothing and are dropped.
+    if problem is None and not guardian.email:
+        problem = "The school has no e-mail address on file for you, so the choice cannot be confirmed. Please ask the school to add it."  # noqa: E501
+    if problem is not None:
+        state = choice_state(db, child.student.id, definition)
+        state.error, state.form_value, state.form_codes = _(problem), value, codes
+        if is_htmx(request):
+            return _page(request, CHOICE_FRAGMENT, _fragment_context(db, child, state), status_code=200)
+        return _child_page(request, db, principal, child, failed=state, status_code=422)
+    flow.request_choice(
+        db,
+        settings,
+        definition=definition,
+        student=child.student,
+        guardian=guardian,
+        value=value,
+        category_codes=codes,
+        account_id=principal.account.id,
+    )
+    return _after_change(request, db, child, definition)
+
+
+def _after_change(request: Request, db: DbSession, child: Child, definition: ChoiceDefinition) -> Response:
+    if is_htmx(request):
+        state = choice_state(db, child.student.id, definition)
+        return _page(request, CHOICE_FRAGMENT, _fragment_context(db, child, state), fragment=CHOICE_FRAGMENT)
+    return redirect(request, f"/children/{child.student.id}#choice-{definition.id}")
+
+
+@router.post("/children/{student_id}/requests/{request_id}/resend")
+def resend_from_page(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    principal: CurrentGuardian,
+    student_id: int,
+    request_id: int,
+) -> Response:
+    child = _child_or_404(db, principal, student_id)
+    pending = flow.pending_for_child(db, child.student.id, request_id)
+    if pending is None:
+        raise HTTPException(status_code=404, detail="This request is no longer waiting for confirmation.")
+    if flow.resend(db, settings, pending, account_id=principal.account.id, via="page") is None:
+        return _page(request, "guardian/too_many.html", {"child": child}, status_code=429)
+    return _after_change(request, db, child, pending.definition)
+
+
+@router.post("/children/{student_id}/requests/{request_id}/cancel")
+def cancel_from_page(
+    request: Request, db: DbSession, principal: CurrentGuardian, student_id: int, request_id: int
+) -> Response:
+    child = _child_or_404(db, principal, student_id)
+    pending = flow.pending_for_child(db, child.student.id, request_id)
+    if pending is None:
+        raise HTTPException(status_code=404, detail="This request is no longer waiting for confirmation.")
+    flow.cancel_request(db, pending, account_id=principal.account.id, via="page")
+    return _after_change(request, db, child, pending.definition)
+
+
+@router.get("/children/{student_id}/history")
+def child_history(request: Request, db: DbSession, principal: CurrentGuardian, student_id: int) -> Response:
+    child = _child_or_404(db, principal, student_id)
+    events = history(db, child.student.id)
+    return _page(
+        request,
+        "guardian/history.html",
+        {
+            "child": child,
+            "siblings": children_of(db, principal.guardian_ids),
+            "events": events,
+            "states": request_states(db, events),
+            "actor_kinds": history_actor_kinds(db, events),
+            "my_guardian_ids": set(principal.guardian_ids),
+            "category_map": category_names(db),
+        },
+    )
+
+
+@router.get("/children/{student_id}/receipts/{receipt_id}")
+def receipt(
+    request: Request,
+    db: DbSession,
+    principal: CurrentGuardian,
+    student_id: int,
+    receipt_id: str,
+    format: str = "html",
+) -> Response:
+    child = _child_or_404(db, principal, student_id)
+    event = find_receipt_event(db, child.student.id, receipt_id)
+    if event is None:
+        raise HTTPException(status_code=404)
+    data = build_receipt(db, event)
+    if format == "json":
+        return Response(
+            receipt_json(data),
+            media_type="application/json",
+            headers={
+                "Content-Disposition": f'attachment; filename="receipt-{event.receipt_id}.json"',
+                "Cache-Control": "no-store",
+            },
+        )
+    return _page(
+        request,
+        "guardian/receipt.html",
+        {"child": child, "receipt": data, "event": event, "category_map": category_names(db)},
+    )
+
+
+# --- the confirmation link -----------------------------------------------------------------
+
+
+def _link_problem(request: Request, db: DbSession, link: flow.Link, secret: str) -> Response:
+    flow.refuse_link(db, link)
+    status = 404 if link.problem == "unknown" else 410
+    return _page(request, "guardian/link_problem.html", {"link": link, "secret": secret}, status_code=status)
+
+
+def _link_context(db: DbSession, link: flow.Link) -> dict[str, Any]:
+    from app.domain.people.models import Student
+
+    assert link.request is not None
+    return {
+        "link": link,
+        "request_event": link.request,
+        "definition": link.request.definition,
+        "student": db.get_one(Student, link.request.student_id),
+        "category_map": category_names(db),
+    }
+
+
+@router.get("/confirm/{secret}")
+def confirm_page(request: Request, db: DbSession, secret: str) -> Response:
+    """Show what will be confirmed; never confirm on GET (mail scanners follow links)."""
+    link = flow.inspect_link(db, secret)
+    if not link.ok:
+        return _link_problem(request, db, link, secret)
+    return _page(request, "guardian/confirm.html", {**_link_context(db, link), "secret": secret})
+
+
+@router.post("/confirm/{secret}")
+def confirm(
+    request: Request, db: DbSession, settings: AppSettings, principal: OptionalPrincipal, secret: str
+) -> Response:
+    account_id = principal.account.id if principal is not None else None
+    link, confirmed = flow.confirm_link(db, settings, secret, account_id=account_id)
+    if confirmed is None:
+        return _link_problem(request, db, link, secret)
+    return _page(
+        request,
+        "guardian/confirmed.html",
+        {**_link_context(db, link), "event": confirmed, "receipt": build_receipt(db, confirmed)},
+    )
+
+
+@router.post("/confirm/{secret}/resend")
+def resend_from_link(request: Request, db: DbSession, settings: AppSettings, secret: str) -> Response:
+    """An expired link may ask for a fresh one; it goes to the address on file, never elsewhere."""
+    link = flow.inspect_link(db, secret)
+    if link.problem != "expired" or link.request is None:
+        return _link_problem(request, db, link, secret)
+    if flow.resend(db, settings, link.request, account_id=None, via="expired_link") is None:
+        return _page(request, "guardian/too_many.html", {"child": None}, status_code=429)
+    return _page(request, "guardian/resent.html", {})
+
+
+@router.post("/confirm/{secret}/cancel")
+def cancel_from_link(request: Request, db: DbSession, principal: OptionalPrincipal, secret: str) -> Response:
+    link = flow.inspect_link(db, secret)
+    if link.problem not in (None, "expired") or link.request is None:
+        return _link_problem(request, db, link, secret)
+    account_id = principal.account.id if principal is not None else None
+    flow.cancel_request(db, link.request, account_id=account_id, via="link")
+    return _page(request, "guardian/link_cancelled.html", {})

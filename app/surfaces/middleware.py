@@ -1,0 +1,219 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware): request id, language, CSRF, headers.
+
+CSRF uses a signed double-submit token: a random value in the `tobira_csrf` cookie and,
+in every page, an HMAC of it that state-changing requests send back — as the
+`X-CSRF-Token` header (htmx, see static/app.js) or the `csrf_token` form field. Multipart
+forms put it in the `csrf_token` query parameter so uploads are not buffered here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs
+
+from app.config import Settings
+from app.i18n import LANGUAGES, current_language, gettext, negotiate
+from app.request_context import request_id_var
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CSRF_COOKIE = "tobira_csrf"
+LANG_COOKIE = "tobira_lang"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_FORM_BYTES = 1_000_000
+# Paths whose callers authenticate without cookies, so CSRF does not apply.
+CSRF_EXEMPT_PREFIXES = ("/api/",)
+
+log = logging.getLogger("tobira.request")
+
+
+def csrf_token_for(secret_key: str, cookie_value: str) -> str:
+    return hmac.new(secret_key.encode(), cookie_value.encode(), hashlib.sha256).hexdigest()
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # noqa: S112  (a malformed cookie header is ignored)
+                continue
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _cookie_header(name: str, value: str, *, secure: bool, max_age: int | None = None) -> bytes:
+    parts = [f"{name}={value}", "Path=/", "SameSite=Lax", "HttpOnly"]
+    if secure:
+        parts.append("Secure")
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    return "; ".join(parts).encode("latin-1")
+
+
+class SecurityMiddleware:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        issuers = " ".join(sorted({_origin(str(p.issuer)) for p in settings.oidc_providers}))
+        # form-action must allow the IdP: sign-out posts to us and we redirect there.
+        self.csp = (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+            f"frame-ancestors 'none'; form-action 'self' {issuers}".strip()
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        request_id = uuid.uuid4().hex
+        request_id_var.set(request_id)
+        cookies = _cookies(scope)
+        lang = cookies.get(LANG_COOKIE)
+        if lang not in LANGUAGES:
+            lang = negotiate(_header(scope, b"accept-language"))
+        current_language.set(lang)
+
+        csrf_cookie = cookies.get(CSRF_COOKIE)
+        new_csrf_cookie = None
+        if not csrf_cookie or len(csrf_cookie) < 32:
+            csrf_cookie = new_csrf_cookie = secrets.token_urlsafe(32)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["lang"] = lang
+        state["csrf_token"] = csrf_token_for(self.settings.secret_key, csrf_cookie)
+
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if method not in SAFE_METHODS and not path.startswith(CSRF_EXEMPT_PREFIXES):
+            receive, ok = await self._check_csrf(scope, receive, state["csrf_token"], new_csrf_cookie)
+            if not ok:
+                await self._reject(send, lang)
+                return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                headers.extend(self._security_headers())
+                headers.append((b"x-request-id", request_id.encode()))
+                if new_csrf_cookie:
+                    headers.append(
+                        (
+                            b"set-cookie",
+                            _cookie_header(CSRF_COOKIE, new_csrf_cookie, secure=self.settings.cookies_secure),
+                        )
+                    )
+                # Log the route template, never the raw path: paths can carry one-time tokens.
+                route_path = getattr(scope.get("route"), "path", "-")
+                log.info("%s %s %s %s", request_id, method, route_path, message["status"])
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _security_headers(self) -> list[tuple[bytes, bytes]]:
+        headers = [
+            (b"content-security-policy", self.csp.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        if self.settings.cookies_secure:
+            headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        return headers
+
+    async def _check_csrf(
+        self, scope: Scope, receive: Receive, expected: str, new_cookie: str | None
+    ) -> tuple[Receive, bool]:
+        if new_cookie is not None:  # no cookie came with the request: nothing to match
+            return receive, False
+        if _header(scope, b"sec-fetch-site") == "cross-site":
+            return receive, False
+        sent = _header(scope, b"x-csrf-token")
+        if sent is None:
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            sent = next(iter(query.get("csrf_token", [])), None)
+        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if sent is None and content_type == "application/x-www-form-urlencoded":
+            body, receive = await _buffer_body(receive)
+            if body is None:
+                return receive, False
+            form = parse_qs(body.decode("utf-8", "replace"))
+            sent = next(iter(form.get("csrf_token", [])), None)
+        ok = sent is not None and hmac.compare_digest(sent, expected)
+        return receive, ok
+
+    async def _reject(self, send: Send, lang: str) -> None:
+        body = (
+            (
+                "<!doctype html><html lang='{lang}'><meta charset='utf-8'><title>{title}</title>"
+                "<h1>{title}</h1><p>{text}</p><p><a href='/'>{home}</a></p></html>"
+            )
+            .format(
+                lang=lang,
+                title=gettext("This form has expired", lang),
+                text=gettext(
+                    "For your security the form could not be accepted. Go back, reload the page and try again.",  # noqa: E501
+                    lang,
+                ),
+                home=gettext("Back to the start page", lang),
+            )
+            .encode()
+        )
+        headers = [(b"content-type", b"text/html; charset=utf-8"), *self._security_headers()]
+        await send({"type": "http.response.start", "status": 403, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:
+    """Read the whole (small) form body and hand an equivalent `receive` to the app."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None, receive
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            return None, receive
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+def _origin(url: str) -> str:
+    scheme, _sep, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/')[0]}"

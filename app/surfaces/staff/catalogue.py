@@ -1,0 +1,389 @@
+"""/staff/services: the service catalogue and its choice definitions.
+
+Every staff member reads; board admins create, edit (publishing version n+1 and a new
+notice, then announcing it to guardians) and retire services, and create and retire
+choice definitions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from app.db import utcnow
+from app.domain.audit.service import Actor, record
+from app.domain.catalog import service as catalog
+from app.domain.catalog.models import (
+    ANONYMIZED_STATISTICS,
+    PERMITTED_USES,
+    USE_GROUPS,
+    ChoiceDefinition,
+    DataCategory,
+    Service,
+)
+from app.domain.choices.announcements import announce_service_change
+from app.i18n import gettext
+from app.surfaces.dependencies import DbSession, RowId
+from app.surfaces.permissions import CurrentStaff
+from app.surfaces.staff.scope import StaffScope, require, scope_for
+from app.surfaces.web import redirect, render
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
+BOOLEAN_FIELDS = (
+    "erased_at_graduation",
+    "erased_at_contract_end",
+    "erasure_certificate",
+    "subcontracting_requires_approval",
+    "no_advertising",
+    "no_profiling",
+    "yearly_audit",
+    "incident_reporting",
+)
+TEXT_FIELDS = (
+    "name",
+    "name_en",
+    "description",
+    "description_en",
+    "vendor_name",
+    "vendor_name_en",
+    "policy_url",
+    "data_centre_country",
+    "governing_law",
+    "governing_law_en",
+    "court",
+    "court_en",
+)
+DEFINITION_KINDS = {"toggle": ["show", "hide"], "categories": ["show", "hide_all", "hide_some"]}
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(form_data)]
+
+
+def announce(request: Request, db: Session, result: catalog.PublishResult, actor: Actor) -> int:
+    """Tell the guardians of covered children what changed (the guardian module's e-mail)."""
+    base_url = str(request.app.state.settings.base_url)
+    return announce_service_change(db, result, actor, base_url=base_url)
+
+
+def _admin_scope(principal: Any, request: Request) -> StaffScope:
+    scope = scope_for(principal, request)
+    require(scope.is_board_admin)
+    return scope
+
+
+def _service(db: Session, scope: StaffScope, service_id: int) -> Service:
+    service = db.scalar(select(Service).where(Service.id == service_id, Service.board_id == scope.board_id))
+    require(service is not None)
+    assert service is not None
+    return service
+
+
+def _view(db: Session, scope: StaffScope, service_id: int) -> catalog.ServiceView:
+    views = catalog.latest_versions(db, scope.board_id, include_retired=True)
+    view = next((v for v in views if v.service.id == service_id), None)
+    require(view is not None)
+    assert view is not None
+    return view
+
+
+def _vocabulary(db: Session) -> list[DataCategory]:
+    return list(db.scalars(select(DataCategory).order_by(DataCategory.sort_order, DataCategory.code)))
+
+
+def parse_version(
+    form: FormData, vocabulary: list[DataCategory], keep: catalog.VersionInput | None
+) -> tuple[catalog.VersionInput, list[str]]:
+    """The edit form as a VersionInput (subcontractors are kept from `keep`), plus errors."""
+    errors: list[str] = []
+    text = {name: str(form.get(name, "")).strip() for name in TEXT_FIELDS}
+    if not text["name"]:
+        errors.append(gettext("Enter the service name."))
+    if not text["vendor_name"]:
+        errors.append(gettext("Enter the vendor name."))
+    use_group = str(form.get("use_group", ""))
+    if use_group not in USE_GROUPS:
+        errors.append(gettext("Choose how the service is used."))
+    if text["policy_url"] and not text["policy_url"].startswith(("https://", "http://")):
+        errors.append(gettext("The policy address must start with https://."))
+    country = text["data_centre_country"].upper() or "JP"
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        errors.append(gettext("Enter the data centre country as a two-letter code, e.g. JP."))
+    days_text = str(form.get("backup_retention_days", "")).strip()
+    days: int | None = None
+    if days_text:
+        if days_text.isdigit() and int(days_text) <= 36500:
+            days = int(days_text)
+        else:
+            errors.append(gettext("Enter the backup retention as a number of days."))
+    statistics = str(form.get("anonymized_statistics", "none"))
+    if statistics not in ANONYMIZED_STATISTICS:
+        errors.append(gettext("Choose one of the offered options."))
+    codes = {c.code for c in vocabulary}
+    chosen = [str(code) for code in form.getlist("categories")]
+    if any(code not in codes for code in chosen):
+        errors.append(gettext("Choose data categories from the list."))
+    categories = [
+        catalog.CategoryInput(
+            code, str(form.get(f"items_{code}", "")).strip(), str(form.get(f"items_en_{code}", "")).strip()
+        )
+        for code in [c.code for c in vocabulary]
+        if code in chosen
+    ]
+    purposes: list[catalog.PurposeInput] = []
+    for line in str(form.get("purposes", "")).splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        use, sep, rest = line.partition(":")
+        if sep and use.strip() in PERMITTED_USES:
+            purposes.append(catalog.PurposeInput(rest.strip(), "", use.strip()))
+        else:
+            purposes.append(catalog.PurposeInput(line, "", None))
+    certifications = [c.strip() for c in str(form.get("certifications", "")).split(",") if c.strip()]
+    data = catalog.VersionInput(
+        name=text["name"][:200],
+        name_en=text["name_en"][:200],
+        use_group=use_group,
+        description=text["description"],
+        description_en=text["description_en"],
+        vendor_name=text["vendor_name"][:200],
+        vendor_name_en=text["vendor_name_en"][:200],
+        policy_url=text["policy_url"][:500],
+        certifications=certifications,
+        data_centre_country=country[:2],
+        governing_law=text["governing_law"][:100] or "日本法",
+        governing_law_en=text["governing_law_en"][:100] or "Japanese law",
+        court=text["court"][:200],
+        court_en=text["court_en"][:200],
+        backup_retention_days=days,
+        anonymized_statistics=statistics if statistics in ANONYMIZED_STATISTICS else "none",
+        categories=categories,
+        purposes=purposes,
+        subcontractors=list(keep.subcontractors) if keep else [],
+        **{name: form.get(name) == "on" for name in BOOLEAN_FIELDS},
+    )
+    # Keep English purpose texts of unchanged purposes.
+    if keep:
+        english = {(p.text, p.permitted_use): p.text_en for p in keep.purposes}
+        for purpose in data.purposes:
+            purpose.text_en = english.get((purpose.text, purpose.permitted_use), "")
+    return data, errors
+
+
+def _form_page(
+    request: Request,
+    db: Session,
+    *,
+    service: Service | None,
+    data: catalog.VersionInput | None,
+    code: str,
+    errors: list[str],
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "staff/service_form.html",
+        {
+            "service": service,
+            "data": data or catalog.VersionInput(name="", use_group="learning", vendor_name=""),
+            "code": code,
+            "errors": errors,
+            "vocabulary": _vocabulary(db),
+            "use_groups": USE_GROUPS,
+            "statistics": ANONYMIZED_STATISTICS,
+            "boolean_fields": BOOLEAN_FIELDS,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/services")
+def services(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
+    scope = scope_for(principal, request)
+    views = catalog.latest_versions(db, scope.board_id, include_retired=True)
+    return render(request, "staff/services.html", {"views": views, "scope": scope})
+
+
+@router.get("/services/new")
+def new_service(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
+    _admin_scope(principal, request)
+    return _form_page(request, db, service=None, data=None, code="", errors=[])
+
+
+@router.post("/services/new")
+def create_service(request: Request, db: DbSession, principal: CurrentStaff, form: Form) -> Response:
+    scope = _admin_scope(principal, request)
+    code = str(form.get("code", "")).strip()
+    data, errors = parse_version(form, _vocabulary(db), None)
+    if not CODE_PATTERN.match(code):
+        errors.insert(0, gettext("The code uses lower-case letters, digits, - and _ (e.g. dashboard)."))
+    elif db.scalar(select(Service.id).where(Service.board_id == scope.board_id, Service.code == code)):
+        errors.insert(0, gettext("A service with this code already exists."))
+    if errors:
+        return _form_page(request, db, service=None, data=data, code=code, errors=errors, status=422)
+    actor = Actor.account(scope.account_id)
+    result = catalog.create_service(db, board_id=scope.board_id, code=code, data=data, actor=actor)
+    announce(request, db, result, actor)
+    return redirect(request, f"/staff/services/{result.service.id}")
+
+
+@router.get("/services/{service_id}")
+def service_page(request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId) -> Response:
+    scope = scope_for(principal, request)
+    view = _view(db, scope, service_id)
+    definitions = list(
+        db.scalars(
+            select(ChoiceDefinition)
+            .where(ChoiceDefinition.service_id == service_id)
+            .order_by(ChoiceDefinition.id)
+        )
+    )
+    return render(
+        request,
+        "staff/service.html",
+        {"view": view, "definitions": definitions, "scope": scope, "kinds": DEFINITION_KINDS, "errors": []},
+    )
+
+
+@router.get("/services/{service_id}/edit")
+def edit_service(request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId) -> Response:
+    scope = _admin_scope(principal, request)
+    view = _view(db, scope, service_id)
+    require(view.service.status == "active")
+    data = catalog.version_input_from(view.version)
+    return _form_page(request, db, service=view.service, data=data, code=view.service.code, errors=[])
+
+
+@router.post("/services/{service_id}/edit")
+def publish_service(
+    request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId, form: Form
+) -> Response:
+    scope = _admin_scope(principal, request)
+    view = _view(db, scope, service_id)
+    require(view.service.status == "active")
+    before = catalog.version_input_from(view.version)
+    data, errors = parse_version(form, _vocabulary(db), before)
+    if not errors and data == before:
+        errors.append(gettext("Nothing has changed, so no new version was published."))
+    if errors:
+        return _form_page(
+            request, db, service=view.service, data=data, code=view.service.code, errors=errors, status=422
+        )
+    actor = Actor.account(scope.account_id)
+    result = catalog.publish_service_version(db, service=view.service, data=data, actor=actor)
+    announce(request, db, result, actor)
+    return redirect(request, f"/staff/services/{service_id}")
+
+
+@router.post("/services/{service_id}/retire")
+def retire_service(request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId) -> Response:
+    scope = _admin_scope(principal, request)
+    service = _service(db, scope, service_id)
+    if service.status == "active":
+        catalog.retire_service(db, service=service, actor=Actor.account(scope.account_id))
+    return redirect(request, "/staff/services")
+
+
+@router.post("/services/{service_id}/definitions")
+def create_definition(
+    request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId, form: Form
+) -> Response:
+    scope = _admin_scope(principal, request)
+    view = _view(db, scope, service_id)
+    code = str(form.get("code", "")).strip()
+    kind = str(form.get("kind", ""))
+    label = str(form.get("label", "")).strip()
+    errors: list[str] = []
+    if not CODE_PATTERN.match(code):
+        errors.append(gettext("The code uses lower-case letters, digits, - and _ (e.g. dashboard)."))
+    elif db.scalar(
+        select(ChoiceDefinition.id).where(
+            ChoiceDefinition.service_id == service_id, ChoiceDefinition.code == code
+        )
+    ):
+        errors.append(gettext("A choice with this code already exists for this service."))
+    if kind not in DEFINITION_KINDS:
+        errors.append(gettext("Choose one of the offered options."))
+    if not label:
+        errors.append(gettext("Enter the question guardians are asked."))
+    if view.service.status != "active":
+        errors.append(gettext("This service has been retired."))
+    if errors:
+        definitions = list(
+            db.scalars(select(ChoiceDefinition).where(ChoiceDefinition.service_id == service_id))
+        )
+        return render(
+            request,
+            "staff/service.html",
+            {
+                "view": view,
+                "definitions": definitions,
+                "scope": scope,
+                "kinds": DEFINITION_KINDS,
+                "errors": errors,
+            },
+            status_code=422,
+        )
+    definition = ChoiceDefinition(
+        board_id=scope.board_id,
+        service_id=service_id,
+        code=code,
+        kind=kind,
+        options=list(DEFINITION_KINDS[kind]),
+        default_value="show",
+        category_codes=[c.category.code for c in view.version.categories] if kind == "categories" else [],
+        label=label[:300],
+        label_en=str(form.get("label_en", "")).strip()[:300],
+        explanation=str(form.get("explanation", "")).strip(),
+        explanation_en=str(form.get("explanation_en", "")).strip(),
+    )
+    db.add(definition)
+    db.flush()
+    record(
+        db,
+        "choice_definition.created",
+        actor=Actor.account(scope.account_id),
+        board_id=scope.board_id,
+        target_type="choice_definition",
+        target_id=definition.id,
+        details={"service_id": service_id, "code": code, "kind": kind},
+    )
+    return redirect(request, f"/staff/services/{service_id}")
+
+
+@router.post("/definitions/{definition_id}/retire")
+def retire_definition(
+    request: Request, db: DbSession, principal: CurrentStaff, definition_id: RowId
+) -> Response:
+    scope = _admin_scope(principal, request)
+    definition = db.scalar(
+        select(ChoiceDefinition).where(
+            ChoiceDefinition.id == definition_id, ChoiceDefinition.board_id == scope.board_id
+        )
+    )
+    require(definition is not None)
+    assert definition is not None
+    if definition.status == "active":
+        definition.status = "retired"
+        definition.retired_at = utcnow()
+        record(
+            db,
+            "choice_definition.retired",
+            actor=Actor.account(scope.account_id),
+            board_id=scope.board_id,
+            target_type="choice_definition",
+            target_id=definition.id,
+        )
+    return redirect(request, f"/staff/services/{definition.service_id}")

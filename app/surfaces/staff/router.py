@@ -1,0 +1,28 @@
+"""/staff: the staff console home; every /staff page lives in a module of this package."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.surfaces.dependencies import DbSession
+from app.surfaces.permissions import CurrentStaff
+from app.surfaces.staff import admin, catalogue, exports, roles, roster, students
+from app.surfaces.staff.labels import ROLE_LABELS
+from app.surfaces.staff.scope import scope_for
+from app.surfaces.web import render
+
+router = APIRouter(include_in_schema=False)
+router.include_router(students.router)
+router.include_router(catalogue.router)
+router.include_router(admin.router)
+router.include_router(roles.router)
+router.include_router(roster.router)
+router.include_router(exports.router)
+
+
+@router.get("/staff")
+def home(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
+    scope = scope_for(principal, request)
+    roles = [ROLE_LABELS[r] for r in sorted(scope.roles) if r in ROLE_LABELS]
+    return render(request, "staff/home.html", {"scope": scope, "role_labels": roles})
