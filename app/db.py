@@ -5,7 +5,8 @@ One session per request (see `get_db`); services flush, only the request boundar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -111,3 +112,43 @@ class Database:
         """A unit of work for scripts and the CLI: commit on success, roll back on error."""
         with self.sessionmaker() as session, session.begin():
             yield session
+
+
+log = logging.getLogger("tobira.db")
+_KEPT = "tobira.kept_after_rollback"
+
+
+def keep_after_rollback(db: Session, write: Callable[[Session], None]) -> None:
+    """Apply `write` now, and again on its own if the unit of work fails and rolls back.
+
+    For the few writes a failure must not erase: the audit row of a refused attempt, the
+    count of a rate limit. `write` must not hold ORM objects of the session (ids only).
+    """
+    write(db)
+    db.info.setdefault(_KEPT, []).append(write)
+
+
+@contextmanager
+def unit_of_work(db: Session) -> Iterator[Session]:
+    """The one transaction boundary of a request or a job: commit on success; on any error
+    roll back, then commit only what `keep_after_rollback` declared, and re-raise."""
+    try:
+        yield db
+        db.commit()
+    except BaseException:
+        # Detach loaded objects first: an error page still reads the principal, and a
+        # rollback would expire them into a closed session (DetachedInstanceError).
+        db.expunge_all()
+        db.rollback()
+        kept: list[Callable[[Session], None]] = db.info.pop(_KEPT, [])
+        if kept:
+            try:
+                for write in kept:
+                    write(db)
+                db.commit()
+            except Exception:
+                db.rollback()
+                log.exception("writes kept after a failure could not be saved")
+        raise
+    finally:
+        db.info.pop(_KEPT, None)

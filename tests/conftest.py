@@ -21,7 +21,7 @@ from app import migrate
 from app.config import Settings
 from app.db import Base, Database, normalize_url
 from app.main import create_app
-from tests.helpers import SmtpSink, free_port
+from tests.helpers import SmtpSink, StatementCounter, free_port
 
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 
@@ -112,3 +112,9 @@ def settings(database_url: str, smtp: SmtpSink) -> Settings:
 def client(settings: Settings, database: Database, db: Session) -> Iterator[TestClient]:
     with TestClient(create_app(settings, database), base_url="http://127.0.0.1") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def sql_statements(database: Database) -> StatementCounter:
+    """`with sql_statements as counted: client.get(...)`, then assert on `counted.count`."""
+    return StatementCounter(database.engine)

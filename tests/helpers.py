@@ -11,6 +11,7 @@ from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -102,3 +103,33 @@ def sign_in_as(client: TestClient, db: Session, settings: Settings, account: Acc
     cookie = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
     assert _serializer(settings).loads(cookie)
     client.cookies.set(SESSION_COOKIE, cookie)
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine runs while active (SQLAlchemy cursor events).
+
+    Page tests assert a budget that must not grow with the size of the catalogue, the number
+    of children or choices: a query per row shows up here as a number that moves.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _count(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        self.statements = []
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def report(self) -> str:
+        return "\n".join(f"{i + 1:3}: {s.splitlines()[0][:160]}" for i, s in enumerate(self.statements))

@@ -1,9 +1,10 @@
 """Request-scoped dependencies shared by every domain.
 
 `DbSession` is the one transaction boundary of a request: it commits after the path
-operation returns and before the response is sent (scope="function"), and rolls back
-if the operation raised. Services only flush. Streaming responses that read after
-the handler returns open their own session from `request.app.state.database`.
+operation returns and before the response is sent (scope="function"); if the operation
+raised, it rolls back and keeps only the writes declared with `keep_after_rollback`.
+Services only flush. Streaming responses that read after the handler returns open their
+own session from `request.app.state.database`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import Database
+from app.db import Database, unit_of_work
 
 
 def get_database(request: Request) -> Database:
@@ -31,14 +32,8 @@ def get_settings_dep(request: Request) -> Settings:
 def get_db(request: Request) -> Iterator[Session]:
     db = get_database(request).session()
     try:
-        yield db
-        db.commit()
-    except BaseException:
-        # Detach loaded objects first: the error page still reads the principal, and a
-        # rollback would expire them into a closed session (DetachedInstanceError → 500).
-        db.expunge_all()
-        db.rollback()
-        raise
+        with unit_of_work(db):
+            yield db
     finally:
         db.close()
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.db import keep_after_rollback
 from app.domain.audit.models import AuditEvent
 from app.request_context import request_id_var
 
@@ -56,3 +57,36 @@ def record(
     db.add(event)
     db.flush()
     return event
+
+
+def record_refusal(
+    db: Session,
+    action: str,
+    *,
+    actor: Actor,
+    board_id: int | None,
+    target_type: str = "",
+    target_id: object = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Audit an attempt that is being refused: the row outlives the rollback that follows
+    the error the caller raises next (`app.db.keep_after_rollback`)."""
+    request_id = request_id_var.get()
+
+    def write(session: Session) -> None:
+        token = request_id_var.set(request_id)
+        try:
+            record(
+                session,
+                action,
+                actor=actor,
+                board_id=board_id,
+                target_type=target_type,
+                target_id=target_id,
+                outcome="failure",
+                details=dict(details or {}),
+            )
+        finally:
+            request_id_var.reset(token)
+
+    keep_after_rollback(db, write)
