@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR := static/vendor
 
-.PHONY: demo test lint typecheck pytest assets install clean
+.PHONY: demo test lint typecheck pytest assets install wheel clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ $(VENDOR)/.stamp: frontend/package.json frontend/package-lock.json
 	cp frontend/node_modules/@digital-go-jp/design-tokens/dist/tokens.css $(VENDOR)/tokens.css
 	touch $@
 
+# The installable package: templates, translations, static files (with the npm-built vendor
+# files) and migrations travel inside it, so it runs from any directory.
+wheel: install
+	rm -rf dist
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+	$(BIN)/python -c "from app.resources import missing_vendor_files as m; assert not m(), m()"
+
 demo: install
 	ENVIRONMENT=dev $(BIN)/portal demo
 
@@ -43,4 +50,4 @@ pytest: install
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) $(VENDOR) frontend/node_modules
+	rm -rf $(VENV) $(VENDOR) frontend/node_modules dist build

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from babel.messages.pofile import read_po
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+from app.resources import LOCALE_DIR
+
 LANGUAGES = ("ja", "en")
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 DEFAULT_LANGUAGE = "ja"

@@ -6,7 +6,6 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -14,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from app.config import Settings, get_settings
 from app.db import Database
 from app.domain.notifications import dispatcher
+from app.resources import STATIC_DIR
 from app.surfaces import errors
 from app.surfaces.api import router as api_router
 from app.surfaces.auth import router as accounts_router
@@ -23,7 +23,6 @@ from app.surfaces.home import router as home_router
 from app.surfaces.middleware import SecurityMiddleware
 from app.surfaces.staff import router as staff_router
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("tobira")
 
 

@@ -6,14 +6,12 @@ rendered by the web surface (`app.surfaces.web`). HTML is autoescaped; `.txt` is
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.i18n import LANGUAGE_NAMES, LANGUAGES, format_date, gettext, localized, ngettext
-
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+from app.resources import TEMPLATES_DIR
 
 templates_env = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),

@@ -29,7 +29,7 @@ from app.config import OIDCProvider, Settings
 from app.db import Database
 from app.main import create_app
 from app.surfaces.demo import identities as ids
-from app.surfaces.demo.mailbox import MailSink
+from app.surfaces.demo.mail_sink import MailSink
 from app.surfaces.demo.seed import DemoSummary, seed_demo
 
 HOST = "127.0.0.1"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.domain.notifications.service import queue_email
-from app.surfaces.demo.mailbox import MailSink
+from app.surfaces.demo.mail_sink import MailSink
 from tests.helpers import deliver_mail, free_port
 
 

@@ -1,8 +1,7 @@
-"""The dev mailbox: an SMTP sink that keeps every message as an .eml file, and a reader.
+"""The dev mailbox reader: the .eml files the demo's SMTP sink (`mail_sink.py`) kept.
 
-The sink is a real SMTP server (aiosmtpd) on loopback, so the app's dispatcher sends
-mail exactly as in production; nothing leaves the machine (ADR 0051). Files are named
-`<UTC time>-<random>.eml`, so sorting names sorts by arrival.
+Files are named `<UTC time>-<random>.eml`, so sorting names sorts by arrival. This module
+needs nothing beyond the standard library, so the app imports it in any install.
 """
 
 from __future__ import annotations
@@ -10,46 +9,13 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
-
-from aiosmtpd.controller import Controller
 
 MESSAGE_ID = re.compile(r"^\d{8}T\d{6}\d{6}-[0-9a-f]{8}$")
 LINK = re.compile(r"https?://[^\s<>\"'）」]+")
-
-
-class _SaveToDirectory:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        content: bytes = envelope.original_content or envelope.content
-        stem = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
-        partial = self.directory / f".{stem}.tmp"
-        partial.write_bytes(content)
-        partial.rename(self.directory / f"{stem}.eml")
-        return "250 Message accepted for delivery"
-
-
-class MailSink:
-    """aiosmtpd on 127.0.0.1:`port`, writing each message to `directory`."""
-
-    def __init__(self, directory: Path, port: int, host: str = "127.0.0.1") -> None:
-        self.directory = directory
-        self.port = port
-        self.controller = Controller(_SaveToDirectory(directory), hostname=host, port=port)
-
-    def start(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.controller.start()
-
-    def stop(self) -> None:
-        self.controller.stop()
 
 
 @dataclass(frozen=True)
