@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, HttpUrl, model_validator
@@ -43,9 +45,15 @@ class Settings(BaseSettings):
 
     oidc_providers: list[OIDCProvider] = Field(default_factory=list)
 
-    # Run the outbox dispatcher inside the app process (demo, small installs);
-    # otherwise run `portal mail dispatch` beside the app.
-    dispatch_mail_in_app: bool = False
+    # Run a background worker inside the app process (the demo, small SQLite installs);
+    # otherwise run `portal worker` beside the app (as many as you like).
+    worker_in_app: bool = False
+    # A running job whose worker has not renewed its heartbeat for this long is taken over.
+    job_stale_seconds: float = 120
+    # How long a dispatcher holds a claimed e-mail before another may send it.
+    mail_claim_seconds: float = 300
+    # Roster uploads wait here for a worker; with several machines, a shared directory.
+    upload_dir: str = Field(default_factory=lambda: str(Path(tempfile.gettempdir()) / "tobira-uploads"))
 
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app import worker
 from app.config import Settings, get_settings
 from app.db import Database
-from app.domain.notifications import dispatcher
 from app.resources import STATIC_DIR
 from app.surfaces import errors
 from app.surfaces.api import router as api_router
@@ -33,20 +32,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = threading.Event()
-        worker = None
-        if settings.dispatch_mail_in_app:
-            worker = threading.Thread(
-                target=dispatcher.run_forever,
-                args=(database, settings, stop),
-                daemon=True,
-                name="mail",
-            )
-            worker.start()
+        in_process = worker.start_in_process(database, settings) if settings.worker_in_app else None
         yield
-        stop.set()
-        if worker is not None:
-            worker.join(timeout=5)
+        if in_process is not None:
+            thread, stop = in_process
+            stop.set()
+            thread.join(timeout=10)
 
     app = FastAPI(
         title="Tobira",

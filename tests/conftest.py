@@ -95,8 +95,9 @@ def smtp() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture
-def settings(database_url: str, smtp: SmtpSink) -> Settings:
+def settings(database_url: str, smtp: SmtpSink, tmp_path: Path) -> Settings:
     return Settings(
+        upload_dir=str(tmp_path / "uploads"),
         environment="test",
         database_url=database_url,
         secret_key=TEST_SECRET,

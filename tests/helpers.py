@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -11,15 +12,17 @@ from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import Database
+from app.db import Database, utcnow
 from app.domain.accounts.models import Account
+from app.domain.jobs.models import Job
 from app.domain.notifications import dispatcher
 from app.surfaces.middleware import CSRF_COOKIE, csrf_token_for
 from app.surfaces.sessions import SESSION_COOKIE, _serializer
+from app.worker import make_worker
 
 
 def free_port() -> int:
@@ -30,11 +33,14 @@ def free_port() -> int:
 
 
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
+        self.delay = delay
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        if self.delay:  # a slow mail server, so that a dispatcher can be stopped mid-batch
+            await asyncio.sleep(self.delay)
         raw = envelope.content  # type: ignore[attr-defined]
         message = email.message_from_bytes(raw, policy=email.policy.default)
         with self.lock:
@@ -45,9 +51,9 @@ class _Collector:
 class SmtpSink:
     """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, delay: float = 0.0) -> None:
         self.port = port
-        self.collector = _Collector()
+        self.collector = _Collector(delay)
         self.controller = Controller(self.collector, hostname="127.0.0.1", port=port)
 
     def start(self) -> None:
@@ -78,6 +84,21 @@ def links_in(message: EmailMessage) -> list[str]:
 def deliver_mail(database: Database, settings: Settings) -> int:
     """Run the outbox dispatcher once against the loopback SMTP server."""
     return dispatcher.dispatch_pending(database, settings)
+
+
+def run_jobs(database: Database, settings: Settings) -> int:
+    """Run every queued job as `portal worker` would (without sending mail); periodic work
+    (e.g. expiring requests) runs now rather than at its next time."""
+    worker = make_worker(database, settings)
+    worker.rounds = []
+    worker.schedule_periodic()
+    with database.transaction() as db:
+        db.execute(
+            update(Job)
+            .where(Job.singleton_key.is_not(None), Job.status == "queued")
+            .values(run_after=utcnow())
+        )
+    return worker.run_round()
 
 
 def csrf_token(client: TestClient, settings: Settings) -> str:

@@ -49,22 +49,39 @@ def serve(
 
 
 @mail_app.command("dispatch")
-def mail_dispatch(
-    loop: bool = typer.Option(False, "--loop", help="Keep running and send as mail arrives."),
-    interval: float = typer.Option(5.0, help="Seconds between rounds with --loop."),
-) -> None:
-    """Send pending e-mail from the outbox over SMTP (retries with backoff)."""
-    import threading
-
+def mail_dispatch() -> None:
+    """Send the e-mail that is due now, once, and exit (the worker does this every round)."""
     from app.db import Database
     from app.domain.notifications import dispatcher
 
     settings = get_settings()
     database = Database(settings.database_url)
-    if loop:
-        dispatcher.run_forever(database, settings, threading.Event(), interval)
-    else:
-        typer.echo(f"Sent {dispatcher.dispatch_pending(database, settings)} message(s).")
+    typer.echo(f"Sent {dispatcher.dispatch_pending(database, settings)} message(s).")
+
+
+@main.command("worker")
+def run_worker(
+    interval: float = typer.Option(1.0, help="Seconds to wait when nothing is due."),
+    once: bool = typer.Option(False, "--once", help="Run what is due now, then exit."),
+) -> None:
+    """Run background work until stopped (Ctrl-C or SIGTERM): roster imports, e-mail,
+    announcements of service changes, expiry of unconfirmed requests. Run as many as you like."""
+    import signal
+    import threading
+
+    from app.db import Database
+    from app.worker import make_worker
+
+    settings = get_settings()
+    worker = make_worker(Database(settings.database_url), settings, poll_interval=interval)
+    if once:
+        worker.schedule_periodic()
+        typer.echo(f"Ran {worker.run_round()} job(s).")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.run_until(stop)
 
 
 def _register_domain_commands() -> None:

@@ -111,7 +111,7 @@ def demo_settings(config: DemoConfig, env: Mapping[str, str] | None = None) -> S
         "smtp_username": "",
         "smtp_password": "",
         "smtp_starttls": False,
-        "dispatch_mail_in_app": True,
+        "worker_in_app": True,
         "oidc_providers": [
             OIDCProvider(
                 name=ids.GUARDIAN_PROVIDER,

@@ -199,7 +199,7 @@ def test_environment_cannot_point_the_demo_at_real_systems(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings = demo_settings(config)
-    assert settings.environment == "dev" and settings.dispatch_mail_in_app
+    assert settings.environment == "dev" and settings.worker_in_app
     assert settings.database_url == config.database_url and str(tmp_path) in settings.database_url
     assert (settings.smtp_host, settings.smtp_port) == ("127.0.0.1", 2025)
     assert [(p.name, p.audience, str(p.issuer)) for p in settings.oidc_providers] == [

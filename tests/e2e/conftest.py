@@ -184,7 +184,7 @@ def e2e_settings(
         smtp_port=e2e_smtp.port,
         smtp_sender="Tobira <no-reply@tobira.test>",
         oidc_providers=e2e_oidc_providers,
-        dispatch_mail_in_app=True,
+        worker_in_app=True,
     )
 
 

@@ -34,7 +34,7 @@ def test_served_app_answers_with_its_security_headers(live_server: LiveServer) -
     response = httpx.get(f"{live_server.url}/")
     assert response.status_code == 200
     assert "script-src 'self'" in response.headers["content-security-policy"]
-    assert live_server.settings.dispatch_mail_in_app
+    assert live_server.settings.worker_in_app
 
 
 def test_served_app_knows_the_loopback_identity_provider(live_server: LiveServer, e2e_idp: Any) -> None:

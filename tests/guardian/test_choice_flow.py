@@ -22,7 +22,7 @@ from app.domain.choices.models import ChoiceEvent, CurrentChoice
 from app.domain.notifications.models import OutboxEmail
 from app.domain.tokens.models import OneTimeToken
 from tests.guardian.factories import World
-from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, links_in, sign_in_as
+from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, links_in, run_jobs, sign_in_as
 
 
 def _choose(client: TestClient, settings: Settings, world: World, **data: object) -> httpx.Response:
@@ -314,3 +314,29 @@ def test_resends_are_rate_limited_and_audited(
         .where(OneTimeToken.revoked_at.is_(None), OneTimeToken.used_at.is_(None))
     )
     assert live == 1  # only the latest link works
+
+
+def test_an_unconfirmed_request_expires_when_its_link_runs_out(
+    client: TestClient, db: Session, database: Database, settings: Settings, world: World
+) -> None:
+    sign_in_as(client, db, settings, world.account)
+    _choose(client, settings, world, value="hide_all")
+    assert "確認待ち" in client.get(f"/children/{world.hanako.id}").text
+    request = db.scalar(select(ChoiceEvent).where(ChoiceEvent.kind == "requested"))
+    token = db.scalar(select(OneTimeToken).where(OneTimeToken.purpose == "choice_confirmation"))
+    assert request is not None and token is not None
+    run_jobs(database, settings)  # a fresh request is left alone
+    assert db.scalar(select(ChoiceEvent).where(ChoiceEvent.kind == "expired")) is None
+
+    request.created_at = utcnow() - timedelta(hours=73)
+    token.expires_at = utcnow() - timedelta(minutes=1)
+    db.commit()
+    run_jobs(database, settings)
+
+    db.expire_all()
+    expired = db.scalar(select(ChoiceEvent).where(ChoiceEvent.kind == "expired"))
+    assert expired is not None and expired.request_id == request.id
+    assert "確認待ち" not in client.get(f"/children/{world.hanako.id}").text
+    assert _current(db, world) is None  # expiry changes nothing in effect
+    audit = db.scalar(select(AuditEvent).where(AuditEvent.action == "choice.expired"))
+    assert audit is not None and audit.actor_type == "system"

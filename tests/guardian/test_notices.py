@@ -24,9 +24,9 @@ from app.domain.catalog.service import (
     publish_service_version,
     version_input_from,
 )
-from app.domain.choices.announcements import announce_service_change
+from app.domain.choices.jobs import request_announcement
 from tests.guardian.factories import World, link, make_guardian, make_school, make_service, make_student
-from tests.helpers import SmtpSink, body_of, deliver_mail, sign_in_as
+from tests.helpers import SmtpSink, body_of, deliver_mail, run_jobs, sign_in_as
 
 
 def _latest(db: Session, service: Service) -> ServiceVersion:
@@ -67,9 +67,10 @@ def test_guardians_of_covered_children_are_emailed_once(
         db, world, service, categories=[CategoryInput("identity", "氏名"), CategoryInput("learning_records")]
     )
     assert result.changed == ["categories"]
-    queued = announce_service_change(db, result, world.admin_actor, base_url="http://127.0.0.1")
+    assert request_announcement(db, result, world.admin_actor, base_url="http://127.0.0.1") is not None
     db.commit()
-    assert queued == 3  # mother (two children, one mail), father, the other family
+    assert deliver_mail(database, settings) == 0  # nothing is mailed inside the publishing request
+    run_jobs(database, settings)
     assert deliver_mail(database, settings) == 3
     [mother_mail] = smtp.to("yoko.yamada@example.jp")
     body = body_of(mother_mail)
@@ -89,8 +90,9 @@ def test_a_change_of_wording_alone_is_not_mailed(
 ) -> None:
     result = _publish(db, world, world.dashboard, description="説明を改めました。")
     assert result.changed == ["text"]
-    assert announce_service_change(db, result, world.admin_actor, base_url="http://127.0.0.1") == 0
+    assert request_announcement(db, result, world.admin_actor, base_url="http://127.0.0.1") is None
     db.commit()
+    run_jobs(database, settings)
     assert deliver_mail(database, settings) == 0
 
 
@@ -112,8 +114,9 @@ def test_new_service_for_a_grade_range(
     )
     db.add(ServiceAssignment(service_id=result.service.id, grade_from="P3", grade_to="P6"))
     db.flush()
-    assert announce_service_change(db, result, world.admin_actor, base_url="http://127.0.0.1") == 3
+    assert request_announcement(db, result, world.admin_actor, base_url="http://127.0.0.1") is not None
     db.commit()
+    run_jobs(database, settings)
     deliver_mail(database, settings)
     [mail] = smtp.to("yoko.yamada@example.jp")
     assert "山田 花子" in body_of(mail) and "山田 次郎" not in body_of(mail)  # Jiro is in P1

@@ -6,21 +6,23 @@
 - `notify_co_guardians`: a choice about a child took effect → every other guardian
   of that child is told.
 
-Mail goes through the outbox in the caller's transaction; the dispatcher sends it.
+Mail goes through the outbox in the caller's transaction; the dispatcher sends it. A service
+change reaches every guardian through a job (`app/domain/choices/jobs.py`), in chunks, never
+inside the staff request that published it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.domain.audit.service import Actor, record
-from app.domain.catalog.models import ServiceAssignment
-from app.domain.catalog.service import PublishResult, grade_in_range
+from app.domain.catalog.models import ServiceAssignment, ServiceVersion
+from app.domain.catalog.service import grade_in_range
 from app.domain.choices.guardian_queries import category_names
 from app.domain.choices.labels import LABELS
 from app.domain.choices.models import ChoiceEvent
@@ -80,58 +82,45 @@ def covered_guardians(db: Session, board_id: int, service_id: int) -> dict[int, 
     return children
 
 
-def announce_service_change(
-    db: Session, result: PublishResult, actor: Actor, *, base_url: str | None = None, batch: int = 500
+def queue_announcements(
+    db: Session,
+    *,
+    board_id: int,
+    version: ServiceVersion,
+    guardian_ids: Sequence[int],
+    children: dict[int, list[CoveredChild]],
+    changed: list[str],
+    is_new: bool,
+    base_url: str,
 ) -> int:
-    """E-mail each guardian of a covered child once; return how many e-mails were queued.
-
-    `base_url` (for the link in the e-mail) defaults to the configured BASE_URL.
-    """
-    changed = [c for c in result.changed if c in ANNOUNCED_CHANGES]
-    if result.previous is not None and not changed:
-        return 0
-    board_id = result.service.board_id
-    children = covered_guardians(db, board_id, result.service.id)
-    guardian_ids = sorted(children)
-    link_base = (base_url or _configured_base_url()).rstrip("/")
+    """Queue the service-change e-mail for these guardians (one each); return how many."""
     queued = 0
-    for start in range(0, len(guardian_ids), batch):
-        chunk = guardian_ids[start : start + batch]
-        guardians = db.scalars(
-            select(Guardian).where(
-                Guardian.id.in_(chunk), Guardian.status == "active", Guardian.email.is_not(None)
-            )
+    guardians = db.scalars(
+        select(Guardian).where(
+            Guardian.id.in_(guardian_ids), Guardian.status == "active", Guardian.email.is_not(None)
         )
-        for guardian in guardians:
-            if not guardian.email:
-                continue
-            queue_email(
-                db,
-                to=guardian.email,
-                template="email/guardian_service_change.txt",
-                context={
-                    "guardian": guardian,
-                    "children": children[guardian.id],
-                    "version": result.version,
-                    "is_new": result.previous is None,
-                    "changed": changed,
-                    "LABELS": LABELS,
-                    "base_url": link_base,
-                },
-                purpose="service_change",
-                language=language_of(guardian),
-                board_id=board_id,
-            )
-            queued += 1
-    record(
-        db,
-        "guardian.service_change_announced",
-        actor=actor,
-        board_id=board_id,
-        target_type="service_version",
-        target_id=result.version.id,
-        details={"service_id": result.service.id, "changed": changed, "emails": queued},
     )
+    for guardian in guardians:
+        if not guardian.email:
+            continue
+        queue_email(
+            db,
+            to=guardian.email,
+            template="email/guardian_service_change.txt",
+            context={
+                "guardian": guardian,
+                "children": children[guardian.id],
+                "version": version,
+                "is_new": is_new,
+                "changed": changed,
+                "LABELS": LABELS,
+                "base_url": base_url.rstrip("/"),
+            },
+            purpose="service_change",
+            language=language_of(guardian),
+            board_id=board_id,
+        )
+        queued += 1
     return queued
 
 
@@ -162,12 +151,3 @@ def notify_co_guardians(
         )
         sent += 1
     return sent
-
-
-def _configured_base_url() -> str:
-    from app.config import get_settings
-
-    try:
-        return get_settings().base_url
-    except ValueError:  # settings refuse to load (e.g. placeholder secret): no link, still mail
-        return ""

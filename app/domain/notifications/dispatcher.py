@@ -1,19 +1,21 @@
 """Send queued e-mail over SMTP with retries and exponential backoff.
 
-Safe with several dispatchers: on PostgreSQL rows are claimed with SKIP LOCKED.
-An SMTP outage leaves rows pending; they are retried, never dropped.
+Three short transactions per message, never one across SMTP sessions: claim a batch (SKIP
+LOCKED on PostgreSQL, a time-limited claim on each row), send each message outside any
+transaction, mark it sent. A dispatcher killed mid-batch leaves its claims to run out; only the
+message in flight can be delivered twice. An SMTP outage leaves rows pending; they are
+retried, never dropped. The worker (`portal worker`) runs this every round.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
-import threading
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 
 from app.config import Settings
 from app.db import Database, utcnow
@@ -60,40 +62,84 @@ def _send(settings: Settings, message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
-def dispatch_pending(database: Database, settings: Settings, batch: int = 50) -> int:
-    """Send what is due; return how many were sent."""
-    sent = 0
+def _claim(database: Database, batch: int, claim: timedelta) -> list[int]:
+    """Mark up to `batch` due messages as ours for `claim`; a dispatcher that dies lets them go."""
+    now = utcnow()
+    due = or_(
+        and_(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now),
+        and_(OutboxEmail.status == "sending", OutboxEmail.claimed_until < now),
+    )
     with database.transaction() as db:
-        query = (
-            select(OutboxEmail)
-            .where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= utcnow())
-            .order_by(OutboxEmail.id)
-            .limit(batch)
+        ids = list(
+            db.scalars(
+                select(OutboxEmail.id)
+                .where(due)
+                .order_by(OutboxEmail.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
         )
-        if db.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        for email in db.scalars(query):
-            email.attempts += 1
-            try:
-                _send(settings, build_message(email, settings.smtp_sender))
-            except (OSError, smtplib.SMTPException) as exc:
-                email.last_error = type(exc).__name__
-                if email.attempts >= MAX_ATTEMPTS:
-                    email.status = "failed"
-                email.next_attempt_at = utcnow() + backoff(email.attempts)
-                log.warning("mail %s attempt %s failed: %s", email.id, email.attempts, type(exc).__name__)
-                continue
-            email.status = "sent"
-            email.sent_at = utcnow()
-            email.last_error = ""
-            sent += 1
-    return sent
+        if ids:
+            db.execute(
+                update(OutboxEmail)
+                .where(OutboxEmail.id.in_(ids), due)
+                .values(status="sending", claimed_until=now + claim, attempts=OutboxEmail.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+    return ids
 
 
-def run_forever(database: Database, settings: Settings, stop: threading.Event, interval: float = 2.0) -> None:
-    while not stop.is_set():
-        try:
-            dispatch_pending(database, settings)
-        except Exception:
-            log.exception("mail dispatch round failed")
-        stop.wait(interval)
+def _send_one(database: Database, settings: Settings, email_id: int, claim: timedelta) -> bool:
+    with database.transaction() as db:
+        # Renew our claim just before sending; if it ran out, another dispatcher may hold it.
+        now = utcnow()
+        renewed = db.execute(
+            update(OutboxEmail)
+            .where(
+                OutboxEmail.id == email_id,
+                OutboxEmail.status == "sending",
+                OutboxEmail.claimed_until >= now,
+            )
+            .values(claimed_until=now + claim)
+            .execution_options(synchronize_session=False)
+        )
+        email = db.get(OutboxEmail, email_id) if renewed.rowcount == 1 else None  # type: ignore[attr-defined]
+        if email is None:
+            return False
+        message = build_message(email, settings.smtp_sender)
+        attempts = email.attempts
+    try:
+        _send(settings, message)  # outside any transaction: no lock is held while SMTP talks
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("mail %s attempt %s failed: %s", email_id, attempts, type(exc).__name__)
+        with database.transaction() as db:
+            db.execute(
+                update(OutboxEmail)
+                .where(OutboxEmail.id == email_id, OutboxEmail.status == "sending")
+                .values(
+                    status="failed" if attempts >= MAX_ATTEMPTS else "pending",
+                    last_error=type(exc).__name__,
+                    next_attempt_at=utcnow() + backoff(attempts),
+                    claimed_until=None,
+                )
+            )
+        return False
+    with database.transaction() as db:
+        db.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id == email_id)
+            .values(status="sent", sent_at=utcnow(), last_error="", claimed_until=None)
+        )
+    return True
+
+
+def dispatch_pending(database: Database, settings: Settings, batch: int = 50) -> int:
+    """Send what is due; return how many were sent. Each message: claimed, sent, marked."""
+    sent = 0
+    claim = timedelta(seconds=settings.mail_claim_seconds)
+    while True:
+        ids = _claim(database, batch, claim)
+        for email_id in ids:
+            sent += _send_one(database, settings, email_id, claim)
+        if len(ids) < batch:
+            return sent

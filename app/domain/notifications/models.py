@@ -8,13 +8,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigIntPK, utcnow
 
-OUTBOX_STATUSES = ("pending", "sent", "failed", "cancelled")
+# "sending": claimed by a dispatcher until `claimed_until`; if it dies, the claim runs out and
+# the message is sent again (the one in flight is the only one that can arrive twice).
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
 
 
 class OutboxEmail(Base):
     """An e-mail written in the same transaction as the change it announces.
 
-    The dispatcher sends pending rows over SMTP with retries and backoff.
+    The dispatcher claims due rows in a short transaction, sends each outside any
+    transaction and marks it in another, with retries and backoff.
     """
 
     __tablename__ = "email_outbox"
@@ -33,6 +36,7 @@ class OutboxEmail(Base):
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

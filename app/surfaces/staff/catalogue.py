@@ -27,7 +27,7 @@ from app.domain.catalog.models import (
     DataCategory,
     Service,
 )
-from app.domain.choices.announcements import announce_service_change
+from app.domain.choices.jobs import request_announcement
 from app.i18n import gettext
 from app.surfaces.dependencies import DbSession, RowId
 from app.surfaces.permissions import CurrentStaff
@@ -71,10 +71,9 @@ async def form_data(request: Request) -> FormData:
 Form = Annotated[FormData, Depends(form_data)]
 
 
-def announce(request: Request, db: Session, result: catalog.PublishResult, actor: Actor) -> int:
-    """Tell the guardians of covered children what changed (the guardian module's e-mail)."""
-    base_url = str(request.app.state.settings.base_url)
-    return announce_service_change(db, result, actor, base_url=base_url)
+def announce(request: Request, db: Session, result: catalog.PublishResult, actor: Actor) -> None:
+    """Queue the e-mail to guardians of covered children about what changed (a job)."""
+    request_announcement(db, result, actor, base_url=str(request.app.state.settings.base_url))
 
 
 def _admin_scope(principal: Any, request: Request) -> StaffScope:

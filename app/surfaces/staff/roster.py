@@ -1,8 +1,8 @@
 """Roster upload for board administrators: /staff/roster.
 
-The upload is saved to a temporary file and imported by a worker thread once the
-request has committed the tracking row; the status page polls it with htmx (and has a
-plain refresh link for browsers without JavaScript).
+The upload is saved to UPLOAD_DIR and imported by the background worker (a job queued in
+the same transaction as the tracking row); the status page polls the row with htmx (and has
+a plain refresh link for browsers without JavaScript).
 """
 
 from __future__ import annotations
@@ -10,23 +10,21 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from app.db import Database
 from app.domain.accounts.principal import Principal
-from app.domain.audit.service import Actor
 from app.domain.boards.models import Board
+from app.domain.roster.jobs import queue_import
 from app.domain.roster.models import RosterImport
 from app.domain.roster.progress import live_progress
-from app.domain.roster.service import ENTITIES, ImportReport, run_import
+from app.domain.roster.service import ENTITIES, ImportReport
 from app.i18n import gettext
-from app.surfaces.dependencies import DbSession, RowId, get_database
+from app.surfaces.dependencies import DbSession, RowId
 from app.surfaces.permissions import CurrentStaff
 from app.surfaces.web import redirect, render
 
@@ -102,34 +100,11 @@ def roster_page(request: Request, db: DbSession, principal: CurrentStaff) -> Res
         return not_found(request)
 
 
-def _run_in_thread(
-    database: Database, path: Path, import_id: int, board_id: int, account_id: int, dry_run: bool, cp932: bool
-) -> None:
-    def work() -> None:
-        try:
-            run_import(
-                database,
-                path,
-                board_id=board_id,
-                dry_run=dry_run,
-                allow_cp932=cp932,
-                actor=Actor.account(account_id),
-                import_id=import_id,
-            )
-        except Exception:  # recorded as failed on the RosterImport row by run_import
-            log.warning("roster import %s ended with an error", import_id)
-        finally:
-            path.unlink(missing_ok=True)
-
-    threading.Thread(target=work, name=f"roster-import-{import_id}", daemon=True).start()
-
-
 @router.post("")
 def upload_roster(
     request: Request,
     db: DbSession,
     principal: CurrentStaff,
-    background: BackgroundTasks,
     board_id: Annotated[int, Form()],
     file: Annotated[UploadFile | None, File()] = None,
     encoding: Annotated[str, Form()] = "utf-8",
@@ -139,7 +114,9 @@ def upload_roster(
         return not_found(request)
     if file is None or not file.filename:
         return _page(request, db, principal, "Choose a OneRoster zip file to upload.", status_code=422)
-    with tempfile.NamedTemporaryFile(prefix="roster-", suffix=".zip", delete=False) as target:
+    upload_dir = Path(request.app.state.settings.upload_dir)
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(prefix="roster-", suffix=".zip", dir=upload_dir, delete=False) as target:
         shutil.copyfileobj(file.file, target, length=1024 * 1024)
         size = target.tell()
     path = Path(target.name)
@@ -152,17 +129,8 @@ def upload_roster(
     )
     db.add(row)
     db.flush()
-    # Runs after this request's transaction has committed the tracking row.
-    background.add_task(
-        _run_in_thread,
-        get_database(request),
-        path,
-        row.id,
-        board_id,
-        principal.account.id,
-        dry_run,
-        encoding == "cp932",
-    )
+    # A worker picks it up once this request's transaction has committed both rows.
+    queue_import(db, row=row, path=path, account_id=principal.account.id, allow_cp932=encoding == "cp932")
     return redirect(request, f"/staff/roster/imports/{row.id}")
 
 

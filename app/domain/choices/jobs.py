@@ -1,0 +1,129 @@
+"""Background work of the choices domain, run by the worker (app/worker.py wires it):
+
+- announcing a service change to every guardian of a covered child, in chunks whose e-mails
+  and bookmark commit together, so a restarted job mails nobody twice;
+- expiring requests whose confirmation link ran out (an `expired` event, audited).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import Database, utcnow
+from app.domain.audit.service import Actor, record
+from app.domain.catalog.models import ServiceVersion
+from app.domain.catalog.service import PublishResult
+from app.domain.choices.announcements import ANNOUNCED_CHANGES, covered_guardians, queue_announcements
+from app.domain.choices.guardian_queries import CONFIRMATION_PURPOSE
+from app.domain.choices.models import ChoiceEvent
+from app.domain.choices.requests import CONFIRMATION_TTL
+from app.domain.choices.service import close_request
+from app.domain.jobs import service as jobs
+from app.domain.jobs.models import Job
+from app.domain.jobs.runner import JobRun
+from app.domain.tokens.models import OneTimeToken
+
+ANNOUNCE = "choices.announce_service_change"
+EXPIRE = "choices.expire_requests"
+EXPIRY_EVERY = timedelta(minutes=5)
+CHUNK = 500
+
+
+def request_announcement(db: Session, result: PublishResult, actor: Actor, *, base_url: str) -> Job | None:
+    """Queue the announcement of a publication, in the publishing transaction (None when
+    nothing guardians are told about changed, e.g. wording alone)."""
+    changed = [c for c in result.changed if c in ANNOUNCED_CHANGES]
+    if result.previous is not None and not changed:
+        return None
+    payload = {
+        "service_id": result.service.id,
+        "version_id": result.version.id,
+        "is_new": result.previous is None,
+        "changed": changed,
+        "actor": [actor.type, actor.id],
+        "base_url": base_url,
+    }
+    return jobs.enqueue(db, ANNOUNCE, payload, board_id=result.service.board_id, max_attempts=5)
+
+
+def run_announcement(database: Database, run: JobRun) -> None:
+    board_id = run.board_id
+    assert board_id is not None
+    after = int(run.payload.get("after_guardian_id", 0))
+    with database.session() as db:
+        children = covered_guardians(db, board_id, int(run.payload["service_id"]))
+    remaining = sorted(g for g in children if g > after)
+    for start in range(0, len(remaining), CHUNK):
+        chunk = remaining[start : start + CHUNK]
+        with database.transaction() as db:
+            version = db.get(ServiceVersion, int(run.payload["version_id"]))
+            if version is None:  # the service was deleted with its board meanwhile
+                return
+            queued = queue_announcements(
+                db,
+                board_id=board_id,
+                version=version,
+                guardian_ids=chunk,
+                children=children,
+                changed=list(run.payload["changed"]),
+                is_new=bool(run.payload["is_new"]),
+                base_url=str(run.payload["base_url"]),
+            )
+            run.save_progress(
+                db, after_guardian_id=chunk[-1], emails=int(run.payload.get("emails", 0)) + queued
+            )
+    actor_type, actor_id = run.payload["actor"]
+    with database.transaction() as db:
+        record(
+            db,
+            "guardian.service_change_announced",
+            actor=Actor(actor_type, actor_id),
+            board_id=board_id,
+            target_type="service_version",
+            target_id=run.payload["version_id"],
+            details={
+                "service_id": run.payload["service_id"],
+                "changed": run.payload["changed"],
+                "emails": int(run.payload.get("emails", 0)),
+            },
+        )
+
+
+def expire_requests(db: Session, *, limit: int = CHUNK) -> int:
+    """Close pending requests whose confirmation can no longer arrive: older than the link's
+    lifetime and without a live link. Returns how many were expired."""
+    now = utcnow()
+    closed = select(ChoiceEvent.request_id).where(ChoiceEvent.request_id.is_not(None))
+    live = select(OneTimeToken.choice_event_id).where(
+        OneTimeToken.purpose == CONFIRMATION_PURPOSE,
+        OneTimeToken.choice_event_id.is_not(None),
+        OneTimeToken.used_at.is_(None),
+        OneTimeToken.revoked_at.is_(None),
+        OneTimeToken.expires_at > now,
+    )
+    stale = list(
+        db.scalars(
+            select(ChoiceEvent)
+            .where(
+                ChoiceEvent.kind == "requested",
+                ChoiceEvent.created_at <= now - CONFIRMATION_TTL,
+                ChoiceEvent.id.not_in(closed),
+                ChoiceEvent.id.not_in(live),
+            )
+            .order_by(ChoiceEvent.id)
+            .limit(limit)
+        )
+    )
+    for request in stale:
+        close_request(db, request, "expired", actor_account_id=None, channel=request.channel)
+    return len(stale)
+
+
+def run_expiry(database: Database, run: JobRun) -> None:
+    while True:
+        with database.transaction() as db:
+            if expire_requests(db) < CHUNK:
+                return

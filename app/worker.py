@@ -1,0 +1,44 @@
+"""The background worker's wiring: which job kinds exist and what every round does.
+
+`portal worker` runs it as its own process (any number of them); with WORKER_IN_APP=true
+(the embedded SQLite default and the demo) the app process runs one as well. Either way the
+work itself is durable rows: a restart loses nothing and finishes what was left.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from app.config import Settings
+from app.db import Database
+from app.domain.choices import jobs as choice_jobs
+from app.domain.jobs.runner import JobKind, Worker
+from app.domain.notifications import dispatcher
+from app.domain.roster import jobs as roster_jobs
+
+KINDS = (
+    JobKind(roster_jobs.IMPORT, roster_jobs.run_import_job, give_up=roster_jobs.give_up_import),
+    JobKind(choice_jobs.ANNOUNCE, choice_jobs.run_announcement),
+    JobKind(choice_jobs.EXPIRE, choice_jobs.run_expiry, every=choice_jobs.EXPIRY_EVERY),
+)
+
+
+def make_worker(database: Database, settings: Settings, *, poll_interval: float = 1.0) -> Worker:
+    return Worker(
+        database,
+        KINDS,
+        rounds=[lambda: dispatcher.dispatch_pending(database, settings)],
+        stale_after=timedelta(seconds=settings.job_stale_seconds),
+        heartbeat_every=timedelta(seconds=max(settings.job_stale_seconds / 4, 0.2)),
+        poll_interval=poll_interval,
+    )
+
+
+def start_in_process(database: Database, settings: Settings) -> tuple[threading.Thread, threading.Event]:
+    """A worker inside this process (embedded default, demo); stop it with the event."""
+    stop = threading.Event()
+    worker = make_worker(database, settings)
+    thread = threading.Thread(target=worker.run_until, args=(stop,), daemon=True, name="worker")
+    thread.start()
+    return thread, stop
