@@ -246,7 +246,7 @@ def test_publishing_a_change_tells_the_guardians_of_covered_children(
     smtp: Any,
     world: dict[str, Any],
 ) -> None:
-    from tests.helpers import deliver_mail
+    from tests.helpers import deliver_mail, run_jobs
 
     child = f.student(db, f.school(db, world["board"], "S7"), family="山田", given="花子")
     f.guardian(db, world["board"], child, "parent@example.test")
@@ -260,6 +260,8 @@ def test_publishing_a_change_tells_the_guardians_of_covered_children(
         ("categories", "health_attendance"),
     ]
     assert _post(client, settings, f"/staff/services/{service.id}/edit", data).status_code == 303
+    assert deliver_mail(database, settings) == 0  # the request only queued the announcement
+    run_jobs(database, settings)
     assert deliver_mail(database, settings) >= 1
     assert len(smtp.to("parent@example.test")) == 1
     announced = db.scalar(select(AuditEvent).where(AuditEvent.action == "guardian.service_change_announced"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import utcnow
@@ -27,6 +27,7 @@ from app.domain.catalog.models import (
     ServiceVersionCategory,
     Subcontractor,
 )
+from app.domain.catalog.queries import latest_version_ids
 from app.domain.people.models import GRADES, Student
 
 
@@ -126,15 +127,6 @@ _VERSION_LOADS = (
 )
 
 
-def _latest_version_ids(board_id: int):  # type: ignore[no-untyped-def]
-    return (
-        select(func.max(ServiceVersion.id))
-        .join(Service, Service.id == ServiceVersion.service_id)
-        .where(Service.board_id == board_id)
-        .group_by(ServiceVersion.service_id)
-    )
-
-
 def _sort_key(view: ServiceView) -> tuple[int, str]:
     group = view.version.use_group
     return (USE_GROUPS.index(group) if group in USE_GROUPS else len(USE_GROUPS), view.version.name)
@@ -144,7 +136,7 @@ def latest_versions(db: Session, board_id: int, *, include_retired: bool = False
     query = (
         select(ServiceVersion)
         .options(selectinload(ServiceVersion.service), *_VERSION_LOADS)
-        .where(ServiceVersion.id.in_(_latest_version_ids(board_id)))
+        .where(ServiceVersion.id.in_(latest_version_ids(board_id)))
     )
     versions = list(db.scalars(query))
     if not include_retired:

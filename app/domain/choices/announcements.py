@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.domain.catalog.models import ServiceAssignment, ServiceVersion
+from app.domain.catalog.queries import category_names
 from app.domain.catalog.service import grade_in_range
-from app.domain.choices.guardian_queries import category_names
 from app.domain.choices.labels import LABELS
 from app.domain.choices.models import ChoiceEvent
 from app.domain.notifications.service import queue_email

@@ -7,6 +7,7 @@ linked to one of them is simply not found (the router answers 404).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, select
@@ -25,11 +26,10 @@ from app.domain.catalog.models import (
 )
 from app.domain.catalog.service import ServiceView, compare_versions, services_for_student
 from app.domain.choices.models import ChoiceEvent
-from app.domain.choices.service import Effective, effective_choices, pending_requests
+from app.domain.choices.queries import latest_confirmation_links, pending_requests_for
+from app.domain.choices.service import Effective, effective_choices
 from app.domain.people.models import Guardian, GuardianStudent, Student
 from app.domain.tokens.models import OneTimeToken
-
-CONFIRMATION_PURPOSE = "choice_confirmation"
 
 
 @dataclass
@@ -84,10 +84,6 @@ def guardians_of(db: Session, student_id: int) -> list[Guardian]:
     )
 
 
-def category_names(db: Session) -> dict[str, DataCategory]:
-    return {c.code: c for c in db.scalars(select(DataCategory).order_by(DataCategory.sort_order))}
-
-
 @dataclass
 class PendingRequest:
     event: ChoiceEvent
@@ -136,26 +132,29 @@ class ServiceCard:
     subcontractor_tree: dict[int | None, list[Subcontractor]] = field(default_factory=dict)
 
 
-def latest_token(db: Session, request_id: int) -> OneTimeToken | None:
-    return db.scalar(
-        select(OneTimeToken)
-        .where(OneTimeToken.purpose == CONFIRMATION_PURPOSE, OneTimeToken.choice_event_id == request_id)
-        .order_by(OneTimeToken.id.desc())
-        .limit(1)
-    )
+def choice_states(
+    db: Session,
+    student_id: int,
+    definitions: Sequence[ChoiceDefinition],
+    effective: dict[tuple[int, int], Effective],
+) -> dict[int, ChoiceState]:
+    """Definition id → its state for this student: two statements for any number of choices."""
+    pending = pending_requests_for(db, [student_id], [d.id for d in definitions])
+    latest = {key: events[-1] for key, events in pending.items()}
+    links = latest_confirmation_links(db, [event.id for event in latest.values()])
+    states: dict[int, ChoiceState] = {}
+    for definition in definitions:
+        state = ChoiceState(definition=definition, effective=effective[(student_id, definition.id)])
+        request = latest.get((student_id, definition.id))
+        if request is not None:
+            state.pending = PendingRequest(request, links.get(request.id))
+        states[definition.id] = state
+    return states
 
 
-def choice_state(
-    db: Session, student_id: int, definition: ChoiceDefinition, effective: Effective | None = None
-) -> ChoiceState:
-    if effective is None:
-        effective = effective_choices(db, [student_id], [definition])[(student_id, definition.id)]
-    pending = pending_requests(db, student_id, definition.id)
-    state = ChoiceState(definition=definition, effective=effective)
-    if pending:
-        request = pending[-1]
-        state.pending = PendingRequest(request, latest_token(db, request.id))
-    return state
+def choice_state(db: Session, student_id: int, definition: ChoiceDefinition) -> ChoiceState:
+    effective = effective_choices(db, [student_id], [definition])
+    return choice_states(db, student_id, [definition], effective)[definition.id]
 
 
 def version_changes(old: ServiceVersion, new: ServiceVersion) -> tuple[list[str], list[DataCategory]]:
@@ -217,14 +216,13 @@ def service_cards(db: Session, child: Child, *, mark_seen: bool = True) -> list[
             if any(v.service.id == service_id and v.version.id != row.service_version_id for v in views)
         },
     )
+    states = choice_states(db, student.id, definitions, effective)
     cards: list[ServiceCard] = []
     now = utcnow()
     for view in views:
         card = ServiceCard(
             view=view,
-            choices=[
-                choice_state(db, student.id, d, effective.get((student.id, d.id))) for d in view.definitions
-            ],
+            choices=[states[d.id] for d in view.definitions],
             subcontractor_tree=subcontractor_tree(view.version),
         )
         row = seen.get(view.service.id)

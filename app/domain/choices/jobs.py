@@ -17,8 +17,8 @@ from app.domain.audit.service import Actor, record
 from app.domain.catalog.models import ServiceVersion
 from app.domain.catalog.service import PublishResult
 from app.domain.choices.announcements import ANNOUNCED_CHANGES, covered_guardians, queue_announcements
-from app.domain.choices.guardian_queries import CONFIRMATION_PURPOSE
 from app.domain.choices.models import ChoiceEvent
+from app.domain.choices.queries import CONFIRMATION_PURPOSE
 from app.domain.choices.requests import CONFIRMATION_TTL
 from app.domain.choices.service import close_request
 from app.domain.jobs import service as jobs

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session, joinedload
 from app.config import Settings
 from app.domain.audit.service import ANONYMOUS, Actor, record
 from app.domain.catalog.models import ChoiceDefinition
+from app.domain.catalog.queries import category_names
 from app.domain.choices.announcements import language_of, notify_co_guardians
-from app.domain.choices.guardian_queries import CONFIRMATION_PURPOSE, category_names, guardians_of
+from app.domain.choices.guardian_queries import guardians_of
 from app.domain.choices.labels import LABELS
 from app.domain.choices.models import ChoiceEvent
+from app.domain.choices.queries import CONFIRMATION_PURPOSE
 from app.domain.choices.receipts import build_receipt, receipt_attachment
 from app.domain.choices.service import (
     close_request,

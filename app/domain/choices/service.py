@@ -16,6 +16,7 @@ from app.domain.audit.service import Actor, record
 from app.domain.catalog.models import ChoiceDefinition
 from app.domain.catalog.service import current_notice
 from app.domain.choices.models import ChoiceEvent, CurrentChoice
+from app.domain.choices.queries import pending_requests_for
 
 RequestState = Literal["pending", "confirmed", "cancelled", "expired"]
 
@@ -238,17 +239,8 @@ def close_request(
 
 
 def pending_requests(db: Session, student_id: int, definition_id: int | None = None) -> list[ChoiceEvent]:
-    closed = select(ChoiceEvent.request_id).where(
-        ChoiceEvent.student_id == student_id, ChoiceEvent.request_id.is_not(None)
-    )
-    query = select(ChoiceEvent).where(
-        ChoiceEvent.student_id == student_id,
-        ChoiceEvent.kind == "requested",
-        ChoiceEvent.id.not_in(closed),
-    )
-    if definition_id is not None:
-        query = query.where(ChoiceEvent.definition_id == definition_id)
-    return list(db.scalars(query.order_by(ChoiceEvent.id)))
+    found = pending_requests_for(db, [student_id], None if definition_id is None else [definition_id])
+    return sorted((event for events in found.values() for event in events), key=lambda event: event.id)
 
 
 def record_confirmed(

@@ -20,6 +20,7 @@ from app.domain.catalog.models import (
     ServiceVersion,
     ServiceVersionCategory,
 )
+from app.domain.catalog.queries import latest_version_ids
 from app.domain.choices.models import ChoiceEvent, CurrentChoice
 from app.domain.exports.feed_schemas import Change, ChangeFeed, HiddenStudent, HideList
 from app.domain.people.models import Student
@@ -54,19 +55,10 @@ class DefinitionFacts:
 
 def definition_facts(db: Session, board_id: int) -> dict[int, DefinitionFacts]:
     """Every choice definition of a board with its service's latest version categories."""
-    latest = (
-        select(ServiceVersion.service_id, func.max(ServiceVersion.version).label("version"))
-        .group_by(ServiceVersion.service_id)
-        .subquery()
-    )
     versions = db.execute(
-        select(ServiceVersion.id, ServiceVersion.service_id, ServiceVersion.version)
-        .join(
-            latest,
-            (latest.c.service_id == ServiceVersion.service_id) & (latest.c.version == ServiceVersion.version),
+        select(ServiceVersion.id, ServiceVersion.service_id, ServiceVersion.version).where(
+            ServiceVersion.id.in_(latest_version_ids(board_id))
         )
-        .join(Service, Service.id == ServiceVersion.service_id)
-        .where(Service.board_id == board_id)
     ).all()
     version_of = {service_id: (version_id, number) for version_id, service_id, number in versions}
     categories: dict[int, list[str]] = {}

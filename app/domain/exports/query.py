@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app.domain.catalog.models import ChoiceDefinition, Service, ServiceVersion
+from app.domain.catalog.queries import latest_version_ids
 from app.domain.choices.models import CurrentChoice
 from app.domain.people.models import School, SchoolClass, Student
 from app.i18n import gettext
@@ -76,18 +77,15 @@ class DefinitionInfo:
 
 def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, DefinitionInfo]:
     """Service names (latest version) and choice labels of a board, in `lang`."""
-    latest = (
-        select(ServiceVersion.service_id, func.max(ServiceVersion.version).label("version"))
-        .group_by(ServiceVersion.service_id)
-        .subquery()
-    )
     rows = db.execute(
         select(ChoiceDefinition, Service.code, ServiceVersion.name, ServiceVersion.name_en)
         .join(Service, Service.id == ChoiceDefinition.service_id)
-        .outerjoin(latest, latest.c.service_id == Service.id)
         .outerjoin(
             ServiceVersion,
-            and_(ServiceVersion.service_id == Service.id, ServiceVersion.version == latest.c.version),
+            and_(
+                ServiceVersion.service_id == Service.id,
+                ServiceVersion.id.in_(latest_version_ids(board_id)),
+            ),
         )
         .where(ChoiceDefinition.board_id == board_id)
     ).all()

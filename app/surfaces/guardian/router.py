@@ -14,11 +14,11 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from app.domain.catalog.models import ChoiceDefinition
+from app.domain.catalog.queries import category_names
 from app.domain.choices import requests as flow
 from app.domain.choices.guardian_queries import (
     Child,
     ChoiceState,
-    category_names,
     children_of,
     choice_state,
     find_child,

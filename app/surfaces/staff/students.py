@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.domain.audit.service import Actor, record
 from app.domain.catalog import service as catalog
-from app.domain.catalog.models import ChoiceDefinition, DataCategory
+from app.domain.catalog.models import ChoiceDefinition
+from app.domain.catalog.queries import category_names
 from app.domain.choices import service as choices
 from app.domain.notifications.service import queue_email
 from app.domain.people.models import GRADES, Guardian, GuardianStudent, School, SchoolClass, Student
@@ -143,7 +144,7 @@ def _guardians(db: Session, student: Student) -> list[Guardian]:
 
 
 def _category_names(db: Session) -> dict[str, str]:
-    return {c.code: localized(c, "name") for c in db.scalars(select(DataCategory))}
+    return {code: localized(c, "name") for code, c in category_names(db).items()}
 
 
 def _student_context(db: Session, scope: StaffScope, student: Student) -> dict[str, Any]:
