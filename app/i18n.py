@@ -105,3 +105,9 @@ def localized(obj: Any, field: str) -> str:
         if english:
             return str(english)
     return str(getattr(obj, field))
+
+
+def N_(message: str) -> str:
+    """Marks a msgid for the catalogues where it is not translated at once (e.g. the field
+    messages of `app.errors.Invalid`, translated when shown)."""
+    return message

@@ -9,6 +9,7 @@ from app.config import get_settings
 from app.db import Database
 from app.domain.accounts import staff_admin
 from app.domain.accounts.models import STAFF_ROLES
+from app.errors import Invalid
 
 staff_app = typer.Typer(help="Staff access (roles, invitations).", no_args_is_help=True)
 
@@ -41,8 +42,8 @@ def invite(
                 raise typer.Exit(code=2)
         try:
             row = staff_admin.invite(db, board_id, email, role, school_id, granted_by=None)
-        except staff_admin.InvalidInput as exc:
-            typer.echo(str(exc), err=True)
+        except Invalid as exc:
+            typer.echo(exc.text(), err=True)
             raise typer.Exit(code=2) from exc
         db.commit()
         typer.echo(f"Invited {row.invited_email} as {row.role}; the role binds at their first sign-in.")

@@ -10,7 +10,7 @@ from app.i18n import catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
-PY_KEYWORDS = {"_": None, "gettext": None, "InvalidInput": None, "Problem": None}
+PY_KEYWORDS = {"_": None, "gettext": None, "Invalid": None, "Problem": None}
 
 
 def _messages() -> set[str]:

@@ -4,13 +4,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain.apikeys import service as keys
 from app.domain.apikeys.models import ApiKey
 from app.domain.audit.service import Actor
 from app.domain.boards.models import Board
+from app.domain.tokens.models import RateLimitBucket
 from tests.staff import factories as f
 
 
@@ -165,7 +166,16 @@ def test_rate_limit_per_key_answers_429_with_retry_after(client: TestClient, wor
     limited = _get(client, world["secret"], "/api/v1/changes")
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) >= 1
-    assert limited.json()["error"]["status"] == 429
+    assert limited.json()["error"] == {
+        "status": 429,
+        "title": "Too many attempts",
+        "detail": "Limit is 3 per minute.",
+    }
+    # The refused request still counts (its rollback keeps the rate-limit write), so the key
+    # stays limited for the rest of the window: five hits counted, two of them refused.
+    assert _get(client, world["secret"], "/api/v1/changes").status_code == 429
+    with client.app.state.database.session() as session:  # type: ignore[attr-defined]
+        assert session.scalar(select(func.sum(RateLimitBucket.count))) == 5
 
 
 def test_bad_query_gets_a_json_error(client: TestClient, world: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from app.domain.catalog.models import ChoiceDefinition, ServiceAssignment
 from app.domain.choices import service as choices
 from app.domain.choices.models import CurrentChoice
 from app.domain.people.models import School, Student
+from app.errors import Conflict
 
 DASHBOARD = catalog.VersionInput(
     name="スクールダッシュボード",
@@ -128,7 +129,7 @@ def test_pending_choice_has_no_effect_until_confirmed(db: Session) -> None:
         confirmed.id,
     )
     assert confirmed.receipt_id and confirmed.notice_version_id is not None
-    with pytest.raises(ValueError):
+    with pytest.raises(Conflict):
         choices.confirm_request(db, request, actor_account_id=None)
     assert choices.pending_requests(db, student.id) == []
 
@@ -179,7 +180,7 @@ def test_cancelled_request_cannot_be_confirmed(db: Session) -> None:
     )
     choices.close_request(db, request, "cancelled", actor_account_id=None)
     assert choices.request_state(db, request) == "cancelled"
-    with pytest.raises(ValueError):
+    with pytest.raises(Conflict):
         choices.confirm_request(db, request, actor_account_id=None)
 
 

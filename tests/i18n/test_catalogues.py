@@ -31,6 +31,9 @@ APP = ROOT / "app"
 TEMPLATES = ROOT / "templates"
 LOCALE = ROOT / "locale"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+# The typed errors of app/errors.py carry their message as the first argument (`Invalid`'s
+# field messages are marked with N_).
+KEYWORDS |= {name: None for name in ("NotFound", "Conflict", "Refused", "RateLimited")}
 GETTEXT_NAMES = {"_", "gettext", "ngettext"}
 
 

@@ -13,13 +13,10 @@ from app.domain.accounts.models import STAFF_ROLES, StaffGroupMapping, StaffRole
 from app.domain.accounts.principal import Principal
 from app.domain.audit.service import CLI, Actor, record
 from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
+from app.errors import Invalid
 
 BOARD_WIDE_ROLES = ("board_admin", "auditor")
 SCHOOL_ROLES = ("school_admin", "teacher")
-
-
-class InvalidInput(ValueError):
-    """A form value that cannot be accepted; the message is an English msgid."""
 
 
 def admin_board_ids(principal: Principal) -> list[int]:
@@ -28,16 +25,16 @@ def admin_board_ids(principal: Principal) -> list[int]:
 
 def check_role_scope(db: Session, board_id: int, role: str, school_id: int | None) -> None:
     if role not in STAFF_ROLES:
-        raise InvalidInput("Choose a role.")
+        raise Invalid("Choose a role.")
     if role in SCHOOL_ROLES and school_id is None:
-        raise InvalidInput("School admins and teachers need a school.")
+        raise Invalid("School admins and teachers need a school.")
     if role in BOARD_WIDE_ROLES and school_id is not None:
-        raise InvalidInput("Board admins and auditors cover the whole board; leave the school empty.")
+        raise Invalid("Board admins and auditors cover the whole board; leave the school empty.")
     if (
         school_id is not None
         and db.scalar(select(School.id).where(School.id == school_id, School.board_id == board_id)) is None
     ):
-        raise InvalidInput("Choose a school of this board.")
+        raise Invalid("Choose a school of this board.")
 
 
 def invite(
@@ -46,7 +43,7 @@ def invite(
     """An invitation bound at the first sign-in with this verified e-mail (`granted_by` None: CLI)."""
     address = email.strip().lower()
     if "@" not in address or len(address) > 320 or " " in address:
-        raise InvalidInput("Enter a valid e-mail address.")
+        raise Invalid("Enter a valid e-mail address.")
     check_role_scope(db, board_id, role, school_id)
     row = StaffRole(
         board_id=board_id,
@@ -79,10 +76,10 @@ def revoke_role(db: Session, principal: Principal, board_id: int, role_id: int) 
     if row is None:
         return None
     if row.account_id == principal.account.id and row.role == "board_admin":
-        raise InvalidInput("You cannot revoke your own board admin role.")
+        raise Invalid("You cannot revoke your own board admin role.")
     if row.source.startswith("group:"):
         # Sign-in grants it again while the mapping exists: the mapping is what to remove.
-        raise InvalidInput("This role comes from a group mapping. Remove the mapping instead.")
+        raise Invalid("This role comes from a group mapping. Remove the mapping instead.")
     row.revoked_at = utcnow()
     record(
         db,
@@ -108,7 +105,7 @@ def add_mapping(
 ) -> StaffGroupMapping:
     group = group.strip()
     if not group or len(group) > 255:
-        raise InvalidInput("Enter the group value the provider sends.")
+        raise Invalid("Enter the group value the provider sends.")
     check_role_scope(db, board_id, role, school_id)
     exists = db.scalar(
         select(StaffGroupMapping.id).where(
@@ -122,7 +119,7 @@ def add_mapping(
         )
     )
     if exists is not None:
-        raise InvalidInput("This mapping exists already.")
+        raise Invalid("This mapping exists already.")
     row = StaffGroupMapping(
         board_id=board_id, provider_name=provider_name, group_value=group, role=role, school_id=school_id
     )

@@ -29,6 +29,8 @@ from app.domain.catalog.models import (
 )
 from app.domain.catalog.queries import latest_version_ids
 from app.domain.people.models import GRADES, Student
+from app.errors import Invalid
+from app.i18n import N_
 
 
 @dataclass
@@ -257,7 +259,7 @@ def write_version(
     categories = {c.code: c for c in db.scalars(select(DataCategory).where(DataCategory.code.in_(codes)))}
     unknown = codes - categories.keys()
     if unknown:
-        raise ValueError(f"unknown data categories: {sorted(unknown)}")
+        raise Invalid(fields={"categories": N_("Choose the kinds of data from the list.")})
     version = ServiceVersion(
         service_id=service.id,
         version=number,

@@ -37,6 +37,7 @@ from app.domain.notifications.service import queue_email
 from app.domain.people.models import Guardian, Student
 from app.domain.tokens import service as tokens
 from app.domain.tokens.models import OneTimeToken
+from app.errors import Conflict
 
 CONFIRMATION_TTL = timedelta(hours=72)
 RESEND_LIMIT = 5
@@ -249,7 +250,7 @@ def confirm_link(
     request = link.request
     try:
         confirmed = confirm_request(db, request, actor_account_id=account_id)
-    except ValueError:  # closed between the look-up and now (cancelled in another tab)
+    except Conflict:  # closed between the look-up and now (cancelled in another tab)
         return Link(link.token, request, "closed"), None
     confirmed.definition = request.definition
     student = db.get_one(Student, request.student_id)

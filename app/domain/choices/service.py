@@ -17,6 +17,7 @@ from app.domain.catalog.models import ChoiceDefinition
 from app.domain.catalog.service import current_notice
 from app.domain.choices.models import ChoiceEvent, CurrentChoice
 from app.domain.choices.queries import pending_requests_for
+from app.errors import Conflict, Invalid
 
 RequestState = Literal["pending", "confirmed", "cancelled", "expired"]
 
@@ -105,7 +106,7 @@ def write_request(
 ) -> ChoiceEvent:
     problem = validate_choice(definition, value, category_codes)
     if problem:
-        raise ValueError(problem)
+        raise Invalid(fields={"value": problem})
     notice = current_notice(db, definition.board_id)
     event = ChoiceEvent(
         board_id=definition.board_id,
@@ -170,7 +171,7 @@ def _follow_up(request: ChoiceEvent, kind: str, actor_account_id: int | None) ->
 
 def confirm_request(db: Session, request: ChoiceEvent, *, actor_account_id: int | None) -> ChoiceEvent:
     if request.kind != "requested" or request_state(db, request) != "pending":
-        raise ValueError("This request is no longer pending.")
+        raise Conflict("This request is no longer waiting for confirmation.")
     event = _follow_up(request, "confirmed", actor_account_id)
     event.receipt_id = str(uuid.uuid4())
     db.add(event)
@@ -220,7 +221,7 @@ def close_request(
 ) -> ChoiceEvent:
     """Close a pending request without effect; `channel`/`reason` say how, when not the guardian."""
     if request.kind != "requested" or request_state(db, request) != "pending":
-        raise ValueError("This request is no longer pending.")
+        raise Conflict("This request is no longer waiting for confirmation.")
     event = _follow_up(request, kind, actor_account_id)
     event.channel = channel or request.channel
     event.reason = request.reason if reason is None else reason

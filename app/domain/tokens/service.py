@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import keep_after_rollback, utcnow
 from app.domain.tokens.models import OneTimeToken, RateLimitBucket
 
 # Crockford-style alphabet without look-alikes (0/O, 1/I/L) for codes people type.
@@ -116,9 +116,21 @@ def revoke(db: Session, token: OneTimeToken) -> None:
 def rate_limited(db: Session, key: str, *, limit: int, window: timedelta) -> bool:
     """Count one hit for `key` (hash raw identifiers first); True when over the limit.
 
-    One upsert, so two requests at the same moment both count instead of one failing on
-    the unique (key, window) constraint.
+    The count is a kept write (`keep_after_rollback`): it stands even when the caller goes on
+    to refuse the request, so a refusal can simply raise `RateLimited`.
     """
+    counted: list[int] = []
+
+    def count_hit(session: Session) -> None:
+        counted.append(_count_hit(session, key, window))
+
+    keep_after_rollback(db, count_hit)
+    return counted[0] > limit
+
+
+def _count_hit(db: Session, key: str, window: timedelta) -> int:
+    """One upsert, so two requests at the same moment both count instead of one failing on
+    the unique (key, window) constraint."""
     now = utcnow()
     seconds = int(window.total_seconds())
     window_start = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
@@ -133,7 +145,7 @@ def rate_limited(db: Session, key: str, *, limit: int, window: timedelta) -> boo
         .returning(RateLimitBucket.count)
     )
     count: int = db.execute(statement).scalar_one()
-    return count > limit
+    return count
 
 
 def rate_key(*parts: str) -> str:

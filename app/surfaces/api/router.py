@@ -1,8 +1,6 @@
 """/api/v1: the downstream API (e.g. the School Dashboard) with board-scoped keys.
 
-Errors are JSON `{"error": {...}}` (app.main handles /api/ paths). Handlers that must
-keep what they wrote on a failure path (a rate-limit hit) return the error response
-instead of raising, so the request's transaction still commits.
+Errors are JSON `{"error": {...}}` (app/surfaces/errors.py handles /api/ paths).
 """
 
 from __future__ import annotations
@@ -12,7 +10,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -24,6 +22,7 @@ from app.domain.audit.service import Actor, record
 from app.domain.exports import feed as service
 from app.domain.exports.feed_schemas import ChangeFeed, ErrorResponse, HideList
 from app.domain.tokens.service import rate_key, rate_limited
+from app.errors import RateLimited
 from app.surfaces.dependencies import DbSession
 
 bearer = HTTPBearer(auto_error=False, description="An API key created by a board administrator.")
@@ -42,10 +41,9 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(
-    request: Request, db: Session, credentials: HTTPAuthorizationCredentials | None
-) -> ApiKey | Response:
-    """The caller's key, or a 429 response to return. Unknown or revoked keys raise 401."""
+def authenticate(request: Request, db: Session, credentials: HTTPAuthorizationCredentials | None) -> ApiKey:
+    """The caller's key. Unknown or revoked keys raise 401; a key over its limit raises 429
+    (the hit stays counted: the rate-limit write outlives the rollback)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
     key = keys.find_key(db, credentials.credentials.strip())
@@ -53,21 +51,9 @@ def authenticate(
         raise _unauthorized("The API key is unknown or has been revoked.")
     limit = int(getattr(request.app.state, "api_rate_limit", DEFAULT_RATE_LIMIT))
     if rate_limited(db, rate_key("api", str(key.id)), limit=limit, window=RATE_WINDOW):
-        now = utcnow()
-        retry_after = int(RATE_WINDOW.total_seconds()) - int(now.timestamp()) % int(
-            RATE_WINDOW.total_seconds()
-        )
-        return JSONResponse(
-            {
-                "error": {
-                    "status": 429,
-                    "title": "Too many attempts",
-                    "detail": f"Limit is {limit} per minute.",
-                }
-            },
-            status_code=429,
-            headers={"Retry-After": str(max(retry_after, 1))},
-        )
+        seconds = int(RATE_WINDOW.total_seconds())
+        retry_after = seconds - int(utcnow().timestamp()) % seconds
+        raise RateLimited("Limit is {limit} per minute.", retry_after=max(retry_after, 1), limit=limit)
     key.last_used_at = utcnow()
     return key
 
@@ -101,8 +87,6 @@ def hide_list(
     """Every student whose effective (confirmed) choice hides data of this service, with the
     data categories to hide. Page with `cursor`; then follow `/changes` from `changes_cursor`."""
     caller = authenticate(request, db, credentials)
-    if isinstance(caller, Response):
-        return caller
     facts = service.definition_facts(db, caller.board_id)
     item = service.find_definition(facts, service_code, choice)
     if item is None:
@@ -137,8 +121,6 @@ def changes(
 ) -> Response:
     """Additions and removals since `since`: each student appears once, in their state now."""
     caller = authenticate(request, db, credentials)
-    if isinstance(caller, Response):
-        return caller
     facts = service.definition_facts(db, caller.board_id)
     only = None
     if service_code or choice:

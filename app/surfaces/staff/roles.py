@@ -16,12 +16,12 @@ from app.domain.accounts import staff_admin
 from app.domain.accounts.linking import ENROLMENT_CODE_TTL
 from app.domain.accounts.models import STAFF_ROLES, Account, StaffGroupMapping, StaffRole
 from app.domain.accounts.principal import Principal
-from app.domain.accounts.staff_admin import InvalidInput
 from app.domain.audit.service import Actor, record
 from app.domain.boards import service as boards
 from app.domain.boards.models import Board
 from app.domain.notifications.service import queue_email
 from app.domain.people.models import School
+from app.errors import Invalid
 from app.i18n import current_language
 from app.i18n import gettext as _
 from app.surfaces.dependencies import AppSettings, DbSession
@@ -43,7 +43,7 @@ def _school_id(raw: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit():
-        raise InvalidInput("Choose a school of this board.")
+        raise Invalid("Choose a school of this board.")
     return int(raw)
 
 
@@ -108,7 +108,7 @@ def invite_staff(
         row = staff_admin.invite(
             db, board, email, role, _school_id(school_id), granted_by=principal.account.id
         )
-    except InvalidInput as exc:
+    except Invalid as exc:
         return _roles_error(request, db, settings, board, str(exc))
     board_row = db.get(Board, board)
     queue_email(
@@ -135,7 +135,7 @@ def revoke_staff_role(
     board = _admin_board(principal, board_id)
     try:
         row = staff_admin.revoke_role(db, principal, board, role_id)
-    except InvalidInput as exc:
+    except Invalid as exc:
         return _roles_error(request, db, settings, board, str(exc))
     if row is None:
         raise HTTPException(status_code=404)
@@ -158,9 +158,9 @@ def add_group_mapping(
     provider = settings.provider(provider_name)
     try:
         if provider is None or provider.audience != "staff":
-            raise InvalidInput("Choose a staff sign-in provider.")
+            raise Invalid("Choose a staff sign-in provider.")
         staff_admin.add_mapping(db, principal, board, provider.name, group_value, role, _school_id(school_id))
-    except InvalidInput as exc:
+    except Invalid as exc:
         return _roles_error(request, db, settings, board, str(exc))
     return redirect(request, f"/staff/roles?board_id={board}")
 

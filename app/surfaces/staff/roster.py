@@ -23,7 +23,7 @@ from app.domain.roster.jobs import queue_import
 from app.domain.roster.models import RosterImport
 from app.domain.roster.progress import live_progress
 from app.domain.roster.service import ENTITIES, ImportReport
-from app.i18n import gettext
+from app.errors import NotFound
 from app.surfaces.dependencies import DbSession, RowId
 from app.surfaces.permissions import CurrentStaff
 from app.surfaces.web import redirect, render
@@ -41,25 +41,6 @@ ENTITY_LABELS = {
 }
 
 
-class NotFound(Exception):
-    """Raised inside this module; the route turns it into a rendered 404 page."""
-
-
-def not_found(request: Request) -> Response:
-    """A 404 page rendered here rather than raised: a raised HTTPException rolls the request
-    session back, which detaches the signed-in account the page header still reads."""
-    return render(
-        request,
-        "errors/error.html",
-        {
-            "status": 404,
-            "title": gettext("Page not found"),
-            "text": gettext("The page does not exist, or you do not have access to it."),
-        },
-        status_code=404,
-    )
-
-
 def admin_board_ids(principal: Principal) -> list[int]:
     """Boards where this person is a board administrator (board-wide role)."""
     return sorted({r.board_id for r in principal.roles if r.role == "board_admin" and r.school_id is None})
@@ -68,7 +49,7 @@ def admin_board_ids(principal: Principal) -> list[int]:
 def _boards(db: DbSession, principal: Principal) -> list[Board]:
     ids = admin_board_ids(principal)
     if not ids:
-        raise NotFound
+        raise NotFound()
     return list(db.scalars(select(Board).where(Board.id.in_(ids)).order_by(Board.name)))
 
 
@@ -94,10 +75,7 @@ def _page(
 
 @router.get("")
 def roster_page(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
-    try:
-        return _page(request, db, principal)
-    except NotFound:
-        return not_found(request)
+    return _page(request, db, principal)
 
 
 @router.post("")
@@ -111,7 +89,7 @@ def upload_roster(
     dry_run: Annotated[bool, Form()] = False,
 ) -> Response:
     if board_id not in admin_board_ids(principal):
-        return not_found(request)
+        raise NotFound()
     if file is None or not file.filename:
         return _page(request, db, principal, "Choose a OneRoster zip file to upload.", status_code=422)
     upload_dir = Path(request.app.state.settings.upload_dir)
@@ -138,7 +116,7 @@ def upload_roster(
 def import_status(request: Request, db: DbSession, principal: CurrentStaff, import_id: RowId) -> Response:
     row = db.get(RosterImport, import_id)
     if row is None or row.board_id not in admin_board_ids(principal):
-        return not_found(request)
+        raise NotFound()
     progress = row.progress
     if row.status == "running":
         live = live_progress(row.id)
