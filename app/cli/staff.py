@@ -43,7 +43,7 @@ def invite(
         try:
             row = staff_admin.invite(db, board_id, email, role, school_id, granted_by=None)
         except Invalid as exc:
-            typer.echo(exc.text(), err=True)
+            typer.echo(exc.text("en"), err=True)
             raise typer.Exit(code=2) from exc
         db.commit()
         typer.echo(f"Invited {row.invited_email} as {row.role}; the role binds at their first sign-in.")

@@ -19,10 +19,11 @@ from app.domain.apikeys.models import ApiKey
 from app.domain.audit.models import AuditEvent
 from app.domain.audit.service import Actor, record
 from app.domain.exports.query import TOKYO
+from app.errors import NotFound
 from app.i18n import gettext
 from app.surfaces.dependencies import DbSession, RowId
-from app.surfaces.permissions import CurrentStaff
-from app.surfaces.staff.scope import bounded_int, require, scope_for
+from app.surfaces.permissions import BoardAdmin, BoardReader
+from app.surfaces.staff.forms import bounded_int
 from app.surfaces.web import redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -35,18 +36,14 @@ def _keys_page(request: Request, db: Any, scope: Any, *, status: int = 200, **ex
 
 
 @router.get("/api-keys")
-def api_keys(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
-    scope = scope_for(principal, request)
-    require(scope.is_board_admin or scope.is_auditor)
+def api_keys(request: Request, db: DbSession, scope: BoardReader) -> Response:
     return _keys_page(request, db, scope)
 
 
 @router.post("/api-keys")
 def create_api_key(
-    request: Request, db: DbSession, principal: CurrentStaff, name: Annotated[str, Form()] = ""
+    request: Request, db: DbSession, scope: BoardAdmin, name: Annotated[str, Form()] = ""
 ) -> Response:
-    scope = scope_for(principal, request)
-    require(scope.is_board_admin)
     name = name.strip()
     if not name or len(name) > 200:
         message = gettext("Name the key after the system that will use it (200 characters at most).")
@@ -59,12 +56,10 @@ def create_api_key(
 
 
 @router.post("/api-keys/{key_id}/revoke")
-def revoke_api_key(request: Request, db: DbSession, principal: CurrentStaff, key_id: RowId) -> Response:
-    scope = scope_for(principal, request)
-    require(scope.is_board_admin)
+def revoke_api_key(request: Request, db: DbSession, scope: BoardAdmin, key_id: RowId) -> Response:
     key = db.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.board_id == scope.board_id))
-    require(key is not None)
-    assert key is not None
+    if key is None:
+        raise NotFound()
     keys.revoke_key(db, key, actor=Actor.account(scope.account_id))
     return redirect(request, "/staff/api-keys")
 
@@ -80,9 +75,7 @@ def _day(text: str, *, end: bool = False) -> datetime | None:
 
 
 @router.get("/audit")
-def audit_log(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
-    scope = scope_for(principal, request)
-    require(scope.reads_audit_log)
+def audit_log(request: Request, db: DbSession, scope: BoardReader) -> Response:
     params = {
         k: request.query_params.get(k, "").strip()
         for k in ("action", "actor", "target", "from", "to", "page")

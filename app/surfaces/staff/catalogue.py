@@ -8,7 +8,7 @@ choice definitions.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -28,10 +28,10 @@ from app.domain.catalog.models import (
     Service,
 )
 from app.domain.choices.jobs import request_announcement
+from app.errors import NotFound
 from app.i18n import gettext
 from app.surfaces.dependencies import DbSession, RowId
-from app.surfaces.permissions import CurrentStaff
-from app.surfaces.staff.scope import StaffScope, require, scope_for
+from app.surfaces.permissions import AnyStaff, BoardAdmin, StaffScope
 from app.surfaces.web import redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -76,24 +76,18 @@ def announce(request: Request, db: Session, result: catalog.PublishResult, actor
     request_announcement(db, result, actor, base_url=str(request.app.state.settings.base_url))
 
 
-def _admin_scope(principal: Any, request: Request) -> StaffScope:
-    scope = scope_for(principal, request)
-    require(scope.is_board_admin)
-    return scope
-
-
 def _service(db: Session, scope: StaffScope, service_id: int) -> Service:
     service = db.scalar(select(Service).where(Service.id == service_id, Service.board_id == scope.board_id))
-    require(service is not None)
-    assert service is not None
+    if service is None:
+        raise NotFound()
     return service
 
 
 def _view(db: Session, scope: StaffScope, service_id: int) -> catalog.ServiceView:
     views = catalog.latest_versions(db, scope.board_id, include_retired=True)
     view = next((v for v in views if v.service.id == service_id), None)
-    require(view is not None)
-    assert view is not None
+    if view is None:
+        raise NotFound()
     return view
 
 
@@ -209,21 +203,18 @@ def _form_page(
 
 
 @router.get("/services")
-def services(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
-    scope = scope_for(principal, request)
+def services(request: Request, db: DbSession, scope: AnyStaff) -> Response:
     views = catalog.latest_versions(db, scope.board_id, include_retired=True)
     return render(request, "staff/services.html", {"views": views, "scope": scope})
 
 
 @router.get("/services/new")
-def new_service(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
-    _admin_scope(principal, request)
+def new_service(request: Request, db: DbSession, scope: BoardAdmin) -> Response:
     return _form_page(request, db, service=None, data=None, code="", errors=[])
 
 
 @router.post("/services/new")
-def create_service(request: Request, db: DbSession, principal: CurrentStaff, form: Form) -> Response:
-    scope = _admin_scope(principal, request)
+def create_service(request: Request, db: DbSession, scope: BoardAdmin, form: Form) -> Response:
     code = str(form.get("code", "")).strip()
     data, errors = parse_version(form, _vocabulary(db), None)
     if not CODE_PATTERN.match(code):
@@ -239,8 +230,7 @@ def create_service(request: Request, db: DbSession, principal: CurrentStaff, for
 
 
 @router.get("/services/{service_id}")
-def service_page(request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId) -> Response:
-    scope = scope_for(principal, request)
+def service_page(request: Request, db: DbSession, scope: AnyStaff, service_id: RowId) -> Response:
     view = _view(db, scope, service_id)
     definitions = list(
         db.scalars(
@@ -257,21 +247,21 @@ def service_page(request: Request, db: DbSession, principal: CurrentStaff, servi
 
 
 @router.get("/services/{service_id}/edit")
-def edit_service(request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId) -> Response:
-    scope = _admin_scope(principal, request)
+def edit_service(request: Request, db: DbSession, scope: BoardAdmin, service_id: RowId) -> Response:
     view = _view(db, scope, service_id)
-    require(view.service.status == "active")
+    if not (view.service.status == "active"):
+        raise NotFound()
     data = catalog.version_input_from(view.version)
     return _form_page(request, db, service=view.service, data=data, code=view.service.code, errors=[])
 
 
 @router.post("/services/{service_id}/edit")
 def publish_service(
-    request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId, form: Form
+    request: Request, db: DbSession, scope: BoardAdmin, service_id: RowId, form: Form
 ) -> Response:
-    scope = _admin_scope(principal, request)
     view = _view(db, scope, service_id)
-    require(view.service.status == "active")
+    if not (view.service.status == "active"):
+        raise NotFound()
     before = catalog.version_input_from(view.version)
     data, errors = parse_version(form, _vocabulary(db), before)
     if not errors and data == before:
@@ -287,8 +277,7 @@ def publish_service(
 
 
 @router.post("/services/{service_id}/retire")
-def retire_service(request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId) -> Response:
-    scope = _admin_scope(principal, request)
+def retire_service(request: Request, db: DbSession, scope: BoardAdmin, service_id: RowId) -> Response:
     service = _service(db, scope, service_id)
     if service.status == "active":
         catalog.retire_service(db, service=service, actor=Actor.account(scope.account_id))
@@ -297,9 +286,8 @@ def retire_service(request: Request, db: DbSession, principal: CurrentStaff, ser
 
 @router.post("/services/{service_id}/definitions")
 def create_definition(
-    request: Request, db: DbSession, principal: CurrentStaff, service_id: RowId, form: Form
+    request: Request, db: DbSession, scope: BoardAdmin, service_id: RowId, form: Form
 ) -> Response:
-    scope = _admin_scope(principal, request)
     view = _view(db, scope, service_id)
     code = str(form.get("code", "")).strip()
     kind = str(form.get("kind", ""))
@@ -363,17 +351,14 @@ def create_definition(
 
 
 @router.post("/definitions/{definition_id}/retire")
-def retire_definition(
-    request: Request, db: DbSession, principal: CurrentStaff, definition_id: RowId
-) -> Response:
-    scope = _admin_scope(principal, request)
+def retire_definition(request: Request, db: DbSession, scope: BoardAdmin, definition_id: RowId) -> Response:
     definition = db.scalar(
         select(ChoiceDefinition).where(
             ChoiceDefinition.id == definition_id, ChoiceDefinition.board_id == scope.board_id
         )
     )
-    require(definition is not None)
-    assert definition is not None
+    if definition is None:
+        raise NotFound()
     if definition.status == "active":
         definition.status = "retired"
         definition.retired_at = utcnow()

@@ -20,8 +20,7 @@ from app.domain.exports.query import TOKYO, ExportFilters
 from app.domain.people.models import GRADES, School
 from app.i18n import current_language, gettext
 from app.surfaces.dependencies import DbSession
-from app.surfaces.permissions import CurrentStaff
-from app.surfaces.staff.scope import StaffScope, require, scope_for
+from app.surfaces.permissions import SchoolStaff, StaffScope
 from app.surfaces.web import render
 
 router = APIRouter(prefix="/staff/exports", include_in_schema=False)
@@ -71,15 +70,8 @@ def _options(db: Session, scope: StaffScope) -> dict[str, Any]:
     }
 
 
-def _export_scope(principal: Any, request: Request) -> StaffScope:
-    scope = scope_for(principal, request)
-    require(scope.sees_students)
-    return scope
-
-
 @router.get("")
-def export_form(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
-    scope = _export_scope(principal, request)
+def export_form(request: Request, db: DbSession, scope: SchoolStaff) -> Response:
     return render(
         request,
         "exports/form.html",
@@ -91,7 +83,7 @@ def export_form(request: Request, db: DbSession, principal: CurrentStaff) -> Res
 def export_download(
     request: Request,
     db: DbSession,
-    principal: CurrentStaff,
+    scope: SchoolStaff,
     format: Annotated[str, Form()] = "csv",
     school: Annotated[str, Form()] = "",
     grade: Annotated[str, Form()] = "",
@@ -100,7 +92,6 @@ def export_download(
     choice: Annotated[str, Form()] = "",
     since: Annotated[str, Form()] = "",
 ) -> Response:
-    scope = _export_scope(principal, request)
     options = _options(db, scope)
     values = {
         "format": format,

@@ -20,21 +20,16 @@ from app.domain.catalog.queries import category_names
 from app.domain.choices import service as choices
 from app.domain.notifications.service import queue_email
 from app.domain.people.models import GRADES, Guardian, GuardianStudent, School, SchoolClass, Student
+from app.errors import NotFound
 from app.i18n import gettext, localized
 from app.surfaces.dependencies import DbSession, RowId
-from app.surfaces.permissions import CurrentStaff
+from app.surfaces.permissions import ChoiceRecorder, SchoolStaff, StaffScope
+from app.surfaces.staff.forms import bounded_int
 from app.surfaces.staff.labels import STAFF_CHANNELS, channel_label, value_label
-from app.surfaces.staff.scope import StaffScope, bounded_int, require, scope_for
 from app.surfaces.web import redirect, render
 
 router = APIRouter(prefix="/staff/students", include_in_schema=False)
 PAGE_SIZE = 50
-
-
-def _student_scope(principal: Any, request: Request) -> StaffScope:
-    scope = scope_for(principal, request)
-    require(scope.sees_students)
-    return scope
 
 
 def _search_query(scope: StaffScope, params: dict[str, str]) -> tuple[Select[Any], dict[str, Any]]:
@@ -75,8 +70,7 @@ def _search_query(scope: StaffScope, params: dict[str, str]) -> tuple[Select[Any
 
 
 @router.get("")
-def search(request: Request, db: DbSession, principal: CurrentStaff) -> Response:
-    scope = _student_scope(principal, request)
+def search(request: Request, db: DbSession, scope: SchoolStaff) -> Response:
     params = {k: request.query_params.get(k, "") for k in ("q", "school", "grade", "class", "number", "page")}
     page = max(1, bounded_int(params["page"], 100_000) or 1)
     query, used = _search_query(scope, params)
@@ -123,8 +117,8 @@ def _load_student(db: Session, scope: StaffScope, student_id: int) -> Student:
         .options(joinedload(Student.school), joinedload(Student.school_class))
         .where(Student.id == student_id, scope.student_filter())
     )
-    require(student is not None)
-    assert student is not None
+    if student is None:
+        raise NotFound()
     return student
 
 
@@ -167,8 +161,7 @@ def _student_context(db: Session, scope: StaffScope, student: Student) -> dict[s
 
 
 @router.get("/{student_id}")
-def student_page(request: Request, db: DbSession, principal: CurrentStaff, student_id: RowId) -> Response:
-    scope = _student_scope(principal, request)
+def student_page(request: Request, db: DbSession, scope: SchoolStaff, student_id: RowId) -> Response:
     student = _load_student(db, scope, student_id)
     record(
         db,
@@ -183,15 +176,12 @@ def student_page(request: Request, db: DbSession, principal: CurrentStaff, stude
     return render(request, "staff/student.html", context)
 
 
-def _record_scope(
-    principal: Any, request: Request, db: Session, student_id: int
-) -> tuple[StaffScope, Student]:
-    scope = _student_scope(principal, request)
-    require(scope.records_choices)
+def _recordable_student(db: Session, scope: StaffScope, student_id: int) -> Student:
     student = _load_student(db, scope, student_id)
     # A teacher at this school who administers another school may not record here.
-    require(scope.records_choices_at(student.school_id))
-    return scope, student
+    if not scope.records_choices_at(student.school_id):
+        raise NotFound()
+    return student
 
 
 def _record_form(
@@ -222,8 +212,8 @@ def _record_form(
 
 
 @router.get("/{student_id}/record")
-def record_form(request: Request, db: DbSession, principal: CurrentStaff, student_id: RowId) -> Response:
-    scope, student = _record_scope(principal, request, db, student_id)
+def record_form(request: Request, db: DbSession, scope: ChoiceRecorder, student_id: RowId) -> Response:
+    student = _recordable_student(db, scope, student_id)
     record(
         db,
         "student.viewed",
@@ -241,7 +231,7 @@ def record_form(request: Request, db: DbSession, principal: CurrentStaff, studen
 def record_choice(
     request: Request,
     db: DbSession,
-    principal: CurrentStaff,
+    scope: ChoiceRecorder,
     student_id: RowId,
     definition: Annotated[str, Form()] = "",
     value: Annotated[str, Form()] = "",
@@ -250,7 +240,7 @@ def record_choice(
     reason: Annotated[str, Form()] = "",
     guardian: Annotated[str, Form()] = "",
 ) -> Response:
-    scope, student = _record_scope(principal, request, db, student_id)
+    student = _recordable_student(db, scope, student_id)
     chosen = categories or []
     values = {
         "definition": definition,
