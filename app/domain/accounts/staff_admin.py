@@ -12,6 +12,7 @@ from app.domain.accounts.linking import issue_enrolment_code
 from app.domain.accounts.models import STAFF_ROLES, StaffGroupMapping, StaffRole
 from app.domain.accounts.principal import Principal
 from app.domain.audit.service import CLI, Actor, record
+from app.domain.boards import service as boards
 from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
 from app.errors import Invalid
 
@@ -253,3 +254,19 @@ def issue_letters(db: Session, principal: Principal, school_class: SchoolClass) 
         details={"school_id": school_class.school_id, "letters": len(letters)},
     )
     return letters
+
+
+def set_provider_trust(
+    db: Session, board_id: int, provider_name: str, trusted: bool, *, actor: Actor
+) -> None:
+    """May this guardian provider's verified e-mail link accounts automatically? Audited when changed."""
+    if boards.set_provider_trust(db, board_id, provider_name, trusted):
+        record(
+            db,
+            "accounts.provider_trust_changed",
+            actor=actor,
+            board_id=board_id,
+            target_type="provider",
+            target_id=provider_name,
+            details={"trust_verified_email": trusted},
+        )

@@ -387,3 +387,63 @@ def retire_service(db: Session, *, service: Service, actor: Actor) -> NoticeVers
         target_id=service.id,
     )
     return _publish_notice(db, service.board_id, actor, [{"service_id": service.id, "changed": ["retired"]}])
+
+
+def add_definition(
+    db: Session,
+    *,
+    board_id: int,
+    service_id: int,
+    code: str,
+    kind: str,
+    options: list[str],
+    category_codes: list[str],
+    label: str,
+    label_en: str,
+    explanation: str,
+    explanation_en: str,
+    actor: Actor,
+) -> ChoiceDefinition:
+    """Offer guardians a new choice about a service (default: the first option)."""
+    definition = ChoiceDefinition(
+        board_id=board_id,
+        service_id=service_id,
+        code=code,
+        kind=kind,
+        options=options,
+        default_value=options[0],
+        category_codes=category_codes,
+        label=label,
+        label_en=label_en,
+        explanation=explanation,
+        explanation_en=explanation_en,
+    )
+    db.add(definition)
+    db.flush()
+    record(
+        db,
+        "choice_definition.created",
+        actor=actor,
+        board_id=board_id,
+        target_type="choice_definition",
+        target_id=definition.id,
+        details={"service_id": service_id, "code": code, "kind": kind},
+    )
+    return definition
+
+
+def retire_definition(db: Session, definition: ChoiceDefinition, *, actor: Actor) -> None:
+    """Stop offering a choice; choices already made keep their history."""
+    if definition.status != "active":
+        return
+    definition.status = "retired"
+    definition.retired_at = utcnow()
+    db.flush()
+    record(
+        db,
+        "choice_definition.retired",
+        actor=actor,
+        board_id=definition.board_id,
+        target_type="choice_definition",
+        target_id=definition.id,
+    )

@@ -16,8 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.db import utcnow
-from app.domain.audit.service import Actor, record
+from app.domain.audit.service import Actor
 from app.domain.catalog import service as catalog
 from app.domain.catalog.models import (
     ANONYMIZED_STATISTICS,
@@ -323,29 +322,19 @@ def create_definition(
             },
             status_code=422,
         )
-    definition = ChoiceDefinition(
+    catalog.add_definition(
+        db,
         board_id=scope.board_id,
         service_id=service_id,
         code=code,
         kind=kind,
         options=list(DEFINITION_KINDS[kind]),
-        default_value="show",
         category_codes=[c.category.code for c in view.version.categories] if kind == "categories" else [],
         label=label[:300],
         label_en=str(form.get("label_en", "")).strip()[:300],
         explanation=str(form.get("explanation", "")).strip(),
         explanation_en=str(form.get("explanation_en", "")).strip(),
-    )
-    db.add(definition)
-    db.flush()
-    record(
-        db,
-        "choice_definition.created",
         actor=Actor.account(scope.account_id),
-        board_id=scope.board_id,
-        target_type="choice_definition",
-        target_id=definition.id,
-        details={"service_id": service_id, "code": code, "kind": kind},
     )
     return redirect(request, f"/staff/services/{service_id}")
 
@@ -359,15 +348,5 @@ def retire_definition(request: Request, db: DbSession, scope: BoardAdmin, defini
     )
     if definition is None:
         raise NotFound()
-    if definition.status == "active":
-        definition.status = "retired"
-        definition.retired_at = utcnow()
-        record(
-            db,
-            "choice_definition.retired",
-            actor=Actor.account(scope.account_id),
-            board_id=scope.board_id,
-            target_type="choice_definition",
-            target_id=definition.id,
-        )
+    catalog.retire_definition(db, definition, actor=Actor.account(scope.account_id))
     return redirect(request, f"/staff/services/{definition.service_id}")

@@ -16,7 +16,7 @@ from app.domain.accounts import staff_admin
 from app.domain.accounts.linking import ENROLMENT_CODE_TTL
 from app.domain.accounts.models import STAFF_ROLES, Account, StaffGroupMapping, StaffRole
 from app.domain.accounts.principal import Principal
-from app.domain.audit.service import Actor, record
+from app.domain.audit.service import Actor
 from app.domain.boards import service as boards
 from app.domain.boards.models import Board
 from app.domain.notifications.service import queue_email
@@ -216,17 +216,9 @@ def save_providers(
     for provider in settings.oidc_providers:
         if provider.audience != "guardian":
             continue
-        wanted = provider.name in wanted_names
-        if boards.set_provider_trust(db, board, provider.name, wanted):
-            record(
-                db,
-                "accounts.provider_trust_changed",
-                actor=Actor.account(principal.account.id),
-                board_id=board,
-                target_type="provider",
-                target_id=provider.name,
-                details={"trust_verified_email": wanted},
-            )
+        staff_admin.set_provider_trust(
+            db, board, provider.name, provider.name in wanted_names, actor=Actor.account(principal.account.id)
+        )
     return redirect(request, f"/staff/providers?board_id={board}")
 
 
