@@ -392,8 +392,7 @@ def retire_service(db: Session, *, service: Service, actor: Actor) -> NoticeVers
 def add_definition(
     db: Session,
     *,
-    board_id: int,
-    service_id: int,
+    service: Service,
     code: str,
     kind: str,
     options: list[str],
@@ -405,6 +404,14 @@ def add_definition(
     actor: Actor,
 ) -> ChoiceDefinition:
     """Offer guardians a new choice about a service (default: the first option)."""
+    if service.status != "active":
+        raise Invalid("This service has been retired.")
+    taken = select(ChoiceDefinition.id).where(
+        ChoiceDefinition.service_id == service.id, ChoiceDefinition.code == code
+    )
+    if db.scalar(taken) is not None:
+        raise Invalid(fields={"code": N_("A choice with this code already exists for this service.")})
+    board_id, service_id = service.board_id, service.id
     definition = ChoiceDefinition(
         board_id=board_id,
         service_id=service_id,

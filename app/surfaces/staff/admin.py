@@ -19,11 +19,12 @@ from app.domain.apikeys.models import ApiKey
 from app.domain.audit.models import AuditEvent
 from app.domain.audit.service import Actor, record
 from app.domain.exports.query import TOKYO
-from app.errors import NotFound
+from app.errors import Invalid, NotFound
 from app.i18n import gettext
 from app.surfaces.dependencies import DbSession, RowId
+from app.surfaces.errors import form_errors
 from app.surfaces.permissions import BoardAdmin, BoardReader
-from app.surfaces.staff.forms import bounded_int
+from app.surfaces.staff.forms import ApiKeyForm, bounded_int
 from app.surfaces.web import redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -44,12 +45,12 @@ def api_keys(request: Request, db: DbSession, scope: BoardReader) -> Response:
 def create_api_key(
     request: Request, db: DbSession, scope: BoardAdmin, name: Annotated[str, Form()] = ""
 ) -> Response:
-    name = name.strip()
-    if not name or len(name) > 200:
-        message = gettext("Name the key after the system that will use it (200 characters at most).")
-        return _keys_page(request, db, scope, status=422, errors=[message])
+    try:
+        form = ApiKeyForm.parse({"name": name})
+    except Invalid as exc:
+        return _keys_page(request, db, scope, status=422, errors=form_errors(exc))
     secret, key = keys.create_key(
-        db, board_id=scope.board_id, name=name, actor=Actor.account(scope.account_id)
+        db, board_id=scope.board_id, name=form.name, actor=Actor.account(scope.account_id)
     )
     # Shown once, on this response only (render sets Cache-Control: no-store).
     return _keys_page(request, db, scope, status=201, secret=secret, new_key=key)

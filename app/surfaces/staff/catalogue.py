@@ -8,6 +8,7 @@ choice definitions.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -27,15 +28,16 @@ from app.domain.catalog.models import (
     Service,
 )
 from app.domain.choices.jobs import request_announcement
-from app.errors import NotFound
+from app.errors import Invalid, NotFound
 from app.i18n import gettext
 from app.surfaces.dependencies import DbSession, RowId
+from app.surfaces.errors import form_errors
 from app.surfaces.permissions import AnyStaff, BoardAdmin, StaffScope
+from app.surfaces.staff.forms import CODE_PATTERN, DEFINITION_KINDS, DefinitionForm
 from app.surfaces.web import redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
-CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 BOOLEAN_FIELDS = (
     "erased_at_graduation",
     "erased_at_contract_end",
@@ -60,7 +62,6 @@ TEXT_FIELDS = (
     "court",
     "court_en",
 )
-DEFINITION_KINDS = {"toggle": ["show", "hide"], "categories": ["show", "hide_all", "hide_some"]}
 
 
 async def form_data(request: Request) -> FormData:
@@ -228,21 +229,28 @@ def create_service(request: Request, db: DbSession, scope: BoardAdmin, form: For
     return redirect(request, f"/staff/services/{result.service.id}")
 
 
-@router.get("/services/{service_id}")
-def service_page(request: Request, db: DbSession, scope: AnyStaff, service_id: RowId) -> Response:
-    view = _view(db, scope, service_id)
+def _service_page(
+    request: Request,
+    db: Session,
+    scope: StaffScope,
+    view: catalog.ServiceView,
+    errors: Sequence[tuple[str, str]] = (),
+    status: int = 200,
+) -> Response:
     definitions = list(
         db.scalars(
             select(ChoiceDefinition)
-            .where(ChoiceDefinition.service_id == service_id)
+            .where(ChoiceDefinition.service_id == view.service.id)
             .order_by(ChoiceDefinition.id)
         )
     )
-    return render(
-        request,
-        "staff/service.html",
-        {"view": view, "definitions": definitions, "scope": scope, "kinds": DEFINITION_KINDS, "errors": []},
-    )
+    context = {"view": view, "definitions": definitions, "scope": scope, "kinds": DEFINITION_KINDS}
+    return render(request, "staff/service.html", {**context, "errors": list(errors)}, status_code=status)
+
+
+@router.get("/services/{service_id}")
+def service_page(request: Request, db: DbSession, scope: AnyStaff, service_id: RowId) -> Response:
+    return _service_page(request, db, scope, _view(db, scope, service_id))
 
 
 @router.get("/services/{service_id}/edit")
@@ -288,54 +296,24 @@ def create_definition(
     request: Request, db: DbSession, scope: BoardAdmin, service_id: RowId, form: Form
 ) -> Response:
     view = _view(db, scope, service_id)
-    code = str(form.get("code", "")).strip()
-    kind = str(form.get("kind", ""))
-    label = str(form.get("label", "")).strip()
-    errors: list[str] = []
-    if not CODE_PATTERN.match(code):
-        errors.append(gettext("The code uses lower-case letters, digits, - and _ (e.g. dashboard)."))
-    elif db.scalar(
-        select(ChoiceDefinition.id).where(
-            ChoiceDefinition.service_id == service_id, ChoiceDefinition.code == code
+    hideable = [c.category.code for c in view.version.categories]
+    try:
+        data = DefinitionForm.parse(form)
+        catalog.add_definition(
+            db,
+            service=view.service,
+            code=data.code,
+            kind=data.kind,
+            options=list(DEFINITION_KINDS[data.kind]),
+            category_codes=hideable if data.kind == "categories" else [],
+            label=data.label[:300],
+            label_en=data.label_en[:300],
+            explanation=data.explanation,
+            explanation_en=data.explanation_en,
+            actor=Actor.account(scope.account_id),
         )
-    ):
-        errors.append(gettext("A choice with this code already exists for this service."))
-    if kind not in DEFINITION_KINDS:
-        errors.append(gettext("Choose one of the offered options."))
-    if not label:
-        errors.append(gettext("Enter the question guardians are asked."))
-    if view.service.status != "active":
-        errors.append(gettext("This service has been retired."))
-    if errors:
-        definitions = list(
-            db.scalars(select(ChoiceDefinition).where(ChoiceDefinition.service_id == service_id))
-        )
-        return render(
-            request,
-            "staff/service.html",
-            {
-                "view": view,
-                "definitions": definitions,
-                "scope": scope,
-                "kinds": DEFINITION_KINDS,
-                "errors": errors,
-            },
-            status_code=422,
-        )
-    catalog.add_definition(
-        db,
-        board_id=scope.board_id,
-        service_id=service_id,
-        code=code,
-        kind=kind,
-        options=list(DEFINITION_KINDS[kind]),
-        category_codes=[c.category.code for c in view.version.categories] if kind == "categories" else [],
-        label=label[:300],
-        label_en=str(form.get("label_en", "")).strip()[:300],
-        explanation=str(form.get("explanation", "")).strip(),
-        explanation_en=str(form.get("explanation_en", "")).strip(),
-        actor=Actor.account(scope.account_id),
-    )
+    except Invalid as exc:
+        return _service_page(request, db, scope, view, errors=form_errors(exc), status=422)
     return redirect(request, f"/staff/services/{service_id}")
 
 

@@ -1,6 +1,72 @@
-"""Parsing of staff form and query-string values that the form models share."""
+"""Typed models of the staff forms, and the parsing of query-string values they share.
+
+A form model lists its fields as typed attributes and names each problem by field (English
+msgids), raised together as one `Invalid`; the route re-renders the form with them through
+`app.surfaces.errors.form_errors`, which feeds `forms.error_summary` in the templates.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict
+
+from app.errors import Invalid
+from app.i18n import N_
+
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
+DEFINITION_KINDS = {"toggle": ["show", "hide"], "categories": ["show", "hide_all", "hide_some"]}
+
+
+class FormModel(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", frozen=True)
+
+    @classmethod
+    def parse(cls, form: Mapping[str, Any]) -> Self:
+        """The form's values, or `Invalid` naming every field that cannot be accepted."""
+        model = cls.model_validate({name: str(form.get(name, "")) for name in cls.model_fields})
+        problems = model.problems()
+        if problems:
+            raise Invalid(fields=problems)
+        return model
+
+    def problems(self) -> dict[str, str]:
+        return {}
+
+
+class DefinitionForm(FormModel):
+    """A new choice offered with a service (`/staff/services/{id}/definitions`)."""
+
+    code: str
+    kind: str
+    label: str
+    label_en: str = ""
+    explanation: str = ""
+    explanation_en: str = ""
+
+    def problems(self) -> dict[str, str]:
+        problems: dict[str, str] = {}
+        if not CODE_PATTERN.match(self.code):
+            problems["code"] = N_("The code uses lower-case letters, digits, - and _ (e.g. dashboard).")
+        if self.kind not in DEFINITION_KINDS:
+            problems["kind"] = N_("Choose one of the offered options.")
+        if not self.label:
+            problems["label"] = N_("Enter the question guardians are asked.")
+        return problems
+
+
+class ApiKeyForm(FormModel):
+    """A new API key (`/staff/api-keys`): named after the system that will use it."""
+
+    name: str
+
+    def problems(self) -> dict[str, str]:
+        if not self.name or len(self.name) > 200:
+            return {"name": N_("Name the key after the system that will use it (200 characters at most).")}
+        return {}
+
 
 MAX_ID = 2**63 - 1
 
