@@ -273,7 +273,21 @@ def generate(url: str, students: int, opted_out: float, seed: int = 7) -> dict[s
         at = now - timedelta(days=rng.randint(0, 180), seconds=rng.randint(0, 86_400))
         channel = rng.choice(("web", "web", "web", "paper", "phone"))
         event_rows.append(
-            (event_id, board_id, sid, definition_id, "requested", None, value, cats, channel, None, "", at)
+            (
+                event_id,
+                board_id,
+                sid,
+                definition_id,
+                "requested",
+                None,
+                value,
+                cats,
+                channel,
+                None,
+                "",
+                at,
+                None,
+            )
         )
         event_rows.append(
             (
@@ -289,6 +303,7 @@ def generate(url: str, students: int, opted_out: float, seed: int = 7) -> dict[s
                 str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "",
                 at,
+                event_id + 1,  # feed position: the id, as the migration gave existing events
             )
         )
         current_rows.append(
@@ -312,9 +327,19 @@ def generate(url: str, students: int, opted_out: float, seed: int = 7) -> dict[s
             "receipt_id",
             "reason",
             "created_at",
+            "feed_position",
         ],
         event_rows,
     )
+    with engine.begin() as conn:  # later confirmations continue after the generated positions
+        conn.execute(text("DELETE FROM feed_counters WHERE board_id = :b"), {"b": board_id})
+        conn.execute(
+            text(
+                "INSERT INTO feed_counters (board_id, position) SELECT :b, COALESCE(MAX(feed_position), 0) "
+                "FROM choice_events WHERE board_id = :b"
+            ),
+            {"b": board_id},
+        )
     bulk_insert(
         engine,
         tables["current_choices"],

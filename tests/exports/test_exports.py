@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import utcnow
 from app.domain.audit.models import AuditEvent
+from app.domain.exports.query import TOKYO
 from tests.helpers import csrf_token, sign_in_as
 from tests.staff import factories as f
 
@@ -71,7 +72,8 @@ def test_every_format_holds_the_same_rows(
     assert as_json.status_code == 200
     records = json.loads(as_json.content)
     assert [r["student_id"] for r in records] == ["stu-A", "stu-B"]
-    assert records[0]["school_code"] == "S1" and records[0]["value"] == "hide_all"
+    assert records[0]["school_code"] == "S1"
+    assert records[0]["value"] == "hide_all: identity, credentials, learning_records"
 
     as_xlsx = _export(client, settings, format="xlsx")
     assert as_xlsx.status_code == 200
@@ -121,7 +123,7 @@ def test_export_is_audited_with_filters_and_row_count(
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "export.optouts"))
     assert event is not None
     assert event.actor_id == world["admin"].id  # type: ignore[attr-defined]
-    assert event.details["row_count"] == 2
+    assert event.details["row_count"] == 3  # two opt-outs, and one family that chose "show"
     assert event.details["filters"]["grade"] == "P3"
     assert "since" in event.details["filters"]
 
@@ -158,6 +160,27 @@ def test_since_filter_keeps_recent_changes_only(
     since = (utcnow() - timedelta(days=2)).date().isoformat()
     recent = json.loads(_export(client, settings, format="json", since=since).content)
     assert "stu-OLD" not in [r["student_id"] for r in recent]
+
+
+def test_changes_since_carry_withdrawals_with_the_time_they_took_effect(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, object]
+) -> None:
+    returning = f.student(db, world["first"], family="戻田", given="七郎", sourced_id="stu-W")  # type: ignore[arg-type]
+    f.confirmed(db, world["definition"], returning, "hide_all", at=utcnow() - timedelta(days=30))  # type: ignore[arg-type]
+    shown_again = f.confirmed(db, world["definition"], returning, "show")  # type: ignore[arg-type]
+    db.commit()
+    sign_in_as(client, db, settings, world["admin"])  # type: ignore[arg-type]
+    # the full list of opt-outs no longer holds the family …
+    everything = json.loads(_export(client, settings, format="json").content)
+    assert "stu-W" not in [r["student_id"] for r in everything]
+    # … and "changes since" tells the school to show the child's data again, and since when
+    since = (utcnow() - timedelta(days=2)).date().isoformat()
+    recent = json.loads(_export(client, settings, format="json", since=since).content)
+    [row] = [r for r in recent if r["student_id"] == "stu-W"]
+    assert row["value"] == "show"
+    assert row["effective_since"].startswith(shown_again.created_at.astimezone(TOKYO).date().isoformat())
+    csv_rows = _export(client, settings, format="csv", since=since).content.decode("utf-8-sig").splitlines()
+    assert any("stu-W" in line and ",show," in line for line in csv_rows)
 
 
 def test_auditor_and_guests_cannot_export(

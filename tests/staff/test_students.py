@@ -166,7 +166,8 @@ def test_school_admin_records_a_choice_and_guardians_are_emailed(
     assert len(to_mother) == 1 and "花子" in str(to_mother[0]["Subject"])
     assert "電話" in body_of(to_mother[0]) and event.receipt_id in body_of(to_mother[0])
     to_father = smtp.to("father@example.test")
-    assert "recorded" in str(to_father[0]["Subject"]) and "Phone" in body_of(to_father[0])
+    assert "recorded" in str(to_father[0]["Subject"])
+    assert "By telephone to the school" in body_of(to_father[0])
     shown = client.get(f"/staff/students/{world['hanako'].id}?recorded=1").text
     assert "記録しました" in shown and "11月20日に電話で母親から" in shown
 

@@ -125,11 +125,12 @@ def student_line(student: Student) -> str:
 
 
 def choice_text(value: str, codes: list[str], categories: Mapping[str, DataCategory]) -> str:
-    """「選んだ種類のデータだけ表示しない（成績・評価、健康・出欠の情報）」 with the chosen kinds."""
+    """「選んだ種類のデータだけ表示しない（成績・評価、健康・出欠の情報）」: the value with the kinds
+    it hides (`choices.service.hidden_by`), for "hide all" as much as for "hide some"."""
     from app.i18n import localized
 
     text = choice_value(value)
-    if value != "hide_some" or not codes:
+    if value not in ("hide_some", "hide_all") or not codes:
         return text
     names = [localized(categories[c], "name") if c in categories else c for c in codes]
     if current_language.get() == "ja":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, BigIntPK, utcnow
@@ -19,6 +19,9 @@ from app.domain.catalog.models import ChoiceDefinition
 
 EVENT_KINDS = ("requested", "confirmed", "cancelled", "expired")
 CHANNELS = ("web", "paper", "phone", "in_person", "import")
+# The reason of a `cancelled` event closing a guardian's request that a choice the school
+# recorded replaced (a stable msgid: shown translated).
+SUPERSEDED_BY_SCHOOL = "superseded by the school's record"
 
 
 class ChoiceEvent(Base):
@@ -26,6 +29,7 @@ class ChoiceEvent(Base):
     __table_args__ = (
         Index("ix_choice_events_student_definition", "student_id", "definition_id"),
         Index("ix_choice_events_board_kind_id", "board_id", "kind", "id"),
+        Index("uq_choice_events_board_feed_position", "board_id", "feed_position", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -47,9 +51,23 @@ class ChoiceEvent(Base):
     )
     # Receipt id (UUID) for confirmed events.
     receipt_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    # Confirmed events only: the board's change-feed position, assigned in commit order
+    # (FeedCounter); the feed's cursor is a position, never an id.
+    feed_position: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     definition: Mapped[ChoiceDefinition] = relationship(lazy="raise")
+
+
+class FeedCounter(Base):
+    """The last change-feed position a board handed out. Taking the next one locks this row
+    until the confirming transaction ends, so positions become visible in the order they
+    were given: a reader that has seen position n has seen every position below n."""
+
+    __tablename__ = "feed_counters"
+
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class CurrentChoice(Base):

@@ -23,11 +23,12 @@ from app.domain.catalog.queries import category_names
 from app.domain.choices.announcements import language_of, notify_co_guardians
 from app.domain.choices.guardian_queries import guardians_of
 from app.domain.choices.labels import LABELS
-from app.domain.choices.models import ChoiceEvent
+from app.domain.choices.models import SUPERSEDED_BY_SCHOOL, ChoiceEvent
 from app.domain.choices.queries import CONFIRMATION_PURPOSE
 from app.domain.choices.receipts import build_receipt, receipt_attachment
 from app.domain.choices.service import (
     close_request,
+    closing_event,
     confirm_request,
     pending_requests,
     request_state,
@@ -181,7 +182,9 @@ def resend(
     return token
 
 
-LinkProblem = Literal["unknown", "used", "expired", "replaced", "cancelled", "closed"]
+LinkProblem = Literal[
+    "unknown", "used", "expired", "replaced", "cancelled", "superseded", "request_expired", "closed"
+]
 
 
 @dataclass
@@ -197,6 +200,18 @@ class Link:
         return self.problem is None
 
 
+def _closed_problem(db: Session, request: ChoiceEvent) -> LinkProblem:
+    closing = closing_event(db, request)
+    assert closing is not None
+    if closing.kind == "confirmed":
+        return "used"
+    if closing.kind == "expired":
+        return "request_expired"
+    if closing.reason == SUPERSEDED_BY_SCHOOL:
+        return "superseded"
+    return "cancelled"
+
+
 def inspect_link(db: Session, secret: str) -> Link:
     found = tokens.look_up(db, CONFIRMATION_PURPOSE, secret)
     token = found.token
@@ -209,13 +224,10 @@ def inspect_link(db: Session, secret: str) -> Link:
     )
     if request is None:
         return Link(None, None, "unknown")
-    state = request_state(db, request)
-    if found.problem is tokens.TokenProblem.USED or state == "confirmed":
+    if request_state(db, request) != "pending":
+        return Link(token, request, _closed_problem(db, request))
+    if found.problem is tokens.TokenProblem.USED:
         return Link(token, request, "used")
-    if state == "cancelled":
-        return Link(token, request, "cancelled")
-    if state != "pending":
-        return Link(token, request, "closed")
     if found.problem is tokens.TokenProblem.REVOKED:
         return Link(token, request, "replaced")
     if found.problem is tokens.TokenProblem.EXPIRED:

@@ -10,12 +10,14 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
 from app.domain.audit.service import Actor, record
 from app.domain.catalog.models import ChoiceDefinition
 from app.domain.catalog.service import current_notice
-from app.domain.choices.models import ChoiceEvent, CurrentChoice
+from app.domain.choices.models import ChoiceEvent, CurrentChoice, FeedCounter
 from app.domain.choices.queries import pending_requests_for
 from app.errors import Conflict, Invalid
 
@@ -51,6 +53,42 @@ def validate_choice(definition: ChoiceDefinition, value: str, category_codes: li
     elif category_codes:
         return "One of the kinds of data cannot be chosen here."
     return None
+
+
+def hidden_by(definition: ChoiceDefinition, value: str, chosen: Sequence[str]) -> list[str]:
+    """The kinds of data a value of a categories choice hides: the one list that the guardian
+    reads, the receipt states and exports and the API send. `hide_all` hides the kinds the
+    choice offers (frozen into the request when it is made), `hide_some` those chosen."""
+    if value == definition.default_value:
+        return []
+    if value == "hide_all":
+        return list(chosen) or list(definition.category_codes)
+    return sorted(chosen)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """What confirming a request would change, against the setting in force."""
+
+    newly_hidden: list[str]  # kinds of data (categories choices)
+    shown_again: list[str]
+    changes_value: bool
+
+    @property
+    def changes_nothing(self) -> bool:
+        return not (self.newly_hidden or self.shown_again or self.changes_value)
+
+
+def difference(definition: ChoiceDefinition, current: Effective, request: ChoiceEvent) -> Difference:
+    if definition.kind != "categories":
+        return Difference([], [], request.value != current.value)
+    before = hidden_by(definition, current.value, current.category_codes)
+    after = hidden_by(definition, request.value, request.category_codes)
+    return Difference(
+        [code for code in after if code not in before],
+        [code for code in before if code not in after],
+        request.value != current.value,
+    )
 
 
 def _default(definition: ChoiceDefinition) -> Effective:
@@ -108,13 +146,15 @@ def write_request(
     if problem:
         raise Invalid(fields={"value": problem})
     notice = current_notice(db, definition.board_id)
+    if definition.kind == "categories" and value == "hide_all":
+        category_codes = hidden_by(definition, value, [])
     event = ChoiceEvent(
         board_id=definition.board_id,
         student_id=student_id,
         definition_id=definition.id,
         kind="requested",
         value=value,
-        category_codes=sorted(category_codes),
+        category_codes=category_codes if value == "hide_all" else sorted(category_codes),
         channel=channel,
         reason=reason,
         actor_account_id=actor_account_id,
@@ -140,12 +180,13 @@ def write_request(
     return event
 
 
-def _closing_event(db: Session, request: ChoiceEvent) -> ChoiceEvent | None:
+def closing_event(db: Session, request: ChoiceEvent) -> ChoiceEvent | None:
+    """The event that confirmed, cancelled or expired a request (None while it is pending)."""
     return db.scalar(select(ChoiceEvent).where(ChoiceEvent.request_id == request.id).limit(1))
 
 
 def request_state(db: Session, request: ChoiceEvent) -> RequestState:
-    closing = _closing_event(db, request)
+    closing = closing_event(db, request)
     if closing is None:
         return "pending"
     state: RequestState = closing.kind  # type: ignore[assignment]
@@ -172,16 +213,21 @@ def _follow_up(request: ChoiceEvent, kind: str, actor_account_id: int | None) ->
 def confirm_request(db: Session, request: ChoiceEvent, *, actor_account_id: int | None) -> ChoiceEvent:
     if request.kind != "requested" or request_state(db, request) != "pending":
         raise Conflict("This request is no longer waiting for confirmation.")
-    event = _follow_up(request, "confirmed", actor_account_id)
-    event.receipt_id = str(uuid.uuid4())
-    db.add(event)
-    db.flush()
     current = db.scalar(
         select(CurrentChoice).where(
             CurrentChoice.student_id == request.student_id,
             CurrentChoice.definition_id == request.definition_id,
         )
     )
+    if current is not None and current.event_id > request.id:
+        # Something newer took effect since this request was made: it is no longer the
+        # family's latest word (the school's record closes such requests; this is the guard).
+        raise Conflict("This request is no longer waiting for confirmation.")
+    event = _follow_up(request, "confirmed", actor_account_id)
+    event.receipt_id = str(uuid.uuid4())
+    event.feed_position = next_feed_position(db, request.board_id)
+    db.add(event)
+    db.flush()
     if current is None:
         current = CurrentChoice(
             board_id=request.board_id, student_id=request.student_id, definition_id=request.definition_id
@@ -208,6 +254,21 @@ def confirm_request(db: Session, request: ChoiceEvent, *, actor_account_id: int 
         },
     )
     return event
+
+
+def next_feed_position(db: Session, board_id: int) -> int:
+    """The board's next change-feed position. The upsert locks the board's counter row until
+    this transaction ends, so a later position can never become visible before an earlier one
+    (ADR 0079); confirmations of one board queue here for the rest of their transaction."""
+    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(FeedCounter)
+        .values(board_id=board_id, position=1)
+        .on_conflict_do_update(index_elements=["board_id"], set_={"position": FeedCounter.position + 1})
+        .returning(FeedCounter.position)
+    )
+    position: int = db.execute(statement).scalar_one()
+    return position
 
 
 def close_request(

@@ -2,8 +2,11 @@
 
 Both read only confirmed state (`current_choices` and confirmed `choice_events`), so a
 pending request never reaches a downstream system. Cursors are opaque strings:
-`c<id>` (a current_choices row id, keyset pagination) and `e<id>` (a confirmed
-choice-event id; everything after it is "new").
+`c<id>` (a current_choices row id, keyset pagination) and `e<position>` (a position in
+the board's change feed; everything after it is "new"). Positions are handed out in commit
+order (`choices.service.next_feed_position`, ADR 0079), so a reader never passes a change
+that commits later; before positions existed the cursor was the event id, and the migration
+gave those events their id as position, so old cursors still mean the same.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from app.domain.catalog.models import (
 )
 from app.domain.catalog.queries import latest_version_ids
 from app.domain.choices.models import ChoiceEvent, CurrentChoice
+from app.domain.choices.service import hidden_by
 from app.domain.exports.feed_schemas import Change, ChangeFeed, HiddenStudent, HideList
 from app.domain.people.models import Student
 
@@ -84,17 +88,23 @@ def definition_facts(db: Session, board_id: int) -> dict[int, DefinitionFacts]:
 
 
 def chosen_categories() -> ColumnElement[list[str] | None]:
-    """The chosen categories only where they matter (`hide_some`): NULL elsewhere, which
+    """The categories only where they matter (`hide_some`, `hide_all`): NULL elsewhere, which
     spares decoding a JSON value per row (a third of the read time of a full list)."""
-    return case((CurrentChoice.value == "hide_some", CurrentChoice.category_codes), else_=None)
+    return case(
+        (CurrentChoice.value.in_(("hide_some", "hide_all")), CurrentChoice.category_codes), else_=None
+    )
 
 
 def hidden_categories(facts: DefinitionFacts, value: str, chosen: list[str]) -> tuple[str, list[str]] | None:
-    """None when the value is the default (nothing hidden); else ("all"|"some", categories)."""
-    if value == facts.definition.default_value:
+    """None when the value is the default (nothing hidden); else ("all"|"some", categories).
+
+    A categories choice hides what `hidden_by` says (what the guardian was told); any other
+    non-default value (a toggle's "hide" or "deny") stands for all the service holds."""
+    definition = facts.definition
+    if value == definition.default_value:
         return None
-    if value == "hide_some":
-        return "some", sorted(chosen)
+    if definition.kind == "categories":
+        return ("some" if value == "hide_some" else "all"), hidden_by(definition, value, chosen)
     return "all", list(facts.all_categories)
 
 
@@ -107,14 +117,10 @@ def find_definition(
     return None
 
 
-def latest_event_id(db: Session, board_id: int) -> int:
+def latest_position(db: Session, board_id: int) -> int:
+    """The board's highest committed feed position (0 before the first change)."""
     return int(
-        db.scalar(
-            select(func.max(ChoiceEvent.id)).where(
-                ChoiceEvent.board_id == board_id, ChoiceEvent.kind == "confirmed"
-            )
-        )
-        or 0
+        db.scalar(select(func.max(ChoiceEvent.feed_position)).where(ChoiceEvent.board_id == board_id)) or 0
     )
 
 
@@ -122,7 +128,7 @@ def hide_list(db: Session, facts: DefinitionFacts, *, cursor: str | None, limit:
     after = decode_cursor("c", cursor)
     # Read the feed position first: a change landing while the pages are read is then
     # delivered again by the feed, never lost.
-    changes_cursor = encode_cursor("e", latest_event_id(db, facts.definition.board_id))
+    changes_cursor = encode_cursor("e", latest_position(db, facts.definition.board_id))
     rows = db.execute(
         select(CurrentChoice.id, Student.sourced_id, CurrentChoice.value, chosen_categories())
         .join(Student, Student.id == CurrentChoice.student_id)
@@ -167,9 +173,9 @@ def change_feed(
     """
     after = decode_cursor("e", since)
     query = (
-        select(ChoiceEvent.id, ChoiceEvent.student_id, ChoiceEvent.definition_id)
-        .where(ChoiceEvent.board_id == board_id, ChoiceEvent.kind == "confirmed", ChoiceEvent.id > after)
-        .order_by(ChoiceEvent.id)
+        select(ChoiceEvent.feed_position, ChoiceEvent.student_id, ChoiceEvent.definition_id)
+        .where(ChoiceEvent.board_id == board_id, ChoiceEvent.feed_position > after)
+        .order_by(ChoiceEvent.feed_position)
         .limit(limit + 1)
     )
     if only is not None:
@@ -180,8 +186,8 @@ def change_feed(
     if not events:
         return ChangeFeed(changes=[], next_cursor=encode_cursor("e", after), has_more=False)
     order: dict[tuple[int, int], int] = {}
-    for event_id, student_id, definition_id in events:
-        order[(student_id, definition_id)] = event_id
+    for position, student_id, definition_id in events:
+        order[(student_id, definition_id)] = position or 0
     student_ids = sorted({pair[0] for pair in order})
     current = {
         (row.student_id, row.definition_id): row
@@ -196,7 +202,7 @@ def change_feed(
         db.execute(select(Student.id, Student.sourced_id).where(Student.id.in_(student_ids))).all()
     )
     changes: list[Change] = []
-    for pair, _event_id in sorted(order.items(), key=lambda item: item[1]):
+    for pair, _position in sorted(order.items(), key=lambda item: item[1]):
         item = facts.get(pair[1])
         row = current.get(pair)
         if item is None or row is None:
@@ -211,4 +217,4 @@ def change_feed(
                 categories=[] if hidden is None else hidden[1],
             )
         )
-    return ChangeFeed(changes=changes, next_cursor=encode_cursor("e", events[-1][0]), has_more=has_more)
+    return ChangeFeed(changes=changes, next_cursor=encode_cursor("e", events[-1][0] or 0), has_more=has_more)

@@ -73,6 +73,8 @@ class DefinitionInfo:
     service_code: str
     service_name: str
     choice: str
+    # What "hide all" hides for this choice (choices.service.hidden_by).
+    hide_all: tuple[str, ...] = ()
 
 
 def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, DefinitionInfo]:
@@ -96,12 +98,14 @@ def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, Definit
             service_code=code,
             service_name=(name_en if english and name_en else name) or code,
             choice=(definition.label_en if english and definition.label_en else definition.label),
+            hide_all=tuple(definition.category_codes) if definition.kind == "categories" else (),
         )
     return infos
 
 
 def optout_select(filters: ExportFilters) -> RowSelect:
-    """One row per (student, choice) whose effective value is not the default."""
+    """One row per (student, choice) whose effective value is not the default; with `since`,
+    every (student, choice) whose value changed since then, withdrawals included."""
     statement: RowSelect = (
         select(
             School.code,
@@ -116,7 +120,10 @@ def optout_select(filters: ExportFilters) -> RowSelect:
             Student.given_name_kana,
             CurrentChoice.definition_id,
             CurrentChoice.value,
-            case((CurrentChoice.value == "hide_some", CurrentChoice.category_codes), else_=None),
+            case(
+                (CurrentChoice.value.in_(("hide_some", "hide_all")), CurrentChoice.category_codes),
+                else_=None,
+            ),
             CurrentChoice.effective_since,
             CurrentChoice.channel,
         )
@@ -128,9 +135,14 @@ def optout_select(filters: ExportFilters) -> RowSelect:
         .where(
             CurrentChoice.board_id == filters.board_id,
             Student.board_id == filters.board_id,
-            CurrentChoice.value != ChoiceDefinition.default_value,
         )
     )
+    if filters.since is None:
+        statement = statement.where(CurrentChoice.value != ChoiceDefinition.default_value)
+    else:
+        # "Changes since": a family that asked to be shown again is a change too (a row with
+        # the default value and the time it took effect), or the school would go on hiding.
+        statement = statement.where(CurrentChoice.effective_since >= filters.since)
     if filters.school_ids is not None:
         statement = statement.where(Student.school_id.in_(sorted(filters.school_ids)))
     if filters.school_code:
@@ -145,8 +157,6 @@ def optout_select(filters: ExportFilters) -> RowSelect:
         )
     if filters.choice_code:
         statement = statement.where(ChoiceDefinition.code == filters.choice_code)
-    if filters.since is not None:
-        statement = statement.where(CurrentChoice.effective_since >= filters.since)
     return statement
 
 
@@ -161,9 +171,13 @@ def count_rows(db: Session, filters: ExportFilters) -> int:
     return int(db.scalar(select(func.count()).select_from(subquery)) or 0)
 
 
-def format_value(value: str, category_codes: list[str] | None) -> str:
-    if category_codes and value not in ("hide_all",):
-        return f"{value}: {', '.join(category_codes)}"
+def format_value(value: str, category_codes: list[str] | None, info: DefinitionInfo) -> str:
+    """`hide_some: grades, health` and `hide_all: …` list the kinds hidden, as the guardian read them."""
+    hidden = list(category_codes or ())
+    if value == "hide_all" and not hidden:
+        hidden = list(info.hide_all)  # recorded before the list was kept with each choice
+    if hidden and value in ("hide_some", "hide_all"):
+        return f"{value}: {', '.join(hidden)}"
     return value
 
 
@@ -204,7 +218,7 @@ def iter_rows(
             f"{family_kana} {given_kana}".strip(),
             info.service_name,
             info.choice,
-            format_value(value, category_codes),
+            format_value(value, category_codes, info),
             since.astimezone(TOKYO).isoformat(timespec="seconds") if since else "",
             channel,
         ]

@@ -30,7 +30,7 @@ from app.domain.choices.guardian_queries import (
 )
 from app.domain.choices.labels import LABELS
 from app.domain.choices.receipts import build_receipt, find_receipt_event, receipt_json
-from app.domain.choices.service import history, validate_choice
+from app.domain.choices.service import difference, effective_choice, history, validate_choice
 from app.domain.people.models import Guardian
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession
@@ -235,19 +235,26 @@ def receipt(
 def _link_problem(request: Request, db: DbSession, link: flow.Link, secret: str) -> Response:
     flow.refuse_link(db, link)
     status = 404 if link.problem == "unknown" else 410
-    return _page(request, "guardian/link_problem.html", {"link": link, "secret": secret}, status_code=status)
+    context: dict[str, Any] = {"link": link, "secret": secret}
+    if link.request is not None:  # what is in force now, whatever became of this request
+        context |= _link_context(db, link)
+    return _page(request, "guardian/link_problem.html", context, status_code=status)
 
 
 def _link_context(db: DbSession, link: flow.Link) -> dict[str, Any]:
     from app.domain.people.models import Student
 
     assert link.request is not None
+    definition = link.request.definition
+    current = effective_choice(db, link.request.student_id, definition)
     return {
         "link": link,
         "request_event": link.request,
-        "definition": link.request.definition,
+        "definition": definition,
         "student": db.get_one(Student, link.request.student_id),
         "category_map": category_names(db),
+        "current": current,
+        "difference": difference(definition, current, link.request),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.domain.choices.models import SUPERSEDED_BY_SCHOOL
 from app.i18n import gettext
 
 VALUE_LABELS = {
@@ -36,3 +37,8 @@ def channel_label(channel: str | None, lang: str | None = None) -> str:
     if not channel:
         return ""
     return gettext(CHANNEL_LABELS.get(channel, channel), lang)
+
+
+def reason_label(reason: str) -> str:
+    """A reason staff wrote is shown as written; the reasons Tobira writes are translated."""
+    return gettext(reason) if reason == SUPERSEDED_BY_SCHOOL else reason

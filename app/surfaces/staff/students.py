@@ -15,17 +15,16 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.domain.audit.service import Actor, record
 from app.domain.catalog import service as catalog
-from app.domain.catalog.models import ChoiceDefinition
 from app.domain.catalog.queries import category_names
+from app.domain.choices import school_records
 from app.domain.choices import service as choices
-from app.domain.notifications.service import queue_email
 from app.domain.people.models import GRADES, Guardian, GuardianStudent, School, SchoolClass, Student
 from app.errors import NotFound
 from app.i18n import gettext, localized
 from app.surfaces.dependencies import DbSession, RowId
 from app.surfaces.permissions import ChoiceRecorder, SchoolStaff, StaffScope
 from app.surfaces.staff.forms import bounded_int
-from app.surfaces.staff.labels import STAFF_CHANNELS, channel_label, value_label
+from app.surfaces.staff.labels import STAFF_CHANNELS, channel_label, reason_label, value_label
 from app.surfaces.web import redirect, render
 
 router = APIRouter(prefix="/staff/students", include_in_schema=False)
@@ -157,6 +156,7 @@ def _student_context(db: Session, scope: StaffScope, student: Student) -> dict[s
         "category_names": _category_names(db),
         "value_label": value_label,
         "channel_label": channel_label,
+        "reason_label": reason_label,
     }
 
 
@@ -275,10 +275,11 @@ def record_choice(
     if errors or picked is None:
         return _record_form(request, db, student, values, errors, status=422)
     view, choice_definition = picked
-    event = choices.record_confirmed(
+    school_records.record_for_guardian(
         db,
         definition=choice_definition,
-        student_id=student.id,
+        service_version=view.version,
+        student=student,
         value=value,
         category_codes=chosen if value == "hide_some" else [],
         channel=channel,
@@ -286,46 +287,4 @@ def record_choice(
         actor_account_id=scope.account_id,
         guardian_id=int(guardian) if guardian else None,
     )
-    _notify_guardians(db, student, list(guardians.values()), view, choice_definition, event)
     return redirect(request, f"/staff/students/{student.id}?recorded=1")
-
-
-def _notify_guardians(
-    db: Session,
-    student: Student,
-    guardians: list[Guardian],
-    view: catalog.ServiceView,
-    definition: ChoiceDefinition,
-    event: Any,
-) -> None:
-    from app.i18n import current_language
-
-    for person in guardians:
-        if not person.email:
-            continue
-        lang = person.preferred_language if person.preferred_language in ("ja", "en") else "ja"
-        token = current_language.set(lang)
-        try:
-            names = _category_names(db)
-            context = {
-                "student_name": student.given_name,
-                "school_name": localized(student.school, "name"),
-                "service_name": localized(view.version, "name"),
-                "choice_label": localized(definition, "label"),
-                "value": value_label(event.value, lang),
-                "categories": [names.get(code, code) for code in event.category_codes],
-                "channel": channel_label(event.channel, lang),
-                "receipt_id": event.receipt_id,
-                "recorded_at": event.created_at,
-            }
-        finally:
-            current_language.reset(token)
-        queue_email(
-            db,
-            to=person.email,
-            template="email/staff_choice_recorded.txt",
-            context=context,
-            purpose="staff_choice_recorded",
-            language=lang,
-            board_id=student.board_id,
-        )
