@@ -1,4 +1,5 @@
-"""`portal roster import PATH --board CODE [--dry-run] [--encoding cp932]`."""
+"""`portal roster import PATH --board CODE [--dry-run] [--encoding cp932]
+[--accept-other-district] [--accept-deactivations]`."""
 
 from __future__ import annotations
 
@@ -9,19 +10,11 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.config import get_settings
-from app.domain.roster.service import ENTITIES, ImportReport
+from app.domain.roster.service import ENTITIES, ENTITY_LABELS, ImportReport
 from app.i18n import gettext
 
 roster_app = typer.Typer(help="Roster import (OneRoster 1.2 CSV, Japan Profile).", no_args_is_help=True)
-
-ENTITY_LABELS = {
-    "schools": "Schools",
-    "school_years": "School years",
-    "classes": "Homerooms",
-    "students": "Students",
-    "guardians": "Guardians",
-    "links": "Guardian–student links",
-}
+ACCEPT_FLAGS = {"other_district": "--accept-other-district", "mass_deactivation": "--accept-deactivations"}
 
 
 def both(message: str, **params: object) -> str:
@@ -29,7 +22,23 @@ def both(message: str, **params: object) -> str:
     return f"{gettext(message, 'ja').format(**params)} / {message.format(**params)}"
 
 
+def print_cautions(report: ImportReport) -> None:
+    for caution in report.cautions:
+        typer.echo(f"! {caution.message('ja')}", err=True)
+        typer.echo(f"  {caution.message('en')}", err=True)
+    if report.status == "needs_confirmation":
+        flags = " ".join(sorted({ACCEPT_FLAGS[c.kind] for c in report.cautions}))
+        typer.echo(
+            both("Nothing was changed. If this is right, run the import again with {flags}.", flags=flags),
+            err=True,
+        )
+
+
 def print_report(report: ImportReport) -> None:
+    if report.status == "needs_confirmation":
+        typer.echo(both("The roster needs your confirmation before it is imported:"), err=True)
+        print_cautions(report)
+        return
     if report.status != "done":
         typer.echo(both("The roster was refused; nothing was changed."), err=True)
         for problem in report.problems:
@@ -74,6 +83,11 @@ def print_report(report: ImportReport) -> None:
         )
     if report.changes == 0:
         typer.echo(both("No changes: the board already holds this roster."))
+    if report.cautions and report.dry_run:
+        typer.echo(both("An import of this roster will need your confirmation:"), err=True)
+        print_cautions(report)
+        flags = " ".join(sorted({ACCEPT_FLAGS[c.kind] for c in report.cautions}))
+        typer.echo(both("Confirm with {flags} when you import it.", flags=flags), err=True)
 
 
 @roster_app.command("import")
@@ -91,9 +105,28 @@ def import_roster(
             "--encoding", help="utf-8 (default; a BOM is fine) or cp932 to convert Shift_JIS files."
         ),
     ] = "utf-8",
+    accept_other_district: Annotated[
+        bool,
+        typer.Option(
+            "--accept-other-district",
+            help="Import although the roster's district org is not the one this board's rosters came from.",
+        ),
+    ] = False,
+    accept_deactivations: Annotated[
+        bool,
+        typer.Option(
+            "--accept-deactivations",
+            help="Import although it deactivates more than 5 % of the board's students, guardians or links.",
+        ),
+    ] = False,
 ) -> None:
-    """Validate a OneRoster roster and import it in one transaction (all or nothing)."""
+    """Validate a OneRoster roster and import it in one transaction (all or nothing).
+
+    A roster of another district, or one that would deactivate more than 5 % of the board's
+    students, guardians or guardian–child links, is not imported until confirmed with the
+    matching --accept-… flag (try --dry-run first: it lists what would go)."""
     from app.db import Database
+    from app.domain.roster.review import Acceptance
     from app.domain.roster.service import run_import
 
     if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "cp932", "shift-jis", "sjis"):
@@ -123,6 +156,7 @@ def import_roster(
             board_code=board,
             dry_run=dry_run,
             allow_cp932=allow_cp932,
+            accept=Acceptance(other_district=accept_other_district, deactivations=accept_deactivations),
             listener=listen,
             source_name=path.name,
         )

@@ -103,3 +103,14 @@ def only(*sourced_ids: str, **values: str) -> Callable[[list[str], Rows], tuple[
         return header, kept
 
     return keep
+
+
+def without_user(sourced_id: str) -> Callable[[list[str], Rows], tuple[list[str], Rows]]:
+    """A roster without one user: for users.csv, roles.csv and enrollments.csv alike."""
+
+    def drop(header: list[str], rows: Rows) -> tuple[list[str], Rows]:
+        return header, [
+            row for row in rows if sourced_id not in (row.get("sourcedId"), row.get("userSourcedId"))
+        ]
+
+    return drop

@@ -77,3 +77,27 @@ def test_unknown_encoding_and_missing_path_are_explained(run: CliRunner, tmp_pat
 
     assert bad_encoding.exit_code == 2 and "utf-8 または cp932" in bad_encoding.output
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_mass_deactivation_waits_for_the_flag(run: CliRunner, db: Session, tmp_path: Path) -> None:
+    from tests.roster.rosters import STUDENT_SAKURA, without_user
+
+    leaving = without_user(STUDENT_SAKURA)
+    graduated = build_zip(
+        tmp_path / "g.zip", edit={"users.csv": leaving, "roles.csv": leaving, "enrollments.csv": leaving}
+    )
+    run.invoke(main, ["roster", "import", str(SAMPLE_ZIP), "--board", "tobira-city"])
+    base = ["roster", "import", str(graduated), "--board", "tobira-city"]
+
+    checked = run.invoke(main, [*base, "--dry-run"])
+    held = run.invoke(main, base)
+    assert checked.exit_code == 0 and "--accept-deactivations" in checked.output
+    assert held.exit_code == 1
+    assert "1 of 4 active students (25.0 %) would be deactivated" in held.output
+    assert "run the import again with --accept-deactivations" in held.output
+    assert db.scalar(select(func.count()).where(Student.status == "active")) == 4
+
+    accepted = run.invoke(main, [*base, "--accept-deactivations"])
+    assert accepted.exit_code == 0, accepted.output
+    db.expire_all()
+    assert db.scalar(select(func.count()).where(Student.status == "active")) == 3

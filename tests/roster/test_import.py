@@ -12,6 +12,7 @@ from app.domain.audit.models import AuditEvent
 from app.domain.boards.models import Board
 from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
 from app.domain.roster.models import RosterImport
+from app.domain.roster.review import Acceptance, sample_names
 from app.domain.roster.service import run_import
 from tests.roster.rosters import (
     ELEMENTARY,
@@ -231,7 +232,7 @@ def test_delta_applies_only_its_changes_and_tobedeleted_deactivates(
         },
     )
 
-    report = run_import(database, delta, board_code="tobira-city")
+    report = run_import(database, delta, board_code="tobira-city", accept=Acceptance(deactivations=True))
 
     assert report.status == "done", [p.message("en") for p in report.problems]
     assert report.mode == "delta"
@@ -259,8 +260,19 @@ def test_bulk_roster_without_a_student_deactivates_them(
         tmp_path / "g.zip",
         edit={"users.csv": without_sakura, "roles.csv": without_sakura, "enrollments.csv": without_sakura},
     )
-    report = run_import(database, graduated, board_code="tobira-city")
+    # One of four students is 25 %, above the 5 % an administrator must confirm: the import
+    # stops after counting, writes nothing and names who would go.
+    held = run_import(database, graduated, board_code="tobira-city")
+    assert held.status == "needs_confirmation"
+    [caution] = held.cautions
+    assert caution.kind == "mass_deactivation" and caution.params["entity"] == "students"
+    assert (caution.params["count"], caution.params["total"]) == (1, 4)
+    assert sample_names(db, student(db, STUDENT_SAKURA).board_id, caution) == ["鈴木 さくら"]
+    db.expire_all()
+    assert student(db, STUDENT_SAKURA).status == "active"
 
+    report = run_import(database, graduated, board_code="tobira-city", accept=Acceptance(deactivations=True))
+    assert report.status == "done"
     assert report.counts["students"]["deactivated"] == 1
     assert report.counts["links"]["deactivated"] == 0  # links are kept with the history
     db.expire_all()
@@ -317,7 +329,7 @@ def test_agent_must_be_a_guardian_even_in_a_delta_without_roles(
 
     teacher = run_import(database, to_teacher, board_code="tobira-city")
     unknown = run_import(database, delta_unknown, board_code="tobira-city")
-    moved = run_import(database, delta_moved, board_code="tobira-city")
+    moved = run_import(database, delta_moved, board_code="tobira-city", accept=Acceptance(deactivations=True))
 
     assert [(p.line, p.code) for p in teacher.problems] == [(3, "not_a_guardian")]
     assert [(p.line, p.column, p.code) for p in unknown.problems] == [

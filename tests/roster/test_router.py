@@ -17,7 +17,7 @@ from app.domain.boards.models import Board
 from app.domain.jobs.models import Job
 from app.domain.people.models import Student
 from tests.helpers import csrf_token, run_jobs, sign_in_as
-from tests.roster.rosters import SAMPLE_ZIP, build_zip, set_field
+from tests.roster.rosters import SAMPLE_ZIP, STUDENT_SAKURA, build_zip, set_field, without_user
 
 
 def _staff(db: Session, board: Board, role: str = "board_admin", subject: str = "admin") -> Account:
@@ -58,7 +58,13 @@ def _wait_until_finished(client: TestClient, url: str) -> Response:
     return client.get(url)
 
 
-def test_admin_uploads_a_roster_and_sees_the_report(
+def _confirm(client: TestClient, settings: Settings, url: str, **ticks: str) -> Response:
+    return client.post(
+        f"{url}/confirm", data={"csrf_token": csrf_token(client, settings), **ticks}, follow_redirects=False
+    )
+
+
+def test_admin_uploads_a_roster_checks_the_review_and_imports_it(
     client: TestClient, db: Session, settings: Settings
 ) -> None:
     board = _board(db)
@@ -71,17 +77,54 @@ def test_admin_uploads_a_roster_and_sees_the_report(
     assert 'enctype="multipart/form-data"' in page.text
     assert response.status_code == 303
     url = response.headers["location"]
-    report = _wait_until_finished(client, url)
+    # The upload is only checked: the review says what would change, and nothing is saved yet.
+    review = _wait_until_finished(client, url)
+    assert "試行のため保存されません" in review.text and "取り込むと次のように変わります:" in review.text
+    assert '<th scope="row">児童生徒</th><td>4</td>' in review.text
+    assert "この名簿を取り込む" in review.text
+    assert db.scalar(select(func.count()).select_from(Student)) == 0
+
+    imported = _confirm(client, settings, url)
+    assert imported.status_code == 303
+    report = _wait_until_finished(client, imported.headers["location"])
     assert "完了" in report.text and "取り込みました。変更内容:" in report.text
-    assert '<th scope="row">児童生徒</th><td>4</td>' in report.text
     assert db.scalar(select(func.count()).select_from(Student)) == 4
-    # Uploading it again: nothing changes, and the page says so.
+    # The review cannot be imported twice.
+    assert _confirm(client, settings, url).status_code == 409
+    assert "取り込み済み" in client.get(url).text
+    # Uploading it again: nothing would change, and the page says so.
     again = _wait_until_finished(
         client, _upload(client, settings, board, SAMPLE_ZIP.read_bytes()).headers["location"]
     )
     assert "変更はありません。この名簿はすでに取り込まれています。" in again.text
-    # The list of recent imports links both runs.
-    assert client.get("/staff/roster").text.count("/staff/roster/imports/") == 2
+    # The list of recent imports links all three runs.
+    assert client.get("/staff/roster").text.count("/staff/roster/imports/") == 3
+
+
+def test_cautions_must_be_ticked_before_the_import(
+    client: TestClient, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    board = _board(db)
+    sign_in_as(client, db, settings, _staff(db, board))
+    first = _upload(client, settings, board, SAMPLE_ZIP.read_bytes()).headers["location"]
+    _wait_until_finished(client, first)
+    _wait_until_finished(client, _confirm(client, settings, first).headers["location"])
+    leaving = without_user(STUDENT_SAKURA)
+    graduated = build_zip(
+        tmp_path / "g.zip", edit={"users.csv": leaving, "roles.csv": leaving, "enrollments.csv": leaving}
+    )
+
+    url = _upload(client, settings, board, graduated.read_bytes()).headers["location"]
+    review = _wait_until_finished(client, url)
+    assert "在籍中の児童生徒 4 件のうち 1 件（25.0 %）" in review.text
+    assert "鈴木 さくら" in review.text  # who would go
+    refused = _confirm(client, settings, url)
+    assert refused.status_code == 422 and "チェックを入れて" in refused.text
+    assert db.scalar(select(func.count()).where(Student.status == "active")) == 4
+
+    done = _confirm(client, settings, url, accept_deactivations="true")
+    _wait_until_finished(client, done.headers["location"])
+    assert db.scalar(select(func.count()).where(Student.status == "active")) == 3
 
 
 def test_status_fragment_for_htmx_stops_polling_when_done(
@@ -89,7 +132,7 @@ def test_status_fragment_for_htmx_stops_polling_when_done(
 ) -> None:
     board = _board(db)
     sign_in_as(client, db, settings, _staff(db, board))
-    url = _upload(client, settings, board, SAMPLE_ZIP.read_bytes(), dry_run="true").headers["location"]
+    url = _upload(client, settings, board, SAMPLE_ZIP.read_bytes()).headers["location"]
     _wait_until_finished(client, url)
 
     fragment = client.get(url, headers={"HX-Request": "true"})
@@ -172,12 +215,13 @@ def test_shift_jis_upload_is_refused_unless_chosen(
     sjis = build_zip(tmp_path / "sjis.zip", raw={"users.csv": users.encode("cp932")}).read_bytes()
 
     refused = _wait_until_finished(client, _upload(client, settings, board, sjis).headers["location"])
-    converted = _wait_until_finished(
-        client, _upload(client, settings, board, sjis, encoding="cp932").headers["location"]
-    )
+    checked_url = _upload(client, settings, board, sjis, encoding="cp932").headers["location"]
+    checked = _wait_until_finished(client, checked_url)
+    # the encoding chosen at upload carries over to the import confirmed from the review
+    converted = _wait_until_finished(client, _confirm(client, settings, checked_url).headers["location"])
 
     assert "Shift_JIS（CP932）のようです" in refused.text
-    assert "完了" in converted.text
+    assert "完了" in checked.text and "完了" in converted.text
     assert db.scalar(select(func.count()).select_from(Student)) == 4
 
 

@@ -21,6 +21,9 @@ class Board(Base):
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
     # Jurisdiction written on consent receipts, e.g. "JP-11" (ISO 3166-2 prefecture).
     jurisdiction: Mapped[str] = mapped_column(String(20), default="JP")
+    # sourcedId of the district org its rosters come from (kept by the first import), so a
+    # roster of another district is noticed before it is applied.
+    roster_district_id: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -34,6 +34,11 @@ MESSAGES: dict[str, str] = {
     "no_school": "The student has no school: neither primaryOrgSourcedId nor a primary role names one.",
     "no_district": "There is no board with code {value} and no district org in orgs.csv to create it from.",
     "too_many_problems": "More problems were found; only the first {value} are shown.",
+    "line_too_long": "A line is longer than the limit of {limit} bytes; reading stopped here.",
+    "too_many_members": "The zip holds {found} files; a roster may hold at most {limit}.",
+    "too_large_uncompressed": (
+        "The files in the zip come to {found} bytes uncompressed; a roster may be at most {limit} bytes."
+    ),
 }
 
 

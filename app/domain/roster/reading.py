@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from app.domain.roster.problems import Problems
-from app.domain.roster.spec import FileSpec, canonical_columns
+from app.domain.roster.spec import LIMITS, FileSpec, Limits, canonical_columns
 
 Advance = Callable[[int], None]
 
@@ -25,11 +25,20 @@ def _no_progress(_bytes: int) -> None:
     return None
 
 
+class TooLarge(ValueError):
+    """The zip is beyond one of the roster limits (`code` names which)."""
+
+    def __init__(self, code: str, limit: int, found: int) -> None:
+        super().__init__(code)
+        self.code, self.limit, self.found = code, limit, found
+
+
 class RosterSource:
     """A zip file or a folder; files are found by name, case-insensitively, at any depth."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: Limits = LIMITS) -> None:
         self.path = path
+        self.limits = limits
         self._zip: zipfile.ZipFile | None = None
         self._names: dict[str, str] = {}
         if path.is_dir():
@@ -37,10 +46,19 @@ class RosterSource:
                 self._names.setdefault(item.name.lower(), str(item))
         elif zipfile.is_zipfile(path):
             self._zip = zipfile.ZipFile(path)
-            for info in self._zip.infolist():
+            members = [info for info in self._zip.infolist() if not info.is_dir()]
+            if len(members) > limits.members:
+                self.close()
+                raise TooLarge("too_many_members", limits.members, len(members))
+            # Reading never yields more than the declared sizes (zipfile stops there).
+            total = sum(info.file_size for info in members)
+            if total > limits.uncompressed_bytes:
+                self.close()
+                raise TooLarge("too_large_uncompressed", limits.uncompressed_bytes, total)
+            for info in members:
                 name = Path(info.filename)
                 # macOS adds "__MACOSX/._users.csv" resource forks to zips it makes
-                if not info.is_dir() and "__MACOSX" not in name.parts and not name.name.startswith("._"):
+                if "__MACOSX" not in name.parts and not name.name.startswith("._"):
                     self._names.setdefault(name.name.lower(), info.filename)
         else:
             raise ValueError("not a roster")
@@ -102,7 +120,14 @@ class CsvReader:
         codec = "utf-8"
         seen_non_ascii = False
         pending = 0
-        for number, raw in enumerate(stream, start=1):
+        limit = self.source.limits.line_bytes
+        number = 0
+        while raw := stream.readline(limit + 1):
+            number += 1
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                self.stopped = True
+                self.problems.add(self.spec.name, number, "", "line_too_long", limit=limit)
+                return
             pending += len(raw)
             if pending >= 1 << 20:
                 self.advance(pending)
@@ -149,13 +174,13 @@ class CsvReader:
             if header is None:
                 self._missing_columns(set())
                 return
+            if not self._missing_columns({name.strip().lower() for name in header}):
+                return
             positions: dict[str, int] = {}
             for index, name in enumerate(header):
                 canonical = wanted.get(name.strip().lower())
                 if canonical is not None and canonical not in positions:
                     positions[canonical] = index
-            if not self._missing_columns(set(positions)):
-                return
             names = list(positions)
             indexes = list(positions.values())
             # itemgetter returns a bare value for one index; keep it a tuple
@@ -172,7 +197,8 @@ class CsvReader:
                 yield start, dict(zip(names, map(str.strip, pick(record)), strict=True))
 
     def _missing_columns(self, present: set[str]) -> bool:
-        missing = [name for name in self.spec.required if name not in present]
+        """Every column of the binding in the header (`present`: lower-cased names)?"""
+        missing = [name for name in self.spec.header_columns() if name.lower() not in present]
         if missing:
             self.header_ok = False
             if self.report_header:

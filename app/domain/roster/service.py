@@ -25,17 +25,36 @@ from app.domain.roster.apply import Applier
 from app.domain.roster.models import RosterImport
 from app.domain.roster.problems import Problem, Problems
 from app.domain.roster.progress import Tracker
-from app.domain.roster.reading import RosterSource
+from app.domain.roster.reading import RosterSource, TooLarge
+from app.domain.roster.review import (
+    NOTHING_ACCEPTED,
+    Acceptance,
+    Caution,
+    active_counts,
+    deactivation_cautions,
+    district_caution,
+    district_of,
+)
 from app.domain.roster.validation import RosterIndex, Validator
 
 log = logging.getLogger("tobira.roster")
 COUNT_KINDS = ("created", "changed", "deactivated", "unchanged")
 ENTITIES = ("schools", "school_years", "classes", "students", "guardians", "links")
+# English msgids (locale/ja/roster.po), for the command line and the upload pages alike.
+ENTITY_LABELS = {
+    "schools": "Schools",
+    "school_years": "School years",
+    "classes": "Homerooms",
+    "students": "Students",
+    "guardians": "Guardians",
+    "links": "Guardian–student links",
+}
 
 
 @dataclass
 class ImportReport:
-    status: str  # done | refused | failed
+    # done | refused | failed | needs_confirmation (cautions not accepted; nothing written)
+    status: str
     dry_run: bool
     mode: str = "bulk"
     board_code: str = ""
@@ -44,6 +63,7 @@ class ImportReport:
     confirmations_cancelled: int = 0
     problems: list[Problem] = field(default_factory=list)
     problem_total: int = 0
+    cautions: list[Caution] = field(default_factory=list)
     import_id: int | None = None
 
     @property
@@ -67,6 +87,7 @@ class ImportReport:
             "confirmations_cancelled": self.confirmations_cancelled,
             "problems": [p.as_dict() for p in self.problems],
             "problem_total": self.problem_total,
+            "cautions": [c.as_dict() for c in self.cautions],
         }
 
     @classmethod
@@ -82,6 +103,7 @@ class ImportReport:
             confirmations_cancelled=int(data.get("confirmations_cancelled", 0)),
             problems=[Problem.from_dict(p) for p in data.get("problems", [])],
             problem_total=int(data.get("problem_total", 0)),
+            cautions=[Caution.from_dict(c) for c in data.get("cautions", [])],
             import_id=row.id,
         )
 
@@ -99,8 +121,15 @@ def start_import(
         return row.id
 
 
+# What the upload page notes on the tracking row when it starts (the encoding chosen, the dry
+# run an import was confirmed from): kept when the report is written over the summary.
+CARRIED = ("cp932", "checked_by")
+
+
 def _finish(database: Database, import_id: int, report: ImportReport, board_id: int | None) -> None:
     with database.transaction() as db:
+        started = db.scalar(select(RosterImport.summary).where(RosterImport.id == import_id)) or {}
+        carried = {key: started[key] for key in CARRIED if key in started}
         db.execute(
             update(RosterImport)
             .where(RosterImport.id == import_id)
@@ -109,7 +138,7 @@ def _finish(database: Database, import_id: int, report: ImportReport, board_id: 
                 finished_at=utcnow(),
                 progress=100,
                 mode=report.mode,
-                summary=report.summary(),
+                summary=carried | report.summary(),
                 board_id=board_id,
             )
         )
@@ -126,13 +155,6 @@ def _mode(index: RosterIndex) -> str:
     return "delta" if "delta" in index.modes.values() else "bulk"
 
 
-def _district(index: RosterIndex) -> tuple[str, str] | None:
-    for sid, org in index.orgs.items():
-        if org.type == "district" and org.status == "active":
-            return sid, org.name
-    return None
-
-
 def run_import(
     database: Database,
     path: Path,
@@ -141,6 +163,8 @@ def run_import(
     board_id: int | None = None,
     dry_run: bool = False,
     allow_cp932: bool = False,
+    accept: Acceptance = NOTHING_ACCEPTED,
+    limits: spec.Limits = spec.LIMITS,
     actor: Actor = CLI,
     import_id: int | None = None,
     listener: Callable[[int, int], None] | None = None,
@@ -149,14 +173,16 @@ def run_import(
     """Validate the roster at `path` and, when it is sound, apply it (or roll back a dry run).
 
     The board is `board_id` (upload page) or the one with `board_code` (command line); only
-    a code may create a board, from the roster's district org."""
+    a code may create a board, from the roster's district org. A roster that raises cautions
+    (another district, mass deactivation: `review.py`) is applied only when `accept` covers
+    them; otherwise the run ends `needs_confirmation` with nothing written."""
     if import_id is None:
         import_id = start_import(
             database, board_id=board_id, dry_run=dry_run, source_name=source_name or path.name
         )
-    run = _Run(database, import_id, board_code, board_id, dry_run, allow_cp932, actor, listener)
+    run = _Run(database, import_id, board_code, board_id, dry_run, allow_cp932, accept, actor, listener)
     try:
-        run.execute(path)
+        run.execute(path, limits)
         run.audit_refusal()
         _finish(database, import_id, run.report, run.board_id)
         return run.report
@@ -180,10 +206,12 @@ class _Run:
         board_id: int | None,
         dry_run: bool,
         allow_cp932: bool,
+        accept: Acceptance,
         actor: Actor,
         listener: Callable[[int, int], None] | None,
     ) -> None:
         self.database = database
+        self.accept = accept
         self.import_id = import_id
         self.board_code = board_code
         self.board_id = board_id  # the board the RosterImport row ends up under
@@ -195,9 +223,11 @@ class _Run:
             status="refused", dry_run=dry_run, board_code=board_code or "", import_id=import_id
         )
 
-    def execute(self, path: Path) -> None:
+    def execute(self, path: Path, limits: spec.Limits) -> None:
         try:
-            source = RosterSource(path)
+            source = RosterSource(path, limits)
+        except TooLarge as exc:
+            self.problems.add(path.name, 0, "", exc.code, limit=exc.limit, found=exc.found)
         except (ValueError, OSError, zipfile.BadZipFile):
             self.problems.add(path.name, 0, "", "not_a_roster")
         else:
@@ -225,7 +255,7 @@ class _Run:
         self.tracker.start(_planned_bytes(source))
         index = validator.run()
         self.report.mode = _mode(index)
-        district = _district(index)
+        district = district_of(index)
         if board is None and not self.problems and (district is None or self.board_code is None):
             self.problems.add(
                 "orgs.csv", 0, "type", "no_district", value=self.board_code or str(self.board_id)
@@ -233,18 +263,31 @@ class _Run:
         if self.problems:
             db.rollback()
             return
+        cautions: list[Caution] = []
         if board is None:
             assert district is not None and self.board_code is not None
             board = Board(code=self.board_code, name=district[1])
             db.add(board)
             db.flush()
             self.report.board_created = True
+        else:
+            found = district_caution(db, board, index)
+            cautions += [found] if found is not None else []
+        before = active_counts(db, board.id)
         applier = Applier(
             db, source, index, board, allow_cp932=self.allow_cp932, advance=self.tracker.advance
         )
         applier.run()
         self.report.counts = {name: {k: applier.counts[name][k] for k in COUNT_KINDS} for name in ENTITIES}
         self.report.confirmations_cancelled = applier.confirmations_cancelled
+        cautions += deactivation_cautions(db, board.id, before, self.report.counts, applier.now)
+        self.report.cautions = cautions
+        if not self.report.dry_run and not all(self.accept.covers(c) for c in cautions):
+            db.rollback()
+            self.report.status = "needs_confirmation"
+            return
+        if district is not None:
+            board.roster_district_id = district[0]
         self.report.status = "done"
         record(
             db,
@@ -264,7 +307,9 @@ class _Run:
 
     def audit_refusal(self) -> None:
         """A refused import changed nothing, but the attempt is on the record (counts only)."""
-        if self.report.status != "refused" or self.board_id is None or self.report.dry_run:
+        if self.report.status not in ("refused", "needs_confirmation"):
+            return
+        if self.board_id is None or self.report.dry_run:
             return
         with self.database.transaction() as db:
             record(
@@ -275,7 +320,8 @@ class _Run:
                 target_type="roster_import",
                 target_id=self.import_id,
                 outcome="failure",
-                details={"problems": self.problems.total, "mode": self.report.mode},
+                details={"problems": self.problems.total, "mode": self.report.mode}
+                | ({"cautions": [c.kind for c in self.report.cautions]} if self.report.cautions else {}),
             )
 
 

@@ -25,21 +25,66 @@ class FileSpec:
     name: str
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
+    # Every column the OneRoster 1.2 CSV binding defines for the file: each must be in the
+    # header (a value may be empty), read or not. A set missing one was not made to the
+    # binding, and a column we read that is absent would silently mean "empty" — e.g. no
+    # `agentSourcedIds` would unlink every guardian.
+    binding: tuple[str, ...] = ()
+
+    def header_columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.binding, *self.required)))
+
+
+_COMMON = ("sourcedId", "status", "dateLastModified")
 
 
 # Files read, in the order they are validated. Required = must be in the header.
 FILES: dict[str, FileSpec] = {
-    "orgs": FileSpec("orgs.csv", ("sourcedId", "name", "type"), ("status", "identifier", "parentSourcedId")),
+    "orgs": FileSpec(
+        "orgs.csv",
+        ("sourcedId", "name", "type"),
+        ("status", "identifier", "parentSourcedId"),
+        (*_COMMON, "name", "type", "identifier", "parentSourcedId"),
+    ),
     "academicSessions": FileSpec(
         "academicSessions.csv",
         ("sourcedId", "title", "type", "startDate", "endDate", "schoolYear"),
         ("status", "parentSourcedId"),
+        (*_COMMON, "title", "type", "startDate", "endDate", "parentSourcedId", "schoolYear"),
     ),
-    "courses": FileSpec("courses.csv", ("sourcedId", "title", "orgSourcedId"), ("status",)),
+    "courses": FileSpec(
+        "courses.csv",
+        ("sourcedId", "title", "orgSourcedId"),
+        ("status",),
+        (
+            *_COMMON,
+            "schoolYearSourcedId",
+            "title",
+            "courseCode",
+            "grades",
+            "orgSourcedId",
+            "subjects",
+            "subjectCodes",
+        ),
+    ),
     "classes": FileSpec(
         "classes.csv",
         ("sourcedId", "title", "courseSourcedId", "classType", "schoolSourcedId", "termSourcedIds"),
         ("status", "grades"),
+        (
+            *_COMMON,
+            "title",
+            "grades",
+            "courseSourcedId",
+            "classCode",
+            "classType",
+            "location",
+            "schoolSourcedId",
+            "termSourcedIds",
+            "subjects",
+            "subjectCodes",
+            "periods",
+        ),
     ),
     "users": FileSpec(
         "users.csv",
@@ -60,19 +105,77 @@ FILES: dict[str, FileSpec] = {
             "primaryOrgSourcedId",
             "metadata.jp.homeClass",
         ),
+        (
+            *_COMMON,
+            "enabledUser",
+            "username",
+            "userIds",
+            "givenName",
+            "familyName",
+            "middleName",
+            "identifier",
+            "email",
+            "sms",
+            "phone",
+            "agentSourcedIds",
+            "grades",
+            "password",
+            "userMasterIdentifier",
+            "resourceSourcedIds",
+            "preferredGivenName",
+            "preferredMiddleName",
+            "preferredFamilyName",
+            "primaryOrgSourcedId",
+            "pronouns",
+        ),
     ),
     "roles": FileSpec(
-        "roles.csv", ("sourcedId", "userSourcedId", "roleType", "role", "orgSourcedId"), ("status",)
+        "roles.csv",
+        ("sourcedId", "userSourcedId", "roleType", "role", "orgSourcedId"),
+        ("status",),
+        (
+            *_COMMON,
+            "userSourcedId",
+            "roleType",
+            "role",
+            "beginDate",
+            "endDate",
+            "orgSourcedId",
+            "userProfileSourcedId",
+        ),
     ),
     "enrollments": FileSpec(
         "enrollments.csv",
         ("sourcedId", "classSourcedId", "schoolSourcedId", "userSourcedId", "role"),
         ("status", "metadata.jp.ShussekiNo"),
+        (
+            *_COMMON,
+            "classSourcedId",
+            "schoolSourcedId",
+            "userSourcedId",
+            "role",
+            "primary",
+            "beginDate",
+            "endDate",
+        ),
     ),
 }
 
 # Files the portal needs in a bulk set (a delta may leave any of them absent).
 BULK_REQUIRED = ("orgs", "academicSessions", "classes", "users", "roles", "enrollments")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one roster may be, checked while it is read (a zip bomb or a one-line 1 GiB file
+    is refused before it is held in memory). Each refusal names the limit."""
+
+    members: int = 64  # files in the zip
+    uncompressed_bytes: int = 8 * 1024**3  # all files together, decompressed
+    line_bytes: int = 1024**2  # one CSV line
+
+
+LIMITS = Limits()
 
 # Half-width katakana block (U+FF61–U+FF9F), e.g. "ﾀﾛｳ".
 HALFWIDTH_KATAKANA = re.compile("[\uff61-\uff9f]")

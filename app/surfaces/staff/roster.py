@@ -1,8 +1,11 @@
 """Roster upload for board administrators: /staff/roster.
 
-The upload is saved to UPLOAD_DIR and imported by the background worker (a job queued in
-the same transaction as the tracking row); the status page polls the row with htmx (and has
-a plain refresh link for browsers without JavaScript).
+Never one click: an upload is saved to UPLOAD_DIR and checked by the background worker as a
+dry run (a job queued in the same transaction as the tracking row); the status page shows the
+review — what would change, and any caution (another district, mass deactivation) with what
+would go — and "Import this roster", which queues the real import of the same file once every
+caution is ticked. The status page polls the row with htmx (and has a plain refresh link for
+browsers without JavaScript).
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from sqlalchemy import select
 
 from app.domain.accounts.principal import Principal
 from app.domain.boards.models import Board
-from app.domain.roster.jobs import queue_import
+from app.domain.roster.jobs import queue_import, upload_path
 from app.domain.roster.models import RosterImport
 from app.domain.roster.progress import live_progress
-from app.domain.roster.service import ENTITIES, ImportReport
-from app.errors import NotFound
+from app.domain.roster.review import Acceptance, sample_names
+from app.domain.roster.service import ENTITIES, ENTITY_LABELS, ImportReport
+from app.errors import Conflict, NotFound
 from app.surfaces.dependencies import DbSession, RowId
 from app.surfaces.permissions import CurrentStaff
 from app.surfaces.web import redirect, render
@@ -31,14 +35,6 @@ from app.surfaces.web import redirect, render
 router = APIRouter(prefix="/staff/roster")
 log = logging.getLogger("tobira.roster")
 MAX_UPLOAD_BYTES = 2 * 1024**3
-ENTITY_LABELS = {
-    "schools": "Schools",
-    "school_years": "School years",
-    "classes": "Homerooms",
-    "students": "Students",
-    "guardians": "Guardians",
-    "links": "Guardian–student links",
-}
 
 
 def admin_board_ids(principal: Principal) -> list[int]:
@@ -86,7 +82,6 @@ def upload_roster(
     board_id: Annotated[int, Form()],
     file: Annotated[UploadFile | None, File()] = None,
     encoding: Annotated[str, Form()] = "utf-8",
-    dry_run: Annotated[bool, Form()] = False,
 ) -> Response:
     if board_id not in admin_board_ids(principal):
         raise NotFound()
@@ -103,35 +98,98 @@ def upload_roster(
         message = "The file is empty." if size == 0 else "The file is too large."
         return _page(request, db, principal, message, status_code=422)
     row = RosterImport(
-        board_id=board_id, dry_run=dry_run, source_name=(file.filename or "")[:255], status="running"
+        board_id=board_id,
+        dry_run=True,
+        source_name=(file.filename or "")[:255],
+        status="running",
+        summary={"cp932": encoding == "cp932"},
     )
     db.add(row)
     db.flush()
+    kept = upload_path(upload_dir, row.id)
+    path.rename(kept)
     # A worker picks it up once this request's transaction has committed both rows.
-    queue_import(db, row=row, path=path, account_id=principal.account.id, allow_cp932=encoding == "cp932")
+    queue_import(db, row=row, path=kept, account_id=principal.account.id, allow_cp932=encoding == "cp932")
     return redirect(request, f"/staff/roster/imports/{row.id}")
 
 
-@router.get("/imports/{import_id}")
-def import_status(request: Request, db: DbSession, principal: CurrentStaff, import_id: RowId) -> Response:
+@router.post("/imports/{import_id}/confirm")
+def confirm_import(
+    request: Request,
+    db: DbSession,
+    principal: CurrentStaff,
+    import_id: RowId,
+    accept_other_district: Annotated[bool, Form()] = False,
+    accept_deactivations: Annotated[bool, Form()] = False,
+) -> Response:
+    """Import the file a dry run checked, with the cautions the administrator ticked."""
+    checked = _own_import(db, principal, import_id)
+    first = int((checked.summary or {}).get("checked_by", checked.id))
+    path = upload_path(Path(request.app.state.settings.upload_dir), first)
+    report = ImportReport.from_row(checked)
+    if checked.status not in ("done", "needs_confirmation") or not path.is_file():
+        raise Conflict("This roster can no longer be imported from here. Please upload it again.")
+    if (checked.status == "done" and not checked.dry_run) or "imported_as" in (checked.summary or {}):
+        raise Conflict("This roster has already been imported.")
+    accept = Acceptance(other_district=accept_other_district, deactivations=accept_deactivations)
+    if not all(accept.covers(caution) for caution in report.cautions):
+        return _status_page(
+            request, db, checked, status_code=422, error="Tick each box to confirm what the check found."
+        )
+    row = RosterImport(
+        board_id=checked.board_id,
+        dry_run=False,
+        source_name=checked.source_name,
+        status="running",
+        summary={"checked_by": first},
+    )
+    db.add(row)
+    db.flush()
+    checked.summary = {**(checked.summary or {}), "imported_as": row.id}
+    queue_import(
+        db,
+        row=row,
+        path=path,
+        account_id=principal.account.id,
+        allow_cp932=bool((checked.summary or {}).get("cp932")),
+        accept=accept,
+    )
+    return redirect(request, f"/staff/roster/imports/{row.id}")
+
+
+def _own_import(db: DbSession, principal: Principal, import_id: int) -> RosterImport:
     row = db.get(RosterImport, import_id)
     if row is None or row.board_id not in admin_board_ids(principal):
         raise NotFound()
+    return row
+
+
+def _status_page(
+    request: Request, db: DbSession, row: RosterImport, *, status_code: int = 200, error: str = ""
+) -> Response:
     progress = row.progress
     if row.status == "running":
         live = live_progress(row.id)
         progress = live if live is not None else progress
-    board = db.get(Board, row.board_id)
+    report = ImportReport.from_row(row)
     return render(
         request,
         "roster/import.html",
         {
             "row": row,
-            "board": board,
+            "board": db.get(Board, row.board_id),
             "progress": progress,
-            "report": ImportReport.from_row(row),
+            "report": report,
             "entities": ENTITIES,
             "labels": ENTITY_LABELS,
+            "cautions": [(c, sample_names(db, row.board_id, c)) for c in report.cautions if row.board_id],
+            "error": error,
         },
         fragment="roster/_status.html",
+        status_code=status_code,
     )
+
+
+@router.get("/imports/{import_id}")
+def import_status(request: Request, db: DbSession, principal: CurrentStaff, import_id: RowId) -> Response:
+    return _status_page(request, db, _own_import(db, principal, import_id))
