@@ -31,4 +31,4 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"]
 # Migrations first, then the app; settings come from the environment (see README).
-CMD ["sh", "-c", "portal db upgrade && exec uvicorn app.asgi:app --host 0.0.0.0 --port 8000 --proxy-headers"]
+CMD ["sh", "-c", "portal db upgrade && exec portal serve --host 0.0.0.0 --port 8000"]

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     session_absolute_hours: int = 12
     default_language: Literal["ja", "en"] = "ja"
     log_level: str = "INFO"
+    # Reverse proxies whose X-Forwarded-For / -Proto are believed (comma-separated addresses
+    # or networks, e.g. "10.0.0.5,10.1.0.0/16"). Empty: none, the peer address is the client.
+    trusted_proxies: str = ""
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -51,13 +51,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
 
-    app.include_router(home_router.router)
-    app.include_router(accounts_router.router)
-    app.include_router(guardian_router.router)
-    app.include_router(staff_router.router)
+    # The OpenAPI document describes the downstream API only, not the pages.
+    app.include_router(home_router.router, include_in_schema=False)
+    app.include_router(accounts_router.router, include_in_schema=False)
+    app.include_router(guardian_router.router, include_in_schema=False)
+    app.include_router(staff_router.router, include_in_schema=False)
     app.include_router(api_router.router)
     if settings.is_dev:
-        app.include_router(demo_router.router)
+        app.include_router(demo_router.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     errors.install(app)

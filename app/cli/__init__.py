@@ -42,10 +42,24 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, help="Worker processes."),
 ) -> None:
-    """Serve the web app and API with uvicorn (run `portal db upgrade` first)."""
+    """Serve the web app and API with uvicorn (run `portal db upgrade` first).
+
+    Requests are logged by the app itself (route template, status, duration, request id —
+    never a raw path or query); uvicorn's access log, which would record one-time links and
+    searches, is off. Forwarded headers are believed only from TRUSTED_PROXIES."""
     import uvicorn
 
-    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, proxy_headers=True)
+    trusted = get_settings().trusted_proxies.strip()
+    uvicorn.run(
+        "app.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        server_header=False,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
 
 
 @mail_app.command("dispatch")

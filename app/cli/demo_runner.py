@@ -236,7 +236,15 @@ class DemoStack:
         app.state.demo_mail_dir = self.config.mail_dir
         # No access log: request paths can carry one-time tokens (the app logs route templates).
         server = uvicorn.Server(
-            uvicorn.Config(app, host=HOST, port=self.config.port, access_log=False, log_level="warning")
+            uvicorn.Config(
+                app,
+                host=HOST,
+                port=self.config.port,
+                access_log=False,
+                server_header=False,
+                proxy_headers=False,
+                log_level="warning",
+            )
         )
         self._server = server
         self._app_thread = threading.Thread(target=server.run, daemon=True, name="app")

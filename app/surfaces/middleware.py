@@ -3,20 +3,24 @@
 CSRF uses a signed double-submit token: a random value in the `tobira_csrf` cookie and,
 in every page, an HMAC of it that state-changing requests send back — as the
 `X-CSRF-Token` header (htmx, see static/app.js) or the `csrf_token` form field. Multipart
-forms put it in the `csrf_token` query parameter so uploads are not buffered here.
+forms send it as their first field, read from the first kilobytes of the body, so uploads are
+not buffered here and the token never appears in a URL (where logs and Referer keep it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json as json_module
 import logging
+import re
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 from app.config import Settings
 from app.i18n import LANGUAGES, current_language, gettext, negotiate
@@ -86,6 +90,7 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
 
+        started = time.monotonic()
         request_id = uuid.uuid4().hex
         request_id_var.set(request_id)
         cookies = _cookies(scope)
@@ -105,6 +110,14 @@ class SecurityMiddleware:
 
         path: str = scope["path"]
         method: str = scope["method"]
+        receive, problem = await _input_problem(scope, receive)
+        if problem == "too_large":
+            title, text = gettext("The form is too large", lang), gettext("Nothing was changed.", lang)
+            await self._plain_page(send, lang, 413, title, text)
+            return
+        if problem == "control_characters":
+            await self._refuse_control_characters(send, lang, json=path.startswith("/api/"))
+            return
         if method not in SAFE_METHODS and not path.startswith(CSRF_EXEMPT_PREFIXES):
             receive, ok = await self._check_csrf(scope, receive, state["csrf_token"], new_csrf_cookie)
             if not ok:
@@ -123,9 +136,11 @@ class SecurityMiddleware:
                             _cookie_header(CSRF_COOKIE, new_csrf_cookie, secure=self.settings.cookies_secure),
                         )
                     )
-                # Log the route template, never the raw path: paths can carry one-time tokens.
+                # The access log: the route template, never the raw path or query (paths
+                # carry one-time tokens, queries carry names searched for).
                 route_path = getattr(scope.get("route"), "path", "-")
-                log.info("%s %s %s %s", request_id, method, route_path, message["status"])
+                elapsed_ms = (time.monotonic() - started) * 1000
+                log.info("%s %s %s %s %.0fms", request_id, method, route_path, message["status"], elapsed_ms)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -151,10 +166,10 @@ class SecurityMiddleware:
         if _header(scope, b"sec-fetch-site") == "cross-site":
             return receive, False
         sent = _header(scope, b"x-csrf-token")
-        if sent is None:
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            sent = next(iter(query.get("csrf_token", [])), None)
-        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        full_type = _header(scope, b"content-type") or ""
+        content_type = full_type.split(";")[0].strip().lower()
+        if sent is None and content_type == "multipart/form-data":
+            sent, receive = await _first_multipart_field(receive, full_type, "csrf_token")
         if sent is None and content_type == "application/x-www-form-urlencoded":
             body, receive = await _buffer_body(receive)
             if body is None:
@@ -165,25 +180,111 @@ class SecurityMiddleware:
         return receive, ok
 
     async def _reject(self, send: Send, lang: str) -> None:
+        title = gettext("This form has expired", lang)
+        text = gettext(
+            "For your security the form could not be accepted. Go back, reload the page and try again.",
+            lang,
+        )
+        await self._plain_page(send, lang, 403, title, text)
+
+    async def _refuse_control_characters(self, send: Send, lang: str, *, json: bool) -> None:
+        title = gettext("Some characters cannot be accepted", lang)
+        text = gettext(
+            "What was sent contains control characters (such as NUL) that no form field may hold. "
+            "Remove them and try again; nothing was changed.",
+            lang,
+        )
+        if json:
+            body = json_module.dumps({"error": {"status": 422, "title": title, "detail": text}}).encode()
+            headers = [(b"content-type", b"application/json"), *self._security_headers()]
+            await send({"type": "http.response.start", "status": 422, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self._plain_page(send, lang, 422, title, text)
+
+    async def _plain_page(self, send: Send, lang: str, status: int, title: str, text: str) -> None:
+        """A page answered before the app runs (no templates, no session): CSRF, bad bytes."""
         body = (
             (
                 "<!doctype html><html lang='{lang}'><meta charset='utf-8'><title>{title}</title>"
                 "<h1>{title}</h1><p>{text}</p><p><a href='/'>{home}</a></p></html>"
             )
-            .format(
-                lang=lang,
-                title=gettext("This form has expired", lang),
-                text=gettext(
-                    "For your security the form could not be accepted. Go back, reload the page and try again.",  # noqa: E501
-                    lang,
-                ),
-                home=gettext("Back to the start page", lang),
-            )
+            .format(lang=lang, title=title, text=text, home=gettext("Back to the start page", lang))
             .encode()
         )
         headers = [(b"content-type", b"text/html; charset=utf-8"), *self._security_headers()]
-        await send({"type": "http.response.start", "status": 403, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+MULTIPART_HEAD_BYTES = 16 * 1024
+
+
+async def _first_multipart_field(
+    receive: Receive, content_type: str, name: str
+) -> tuple[str | None, Receive]:
+    """The value of a multipart body's first field when it is `name`, read from the first
+    few kilobytes only (an upload is never buffered); the body is replayed to the app. Forms
+    with a file put the token first, so it never has to travel in the URL."""
+    boundary = next(
+        (part.split("=", 1)[1].strip().strip('"') for part in content_type.split(";") if "boundary=" in part),
+        "",
+    )
+    head: list[bytes] = []
+    size, more = 0, True
+    while more and size < MULTIPART_HEAD_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None, receive
+        chunk = message.get("body", b"")
+        head.append(chunk)
+        size += len(chunk)
+        more = message.get("more_body", False)
+    buffered = b"".join(head)
+    value = _field_in_head(buffered, boundary.encode("latin-1"), name) if boundary else None
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": buffered, "more_body": more}
+        return await receive()
+
+    return value, replay
+
+
+def _field_in_head(head: bytes, boundary: bytes, name: str) -> str | None:
+    delimiter = b"--" + boundary
+    if not head.startswith(delimiter):
+        return None
+    part_end = head.find(b"\r\n" + delimiter, len(delimiter))
+    headers, _sep, value = head[len(delimiter) : part_end if part_end != -1 else None].partition(b"\r\n\r\n")
+    if part_end == -1 or f'name="{name}"'.encode() not in headers or b"filename=" in headers:
+        return None
+    return value.decode("latin-1")
+
+
+# C0 controls and DEL, except tab, line feed and carriage return (a textarea sends those).
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+async def _input_problem(scope: Scope, receive: Receive) -> tuple[Receive, str | None]:
+    """ "control_characters" when the query string or a form body holds one (PostgreSQL refuses
+    NUL in text, and no name, reason or search term has any), "too_large" for a form body over
+    MAX_FORM_BYTES; None when the input may go on to the app (with the body replayed)."""
+    query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
+    if CONTROL_CHARACTERS.search(query):
+        return receive, "control_characters"
+    content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return receive, None
+    body, receive = await _buffer_body(receive)
+    if body is None:
+        return receive, "too_large"
+    if CONTROL_CHARACTERS.search(unquote_plus(body.decode("latin-1"))):
+        return receive, "control_characters"
+    return receive, None
 
 
 async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:

@@ -16,7 +16,14 @@ from app.templating import templates_env
 
 
 def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+    """A request for a fragment: htmx, neither boosted nor restoring history (after a cache miss
+    on Back, htmx asks for the whole page to put in place of the body)."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-boosted") != "true"
+        and headers.get("hx-history-restore-request") != "true"
+    )
 
 
 def base_context(request: Request) -> dict[str, Any]:

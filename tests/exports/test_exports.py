@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import io
 import json
 from datetime import timedelta
@@ -181,6 +182,23 @@ def test_changes_since_carry_withdrawals_with_the_time_they_took_effect(
     assert row["effective_since"].startswith(shown_again.created_at.astimezone(TOKYO).date().isoformat())
     csv_rows = _export(client, settings, format="csv", since=since).content.decode("utf-8-sig").splitlines()
     assert any("stu-W" in line and ",show," in line for line in csv_rows)
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, object]
+) -> None:
+    hostile = f.student(db, world["first"], family="@SUM(1+1)", given="太郎", sourced_id='=HYPERLINK("x")')  # type: ignore[arg-type]
+    f.confirmed(db, world["definition"], hostile, "hide_all")  # type: ignore[arg-type]
+    db.commit()
+    sign_in_as(client, db, settings, world["admin"])  # type: ignore[arg-type]
+    for fmt, encoding in (("csv", "utf-8-sig"), ("cp932", "cp932")):
+        text = _export(client, settings, format=fmt).content.decode(encoding)
+        rows = list(csv.reader(io.StringIO(text)))
+        [formula] = [r for r in rows if r[6].endswith("次郎")]
+        assert formula[6] == "'=1+2 次郎"  # the roster's name, made inert
+        [row] = [r for r in rows if "HYPERLINK" in r[5]]
+        assert row[5] == '\'=HYPERLINK("x")' and row[6] == "'@SUM(1+1) 太郎"
+        assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
 
 
 def test_auditor_and_guests_cannot_export(

@@ -41,8 +41,8 @@ def _board(db: Session, code: str = "tobira-city") -> Board:
 def _upload(client: TestClient, settings: Settings, board: Board, data: bytes, **form: str) -> Response:
     token = csrf_token(client, settings)
     return client.post(
-        f"/staff/roster?csrf_token={token}",
-        data={"board_id": str(board.id), **form},
+        "/staff/roster",
+        data={"csrf_token": token, "board_id": str(board.id), **form},  # the token first
         files={"file": ("roster.zip", data, "application/zip")},
         follow_redirects=False,
     )
@@ -174,7 +174,7 @@ def test_upload_without_a_file_is_explained(client: TestClient, db: Session, set
     sign_in_as(client, db, settings, _staff(db, board))
     token = csrf_token(client, settings)
 
-    response = client.post(f"/staff/roster?csrf_token={token}", data={"board_id": str(board.id)})
+    response = client.post("/staff/roster", data={"csrf_token": token, "board_id": str(board.id)})
 
     assert response.status_code == 422
     assert "アップロードする OneRoster の zip ファイルを選んでください。" in response.text

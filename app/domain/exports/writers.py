@@ -1,6 +1,8 @@
 """Export writers. Each turns rows (lists of strings) into a stream of byte chunks.
 
-- csv:   UTF-8 with a BOM and CRLF line ends (what Excel in Japan opens correctly).
+- csv:   UTF-8 with a BOM and CRLF line ends (what Excel in Japan opens correctly); a cell
+         that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) gets
+         a leading ' (OWASP "CSV injection"), in CP932 too.
 - cp932: Shift_JIS (Windows). Callers check with `cp932_problems` first: a character
          CP932 lacks (e.g. 𠮷) refuses the export with the rows named, never a `?`.
 - xlsx:  xlsxwriter in constant-memory mode into a temporary file that is then streamed;
@@ -85,6 +87,14 @@ class _Lines:
         return text
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """A cell Excel or LibreOffice would evaluate (`=HYPERLINK(…)`, `@SUM(…)`) as plain text."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 def write_csv(header: list[str], rows: Iterable[list[str]], *, encoding: str = "utf-8") -> Iterator[bytes]:
     lines = _Lines()
     writer = csv.writer(lines.buffer, lineterminator="\r\n")
@@ -94,7 +104,7 @@ def write_csv(header: list[str], rows: Iterable[list[str]], *, encoding: str = "
     yield (prefix + lines.take()).encode(encoding, errors="strict")
     pending = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([neutralise(cell) for cell in row])
         pending += 1
         if pending >= 500:
             yield lines.take().encode(encoding, errors="strict")

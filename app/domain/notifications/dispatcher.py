@@ -5,11 +5,16 @@ LOCKED on PostgreSQL, a time-limited claim on each row), send each message outsi
 transaction, mark it sent. A dispatcher killed mid-batch leaves its claims to run out; only the
 message in flight can be delivered twice. An SMTP outage leaves rows pending; they are
 retried, never dropped. The worker (`portal worker`) runs this every round.
+
+No working secret stays at rest: once a message is sent (or given up), the one-time links in
+its stored body are cut (`redact_links`), so a backup or a look at the outbox cannot sign
+anyone in or confirm anything. Until then the link waits in the outbox for the dispatcher.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
@@ -22,6 +27,15 @@ from app.db import Database, utcnow
 from app.domain.notifications.models import OutboxEmail
 
 log = logging.getLogger("tobira.mail")
+# The routes whose last path segment is a one-time secret (confirmation, e-mail sign-in).
+ONE_TIME_LINK = re.compile(r"(/(?:confirm|signin/email)/)[A-Za-z0-9_\-]{8,}")
+REDACTED = "[removed after sending]"
+
+
+def redact_links(text: str) -> str:
+    return ONE_TIME_LINK.sub(lambda match: match.group(1) + REDACTED, text)
+
+
 MAX_ATTEMPTS = 12
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
@@ -108,6 +122,7 @@ def _send_one(database: Database, settings: Settings, email_id: int, claim: time
             return False
         message = build_message(email, settings.smtp_sender)
         attempts = email.attempts
+        redacted = redact_links(email.body_text)
     try:
         _send(settings, message)  # outside any transaction: no lock is held while SMTP talks
     except (OSError, smtplib.SMTPException) as exc:
@@ -121,6 +136,7 @@ def _send_one(database: Database, settings: Settings, email_id: int, claim: time
                     last_error=type(exc).__name__,
                     next_attempt_at=utcnow() + backoff(attempts),
                     claimed_until=None,
+                    **({"body_text": redacted} if attempts >= MAX_ATTEMPTS else {}),
                 )
             )
         return False
@@ -128,7 +144,7 @@ def _send_one(database: Database, settings: Settings, email_id: int, claim: time
         db.execute(
             update(OutboxEmail)
             .where(OutboxEmail.id == email_id)
-            .values(status="sent", sent_at=utcnow(), last_error="", claimed_until=None)
+            .values(status="sent", sent_at=utcnow(), last_error="", claimed_until=None, body_text=redacted)
         )
     return True
 

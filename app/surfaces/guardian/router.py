@@ -33,7 +33,7 @@ from app.domain.choices.receipts import build_receipt, find_receipt_event, recei
 from app.domain.choices.service import difference, effective_choice, history, validate_choice
 from app.domain.people.models import Guardian
 from app.i18n import _
-from app.surfaces.dependencies import AppSettings, DbSession
+from app.surfaces.dependencies import AppSettings, DbSession, RowId
 from app.surfaces.permissions import CurrentGuardian, OptionalPrincipal
 from app.surfaces.web import is_htmx, redirect, render
 
@@ -42,7 +42,7 @@ router = APIRouter()
 CHOICE_FRAGMENT = "guardian/_choice.html"
 
 
-def _child_or_404(db: DbSession, principal: CurrentGuardian, student_id: int) -> Child:
+def _child_or_404(db: DbSession, principal: CurrentGuardian, student_id: RowId) -> Child:
     child = find_child(db, principal.guardian_ids, student_id)
     if child is None:
         raise HTTPException(status_code=404)
@@ -98,7 +98,7 @@ def children(request: Request, db: DbSession, principal: CurrentGuardian) -> Res
 
 
 @router.get("/children/{student_id}")
-def child_page(request: Request, db: DbSession, principal: CurrentGuardian, student_id: int) -> Response:
+def child_page(request: Request, db: DbSession, principal: CurrentGuardian, student_id: RowId) -> Response:
     child = _child_or_404(db, principal, student_id)
     return _child_page(request, db, principal, child)
 
@@ -109,8 +109,8 @@ def set_choice(
     db: DbSession,
     settings: AppSettings,
     principal: CurrentGuardian,
-    student_id: int,
-    definition_id: int,
+    student_id: RowId,
+    definition_id: RowId,
     value: Annotated[str, Form()] = "",
     category_codes: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
@@ -156,8 +156,8 @@ def resend_from_page(
     db: DbSession,
     settings: AppSettings,
     principal: CurrentGuardian,
-    student_id: int,
-    request_id: int,
+    student_id: RowId,
+    request_id: RowId,
 ) -> Response:
     child = _child_or_404(db, principal, student_id)
     pending = flow.pending_for_child(db, child.student.id, request_id)
@@ -170,7 +170,7 @@ def resend_from_page(
 
 @router.post("/children/{student_id}/requests/{request_id}/cancel")
 def cancel_from_page(
-    request: Request, db: DbSession, principal: CurrentGuardian, student_id: int, request_id: int
+    request: Request, db: DbSession, principal: CurrentGuardian, student_id: RowId, request_id: RowId
 ) -> Response:
     child = _child_or_404(db, principal, student_id)
     pending = flow.pending_for_child(db, child.student.id, request_id)
@@ -181,7 +181,7 @@ def cancel_from_page(
 
 
 @router.get("/children/{student_id}/history")
-def child_history(request: Request, db: DbSession, principal: CurrentGuardian, student_id: int) -> Response:
+def child_history(request: Request, db: DbSession, principal: CurrentGuardian, student_id: RowId) -> Response:
     child = _child_or_404(db, principal, student_id)
     events = history(db, child.student.id)
     return _page(
@@ -204,7 +204,7 @@ def receipt(
     request: Request,
     db: DbSession,
     principal: CurrentGuardian,
-    student_id: int,
+    student_id: RowId,
     receipt_id: str,
     format: str = "html",
 ) -> Response:

@@ -24,7 +24,7 @@ from app.domain.people.models import School
 from app.errors import Invalid
 from app.i18n import current_language
 from app.i18n import gettext as _
-from app.surfaces.dependencies import AppSettings, DbSession
+from app.surfaces.dependencies import AppSettings, DbSession, RowId
 from app.surfaces.permissions import CurrentStaff
 from app.surfaces.web import redirect, render
 
@@ -126,7 +126,7 @@ def invite_staff(
 @router.post("/staff/roles/{role_id}/revoke")
 def revoke_staff_role(
     request: Request,
-    role_id: int,
+    role_id: RowId,
     db: DbSession,
     settings: AppSettings,
     principal: CurrentStaff,
@@ -168,7 +168,7 @@ def add_group_mapping(
 @router.post("/staff/roles/mappings/{mapping_id}/delete")
 def delete_group_mapping(
     request: Request,
-    mapping_id: int,
+    mapping_id: RowId,
     db: DbSession,
     principal: CurrentStaff,
     board_id: Annotated[int, Form()],
@@ -238,7 +238,7 @@ def letters_index(request: Request, db: DbSession, principal: CurrentStaff) -> R
 
 
 @router.get("/staff/letters/classes/{class_id}")
-def letters_confirm(request: Request, class_id: int, db: DbSession, principal: CurrentStaff) -> Response:
+def letters_confirm(request: Request, class_id: RowId, db: DbSession, principal: CurrentStaff) -> Response:
     school_class = staff_admin.class_for_letters(db, principal, class_id)
     if school_class is None:
         raise HTTPException(status_code=404)
@@ -250,7 +250,7 @@ def letters_confirm(request: Request, class_id: int, db: DbSession, principal: C
 
 @router.post("/staff/letters/classes/{class_id}")
 def letters_print(
-    request: Request, class_id: int, db: DbSession, settings: AppSettings, principal: CurrentStaff
+    request: Request, class_id: RowId, db: DbSession, settings: AppSettings, principal: CurrentStaff
 ) -> Response:
     school_class = staff_admin.class_for_letters(db, principal, class_id)
     if school_class is None:

@@ -1,0 +1,59 @@
+"""Once the mail is sent, nothing stored can confirm a choice or sign anyone in: every text
+and JSON column of every table is searched for one-time links, and each one found is tried."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+from fastapi.testclient import TestClient
+from sqlalchemy import JSON, String, Text, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import Base, Database
+from app.domain.notifications.models import OutboxEmail
+from tests.guardian.factories import World
+from tests.helpers import SmtpSink, csrf_token, deliver_mail, links_in, sign_in_as
+
+CANDIDATE = re.compile(r"/(?:confirm|signin/email)/[A-Za-z0-9_\-\[\] ]+")
+
+
+def _stored_text(db: Session) -> list[str]:
+    found: list[str] = []
+    for table in Base.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, String | Text | JSON)]
+        if not columns:
+            continue
+        for row in db.execute(select(*columns)):
+            for value in row:
+                if value is not None:
+                    found.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    return found
+
+
+def test_no_stored_string_opens_a_one_time_link(
+    client: TestClient, db: Session, database: Database, settings: Settings, smtp: SmtpSink, world: World
+) -> None:
+    client.post("/signin/email", data={"email": world.mother.email, "csrf_token": csrf_token(client, settings)})
+    sign_in_as(client, db, settings, world.account)
+    client.post(
+        f"/children/{world.hanako.id}/choices/{world.dashboard_choice.id}",
+        data={"csrf_token": csrf_token(client, settings), "value": "hide_all"},
+    )
+    assert deliver_mail(database, settings) == 2
+    mailed = [urlsplit(u).path for m in smtp.to(str(world.mother.email)) for u in links_in(m)]
+    live = [path for path in mailed if path.startswith(("/confirm/", "/signin/email/"))]
+    assert len(live) == 2 and all(client.get(path).status_code == 200 for path in live)
+
+    db.expire_all()
+    stored = _stored_text(db)
+    assert any("/confirm/" in text for text in stored)  # the sent mail's body is kept, cut
+    candidates = {match for text in stored for match in CANDIDATE.findall(text)}
+    opened = [path for path in candidates if client.get(path.strip()).status_code == 200]
+    assert opened == []
+    for path in live:  # the links the guardian received still work
+        assert client.get(path).status_code == 200
+    bodies = db.scalars(select(OutboxEmail.body_text)).all()
+    assert all("[removed after sending]" in body for body in bodies if "/confirm/" in body)
