@@ -36,7 +36,9 @@ def _stored_text(db: Session) -> list[str]:
 def test_no_stored_string_opens_a_one_time_link(
     client: TestClient, db: Session, database: Database, settings: Settings, smtp: SmtpSink, world: World
 ) -> None:
-    client.post("/signin/email", data={"email": world.mother.email, "csrf_token": csrf_token(client, settings)})
+    client.post(
+        "/signin/email", data={"email": world.mother.email, "csrf_token": csrf_token(client, settings)}
+    )
     sign_in_as(client, db, settings, world.account)
     client.post(
         f"/children/{world.hanako.id}/choices/{world.dashboard_choice.id}",
