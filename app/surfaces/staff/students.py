@@ -19,6 +19,7 @@ from app.domain.catalog.models import ChoiceDefinition
 from app.domain.catalog.queries import category_names
 from app.domain.choices import service as choices
 from app.domain.notifications.service import queue_email
+from app.domain.people.language import language_of
 from app.domain.people.models import GRADES, Guardian, GuardianStudent, School, SchoolClass, Student
 from app.errors import NotFound
 from app.i18n import gettext, localized
@@ -303,7 +304,7 @@ def _notify_guardians(
     for person in guardians:
         if not person.email:
             continue
-        lang = person.preferred_language if person.preferred_language in ("ja", "en") else "ja"
+        lang = language_of(person)
         token = current_language.set(lang)
         try:
             names = _category_names(db)
