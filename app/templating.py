@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from app.i18n import LANGUAGE_NAMES, LANGUAGES, format_date, gettext, localized, ngettext
+from app.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, format_date, gettext, localized, ngettext
 from app.resources import TEMPLATES_DIR
 
 templates_env = Environment(
@@ -26,6 +26,7 @@ templates_env = Environment(
 templates_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
 templates_env.filters["date"] = lambda value, with_time=False: format_date(value, with_time=with_time)
 templates_env.globals["LANGUAGES"] = LANGUAGES
+templates_env.globals["DEFAULT_LANGUAGE"] = DEFAULT_LANGUAGE
 templates_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
 templates_env.globals["localized"] = localized
 

@@ -22,6 +22,8 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
+from starlette.responses import Response
+
 from app.config import Settings
 from app.i18n import LANGUAGES, current_language, gettext, negotiate
 from app.request_context import request_id_var
@@ -44,6 +46,20 @@ log = logging.getLogger("tobira.request")
 
 def csrf_token_for(secret_key: str, cookie_value: str) -> str:
     return hmac.new(secret_key.encode(), cookie_value.encode(), hashlib.sha256).hexdigest()
+
+
+def remember_language(response: Response, settings: Settings, lang: str) -> None:
+    """Put `lang` in force on this browser: the cookie is the first thing the language is
+    picked from. Set by the switch, by saving the setting and at a guardian's sign-in."""
+    response.set_cookie(
+        LANG_COOKIE,
+        lang,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookies_secure,
+        path="/",
+    )
 
 
 def _cookies(scope: Scope) -> dict[str, str]:

@@ -34,6 +34,7 @@ def _pages(world: World) -> list[tuple[str, str]]:
         ("children", "/children"),
         ("child", f"/children/{world.hanako.id}"),
         ("history", f"/children/{world.hanako.id}/history"),
+        ("language", "/account/language"),
     ]
 
 

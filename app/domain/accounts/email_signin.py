@@ -19,6 +19,7 @@ from app.domain.accounts.models import Account
 from app.domain.accounts.service import EMAIL_LINK_ISSUER, account_for
 from app.domain.audit.service import ANONYMOUS, Actor, record
 from app.domain.notifications.service import queue_email
+from app.domain.people.language import language_of
 from app.domain.people.models import Guardian
 from app.domain.tokens import service as tokens
 
@@ -61,7 +62,7 @@ def request_link(db: Session, settings: Settings, *, address: str, client_ip: st
                 "minutes": int(LINK_TTL.total_seconds() // 60),
             },
             purpose=PURPOSE,
-            language=guardian.preferred_language if guardian.preferred_language in ("ja", "en") else "ja",
+            language=language_of(guardian),
             board_id=guardian.board_id,
         )
         record(
@@ -106,7 +107,6 @@ def redeem_link(db: Session, secret: str) -> LinkResult:
     )
     account.email = guardian.email
     account.email_verified = True
-    account.preferred_language = guardian.preferred_language
     token.account_id = account.id
     if link(db, account, guardian.id, "email_link"):
         record(

@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.domain.accounts.language import carry_to_guardian
 from app.domain.accounts.models import Account, AccountGuardian
 from app.domain.audit.service import Actor, record
 from app.domain.boards.service import trusted_board_ids
@@ -60,7 +61,8 @@ def issue_enrolment_code(
 
 
 def link(db: Session, account: Account, guardian_id: int, method: str) -> bool:
-    """Let `account` act for the guardian; True when the link is new."""
+    """Let `account` act for the guardian (who takes the account's saved language); True when
+    the link is new."""
     existing = db.scalar(
         select(AccountGuardian).where(
             AccountGuardian.account_id == account.id, AccountGuardian.guardian_id == guardian_id
@@ -69,6 +71,7 @@ def link(db: Session, account: Account, guardian_id: int, method: str) -> bool:
     if existing is not None:
         return False
     db.add(AccountGuardian(account_id=account.id, guardian_id=guardian_id, method=method))
+    carry_to_guardian(db, account, guardian_id)
     db.flush()
     return True
 

@@ -27,15 +27,11 @@ from app.domain.catalog.service import grade_in_range
 from app.domain.choices.labels import LABELS
 from app.domain.choices.models import ChoiceEvent
 from app.domain.notifications.service import queue_email
+from app.domain.people.language import language_of
 from app.domain.people.models import GRADES, Guardian, GuardianStudent, Student
-from app.i18n import LANGUAGES
 
 # Changes that guardians are told about; a change of wording alone ("text") is not mailed.
 ANNOUNCED_CHANGES = ("categories", "purposes", "vendor_facts", "subcontractors")
-
-
-def language_of(guardian: Guardian) -> str:
-    return guardian.preferred_language if guardian.preferred_language in LANGUAGES else "ja"
 
 
 def _assignment_condition(assignment: ServiceAssignment) -> ColumnElement[bool]:

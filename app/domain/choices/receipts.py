@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from app.domain.boards.models import Board
 from app.domain.catalog.models import NoticeVersion, ServiceVersion, ServiceVersionCategory
 from app.domain.choices.models import ChoiceEvent
+from app.domain.people.language import language_of
 from app.domain.people.models import Guardian, Student
 
 RECEIPT_SCHEMA = "ISO/IEC TS 27560:2023 / Kantara Consent Receipt v1.1 fields"
@@ -101,7 +102,7 @@ def build_receipt(db: Session, event: ChoiceEvent) -> dict[str, Any]:
         "receipt_id": event.receipt_id,
         "timestamp": event.created_at.isoformat(),
         "jurisdiction": board.jurisdiction,
-        "language": guardian.preferred_language if guardian else "ja",
+        "language": language_of(guardian),
         "controller": {
             "name": board.name,
             "name_en": board.name_en,

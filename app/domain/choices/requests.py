@@ -20,7 +20,7 @@ from app.config import Settings
 from app.domain.audit.service import ANONYMOUS, Actor, record
 from app.domain.catalog.models import ChoiceDefinition
 from app.domain.catalog.queries import category_names
-from app.domain.choices.announcements import language_of, notify_co_guardians
+from app.domain.choices.announcements import notify_co_guardians
 from app.domain.choices.guardian_queries import guardians_of
 from app.domain.choices.labels import LABELS
 from app.domain.choices.models import SUPERSEDED_BY_SCHOOL, ChoiceEvent
@@ -35,6 +35,7 @@ from app.domain.choices.service import (
     write_request,
 )
 from app.domain.notifications.service import queue_email
+from app.domain.people.language import language_of
 from app.domain.people.models import Guardian, Student
 from app.domain.tokens import service as tokens
 from app.domain.tokens.models import OneTimeToken

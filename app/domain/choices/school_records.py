@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from app.domain.catalog.models import ChoiceDefinition, ServiceVersion
 from app.domain.catalog.queries import category_names
-from app.domain.choices.announcements import language_of
 from app.domain.choices.guardian_queries import guardians_of
 from app.domain.choices.labels import LABELS
 from app.domain.choices.models import SUPERSEDED_BY_SCHOOL, ChoiceEvent
 from app.domain.choices.requests import revoke_links
 from app.domain.choices.service import close_request, pending_requests, record_confirmed
 from app.domain.notifications.service import queue_email
+from app.domain.people.language import language_of
 from app.domain.people.models import Student
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.config import Settings
 from app.domain.accounts import email_signin
 from app.domain.accounts.linking import auto_link_verified_email, redeem_enrolment_code
+from app.domain.accounts.models import Account
 from app.domain.accounts.service import (
     account_board_ids,
     account_for,
@@ -22,10 +23,11 @@ from app.domain.accounts.service import (
 )
 from app.domain.audit.service import Actor, record
 from app.domain.tokens import service as tokens
-from app.i18n import current_language
+from app.i18n import LANGUAGES, current_language
 from app.surfaces.auth import oidc, pending
 from app.surfaces.auth.problems import problem_page
 from app.surfaces.dependencies import AppSettings, DbSession
+from app.surfaces.middleware import remember_language
 from app.surfaces.permissions import CurrentGuardian, OptionalPrincipal
 from app.surfaces.sessions import end_session, load_session, start_session
 from app.surfaces.web import redirect, render, safe_next
@@ -136,8 +138,6 @@ def callback(
         return problem_page(request, "unknown_account")
     update_from_claims(account, claims)
     account.provider_name = provider.name
-    if account.preferred_language is None:
-        account.preferred_language = current_language.get()
 
     if account.kind == "staff":
         sync_staff_roles(db, account, provider, claims)
@@ -161,6 +161,7 @@ def callback(
         previous=load_session(db, request, settings),
     )
     pending.clear(response, settings)
+    _saved_language_in_force(response, settings, account)
     audit_sign_in(db, account, "oidc")
     return response
 
@@ -242,8 +243,16 @@ def email_link_use(request: Request, secret: str, db: DbSession, settings: AppSe
         return problem_page(request, "unknown_account")
     response = RedirectResponse("/children", status_code=303)
     start_session(db, response, settings, result.account, previous=load_session(db, request, settings))
+    _saved_language_in_force(response, settings, result.account)
     audit_sign_in(db, result.account, "email_link")
     return response
+
+
+def _saved_language_in_force(response: Response, settings: Settings, account: Account) -> None:
+    """A guardian who saved a language gets it from the first page after sign-in (ADR 0078)."""
+    saved = account.preferred_language
+    if account.kind == "guardian" and saved is not None and saved in LANGUAGES:
+        remember_language(response, settings, saved)
 
 
 def _link_problem(request: Request, reason: str) -> Response:

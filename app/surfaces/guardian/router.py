@@ -34,10 +34,12 @@ from app.domain.choices.service import difference, effective_choice, history, va
 from app.domain.people.models import Guardian
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
+from app.surfaces.guardian import language
 from app.surfaces.permissions import CurrentGuardian, OptionalPrincipal
 from app.surfaces.web import is_htmx, redirect, render
 
 router = APIRouter()
+router.include_router(language.router)
 
 CHOICE_FRAGMENT = "guardian/_choice.html"
 

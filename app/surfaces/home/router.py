@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from app.i18n import LANGUAGES
 from app.surfaces.dependencies import AppSettings, DbSession
-from app.surfaces.middleware import LANG_COOKIE
+from app.surfaces.middleware import remember_language
 from app.surfaces.permissions import OptionalPrincipal
 from app.surfaces.web import redirect, render, safe_next
 
@@ -31,15 +31,7 @@ def switch_language(
 ) -> Response:
     response = redirect(request, safe_next(next))
     if lang in LANGUAGES:
-        response.set_cookie(
-            LANG_COOKIE,
-            lang,
-            max_age=365 * 24 * 3600,
-            httponly=True,
-            samesite="lax",
-            secure=settings.cookies_secure,
-            path="/",
-        )
+        remember_language(response, settings, lang)
     return response
 
 
