@@ -26,6 +26,18 @@ class OIDCProvider(BaseModel):
     # Claim carrying group names that staff roles can be mapped from (e.g. "groups").
     groups_claim: str = "groups"
     scope: str = "openid email profile"
+    # Sign-in strength required of every ID token (checked at each sign-in): one of these
+    # `acr` values, and/or one of these `amr` methods (e.g. "mfa", "otp", "hwk"). Empty: none.
+    required_acr: list[str] = Field(default_factory=list)
+    required_amr: list[str] = Field(default_factory=list)
+
+    def strong_enough(self, claims: dict[str, object]) -> bool:
+        """Does the ID token say the person signed in as strongly as this provider requires?"""
+        if self.required_acr and claims.get("acr") not in self.required_acr:
+            return False
+        methods = claims.get("amr")
+        used = set(methods) if isinstance(methods, list) else set()
+        return not self.required_amr or bool(used & set(self.required_amr))
 
 
 class Settings(BaseSettings):
@@ -57,6 +69,10 @@ class Settings(BaseSettings):
 
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    # A staff session whose roles come (in part) from the provider's groups ends after this
+    # long, so the next sign-in reads the groups again (a group removed at the provider stops
+    # granting the role within this time, not at the 12-hour limit).
+    staff_group_recheck_minutes: int = 60
     default_language: Literal["ja", "en"] = "ja"
     log_level: str = "INFO"
     # Reverse proxies whose X-Forwarded-For / -Proto are believed (comma-separated addresses

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from app.db import utcnow
 from app.domain.accounts.models import AccountGuardian, StaffRole
 from app.domain.accounts.principal import Principal
 from app.domain.people.models import Student
@@ -55,6 +57,13 @@ def load_principal(db: Session, request: Request, settings: AppSettings) -> Prin
                 select(StaffRole).where(StaffRole.account_id == account.id, StaffRole.revoked_at.is_(None))
             )
         )
+        recheck = timedelta(minutes=settings.staff_group_recheck_minutes)
+        if (
+            any(r.source.startswith("group:") for r in principal.roles)
+            and row.created_at + recheck <= utcnow()
+        ):
+            row.ended_at = utcnow()  # signing in again re-reads the provider's groups
+            return None
     request.state.principal = principal
     return principal
 

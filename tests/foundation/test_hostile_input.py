@@ -62,3 +62,19 @@ def test_the_server_names_no_software_and_documents_only_the_api(client: TestCli
     assert "server" not in {name.lower() for name in response.headers}
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert paths and all(path.startswith("/api/v1/") for path in paths)
+
+
+def test_a_database_outage_answers_503_with_retry_after_in_the_users_language(
+    settings: Settings, tmp_path: object
+) -> None:
+    from app.db import Database
+    from app.main import create_app
+
+    for url in ("postgresql://tobira@127.0.0.1:1/gone", f"sqlite:///{tmp_path}/no/such/dir/db.sqlite3"):
+        down = settings.model_copy(update={"database_url": url})
+        with TestClient(create_app(down, Database(url)), base_url="http://127.0.0.1") as client:
+            page = client.get("/confirm/" + "x" * 43)
+            english = client.get("/confirm/" + "x" * 43, headers={"Accept-Language": "en"})
+        assert page.status_code == 503 and page.headers["retry-after"] == "30"
+        assert "<html" in page.text and "lang=\"ja\"" in page.text
+        assert english.status_code == 503 and "try again" in english.text

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.db import utcnow
 from app.domain.accounts.linking import issue_enrolment_code
-from app.domain.accounts.models import STAFF_ROLES, StaffGroupMapping, StaffRole
+from app.domain.accounts.models import STAFF_ROLES, Account, StaffGroupMapping, StaffRole, UserSession
 from app.domain.accounts.principal import Principal
 from app.domain.audit.service import CLI, Actor, record
 from app.domain.boards import service as boards
 from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
 
 BOARD_WIDE_ROLES = ("board_admin", "auditor")
 SCHOOL_ROLES = ("school_admin", "teacher")
@@ -93,6 +93,37 @@ def revoke_role(db: Session, principal: Principal, board_id: int, role_id: int) 
     )
     db.flush()
     return row
+
+
+def disable_account(db: Session, principal: Principal, board_id: int, account_id: int) -> Account:
+    """Disable a staff account that holds a role on this board: its sessions end now, and no
+    sign-in (OIDC or e-mail link) starts a new one. Not one's own account."""
+    holds_role = select(StaffRole.id).where(
+        StaffRole.account_id == account_id, StaffRole.board_id == board_id, StaffRole.revoked_at.is_(None)
+    )
+    account = db.get(Account, account_id) if db.scalar(holds_role.limit(1)) is not None else None
+    if account is None or account.kind != "staff":
+        raise NotFound()
+    if account.id == principal.account.id:
+        raise Invalid("You cannot disable your own account.")
+    if account.disabled_at is None:
+        now = utcnow()
+        account.disabled_at = now
+        db.execute(
+            update(UserSession)
+            .where(UserSession.account_id == account.id, UserSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+        record(
+            db,
+            "accounts.disabled",
+            actor=Actor.account(principal.account.id),
+            board_id=board_id,
+            target_type="account",
+            target_id=account.id,
+        )
+        db.flush()
+    return account
 
 
 def add_mapping(

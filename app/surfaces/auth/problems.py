@@ -50,6 +50,13 @@ PROBLEMS = {
         "education's administrator to invite the e-mail address of this account, then sign in again.",
         403,
     ),
+    "weak_authentication": Problem(
+        "A stronger sign-in is required",
+        "Your board of education requires a second factor (for example a one-time code or a "
+        "security key) to sign in to Tobira. Sign in again and use it; if the sign-in service "
+        "does not offer one, ask your administrator to set it up.",
+        403,
+    ),
     "wrong_kind": Problem(
         "This account cannot be used here",
         "This account is already used in Tobira in another way (guardian or staff). "

@@ -126,6 +126,10 @@ def callback(
     except oidc.OIDCError as exc:
         return fail(exc.reason, "provider_error")
 
+    if not provider.strong_enough(claims):
+        # Before any account is touched: a password alone does not open staff pages where
+        # the board asked for a second factor (seed 003).
+        return fail("weak_authentication", "weak_authentication")
     issuer = str(provider.issuer).rstrip("/")
     account = account_for(
         db, issuer=issuer, subject=str(claims["sub"]), kind=provider.audience, provider_name=provider.name

@@ -50,7 +50,7 @@ def _school_id(raw: str) -> int | None:
 def _roles_context(db: Session, settings: AppSettings, board_id: int) -> dict[str, Any]:
     bound = aliased(Account)
     roles = db.execute(
-        select(StaffRole, bound.email)
+        select(StaffRole, bound.email, bound.disabled_at)
         .outerjoin(bound, bound.id == StaffRole.account_id)
         .where(StaffRole.board_id == board_id, StaffRole.revoked_at.is_(None))
         .order_by(StaffRole.role, StaffRole.id)
@@ -139,6 +139,24 @@ def revoke_staff_role(
         return _roles_error(request, db, settings, board, str(exc))
     if row is None:
         raise HTTPException(status_code=404)
+    return redirect(request, f"/staff/roles?board_id={board}")
+
+
+@router.post("/staff/accounts/{account_id}/disable")
+def disable_staff_account(
+    request: Request,
+    account_id: RowId,
+    db: DbSession,
+    settings: AppSettings,
+    principal: CurrentStaff,
+    board_id: Annotated[int, Form()],
+) -> Response:
+    """Sign a staff account out everywhere and keep it out (effective on its next request)."""
+    board = _admin_board(principal, board_id)
+    try:
+        staff_admin.disable_account(db, principal, board, account_id)
+    except Invalid as exc:
+        return _roles_error(request, db, settings, board, str(exc))
     return redirect(request, f"/staff/roles?board_id={board}")
 
 
