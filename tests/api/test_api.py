@@ -66,7 +66,7 @@ def test_hide_list_pages_by_cursor(client: TestClient, world: dict[str, Any]) ->
         bad = _get(
             client, world["secret"], f"/api/v1/hide-list?service=dashboard&choice=hide&cursor={cursor}"
         )
-        assert bad.status_code == 400 and bad.json()["error"]["status"] == 400
+        assert bad.status_code == 422 and bad.json()["error"]["status"] == 422
 
 
 def test_change_feed_returns_exactly_one_new_opt_out_and_one_withdrawal(

@@ -28,6 +28,8 @@ from app.surfaces.dependencies import DbSession
 bearer = HTTPBearer(auto_error=False, description="An API key created by a board administrator.")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
+# Service and choice codes as the catalogue writes them; a cursor is its letter and digits.
+CODE = r"^[a-z0-9][a-z0-9_-]{0,59}$"
 DEFAULT_RATE_LIMIT = 600  # requests per key per minute; app.state.api_rate_limit overrides
 RATE_WINDOW = timedelta(minutes=1)
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -77,10 +79,10 @@ def hide_list(
     request: Request,
     db: DbSession,
     credentials: Credentials,
-    service_code: Annotated[str, Query(alias="service", max_length=60, description="Service code.")],
-    choice: Annotated[str, Query(max_length=60, description="Choice code, e.g. `hide`.")],
+    service_code: Annotated[str, Query(alias="service", pattern=CODE, description="Service code.")],
+    choice: Annotated[str, Query(pattern=CODE, description="Choice code, e.g. `hide`.")],
     cursor: Annotated[
-        str | None, Query(max_length=40, description="`next_cursor` of the previous page.")
+        str | None, Query(pattern=r"^c[0-9]{1,18}$", description="`next_cursor` of the previous page.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> Response:
@@ -113,10 +115,10 @@ def changes(
     db: DbSession,
     credentials: Credentials,
     since: Annotated[
-        str | None, Query(max_length=40, description="`next_cursor` (or `changes_cursor`).")
+        str | None, Query(pattern=r"^e[0-9]{1,18}$", description="`next_cursor` (or `changes_cursor`).")
     ] = None,
-    service_code: Annotated[str | None, Query(alias="service", max_length=60)] = None,
-    choice: Annotated[str | None, Query(max_length=60)] = None,
+    service_code: Annotated[str | None, Query(alias="service", pattern=CODE)] = None,
+    choice: Annotated[str | None, Query(pattern=CODE)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> Response:
     """Additions and removals since `since`: each student appears once, in their state now."""
