@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # long, so the next sign-in reads the groups again (a group removed at the provider stops
     # granting the role within this time, not at the 12-hour limit).
     staff_group_recheck_minutes: int = 60
+    # A student's record or an export asks staff to authenticate again at their provider
+    # when their sign-in is older than this (0: never).
+    staff_step_up_minutes: int = 15
     default_language: Literal["ja", "en"] = "ja"
     log_level: str = "INFO"
     # Reverse proxies whose X-Forwarded-For / -Proto are believed (comma-separated addresses

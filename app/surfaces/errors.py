@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import Invalid, RateLimited, TobiraError
 from app.i18n import gettext
-from app.surfaces.permissions import NotSignedIn
+from app.surfaces.permissions import NotSignedIn, StepUpRequired
 from app.surfaces.web import is_htmx, render
 
 log = logging.getLogger("tobira.errors")
@@ -90,6 +90,13 @@ def install(app: FastAPI) -> None:
         else:
             detail = exc.text("en")
         return error_response(request, exc.status, exc.text(), api_detail=detail, headers=headers)
+
+    @app.exception_handler(StepUpRequired)
+    async def step_up(request: Request, exc: StepUpRequired) -> Response:
+        target = f"/auth/login/{exc.provider}?step_up=true&next=" + quote(exc.next_path)
+        if request.headers.get("hx-request") == "true":
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:

@@ -41,6 +41,15 @@ class NotSignedIn(Exception):
     """Raised by guards; the app answers with a redirect to the sign-in page."""
 
 
+class StepUpRequired(Exception):
+    """Raised by `RecentSignIn`; the app sends the person to their provider to authenticate
+    again (`prompt=login`) and back to `next`."""
+
+    def __init__(self, provider: str, next_path: str) -> None:
+        super().__init__(provider)
+        self.provider, self.next_path = provider, next_path
+
+
 def load_principal(db: Session, request: Request, settings: AppSettings) -> Principal | None:
     row = load_session(db, request, settings)
     if row is None:
@@ -92,7 +101,22 @@ def require_staff(principal: Annotated[Principal, Depends(require_principal)]) -
     return principal
 
 
+def require_recent_sign_in(
+    request: Request, principal: Annotated[Principal, Depends(require_staff)], settings: AppSettings
+) -> Principal:
+    """Student records and exports need a sign-in younger than STAFF_STEP_UP_MINUTES: an
+    unattended, signed-in screen does not open them (seed 003: two factors per data item)."""
+    provider = principal.account.provider_name
+    fresh_for = timedelta(minutes=settings.staff_step_up_minutes)
+    if settings.staff_step_up_minutes <= 0 or principal.session.created_at + fresh_for > utcnow():
+        return principal
+    if provider is None or settings.provider(provider) is None:
+        raise NotSignedIn()
+    raise StepUpRequired(provider, request.url.path)  # a POST comes back to its form
+
+
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+RecentSignIn = Annotated[Principal, Depends(require_recent_sign_in)]
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
 CurrentGuardian = Annotated[Principal, Depends(require_guardian)]
 CurrentStaff = Annotated[Principal, Depends(require_staff)]

@@ -95,3 +95,42 @@ def test_group_granted_roles_are_read_again_within_the_recheck_time(
     db.commit()
     again = client.get("/staff", follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"].startswith("/signin")
+
+
+def test_an_old_sign_in_must_authenticate_again_before_a_student_record_or_an_export(
+    client: TestClient, idp: MockProvider, db: Session, settings: Settings
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.oidc import callback_path
+
+    board = f.board(db)
+    school = f.school(db, board)
+    student = f.student(db, school)
+    db.add(
+        StaffRole(
+            board_id=board.id, school_id=school.id, invited_email="head@city.example.jp", role="school_admin"
+        )
+    )
+    db.commit()
+    idp.set_user("h-1", email="head@city.example.jp", email_verified=True)
+    assert sign_in_through(client, idp, "staffidp", "h-1").status_code == 303
+    record_page = f"/staff/students/{student.id}"
+    assert client.get(record_page, follow_redirects=False).status_code == 200  # a fresh sign-in
+
+    old = utcnow() - timedelta(minutes=settings.staff_step_up_minutes + 1)
+    db.execute(update(UserSession).values(created_at=old))
+    db.commit()
+    assert client.get("/staff", follow_redirects=False).status_code == 200  # the console still opens
+    for page in (record_page, "/staff/exports"):
+        asked = client.get(page, follow_redirects=False)
+        assert asked.status_code == 303
+        assert asked.headers["location"].startswith("/auth/login/staffidp?step_up=true")
+
+    login = client.get(f"/auth/login/staffidp?step_up=true&next={record_page}", follow_redirects=False)
+    authorize = login.headers["location"]
+    query = parse_qs(urlsplit(authorize).query)
+    assert query["prompt"] == ["login"] and query["max_age"] == ["0"]
+    back = client.get(callback_path(idp.authorize(authorize, "h-1")), follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == record_page
+    assert client.get(record_page, follow_redirects=False).status_code == 200

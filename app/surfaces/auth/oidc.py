@@ -106,9 +106,19 @@ def _client(provider: OIDCProvider, redirect_uri: str) -> OAuth2Client:
 
 
 def authorization_url(
-    provider: OIDCProvider, redirect_uri: str, *, state: str, nonce: str, code_verifier: str, language: str
+    provider: OIDCProvider,
+    redirect_uri: str,
+    *,
+    state: str,
+    nonce: str,
+    code_verifier: str,
+    language: str,
+    reauthenticate: bool = False,
 ) -> str:
+    """`reauthenticate`: ask the provider to authenticate the person again now (`prompt=login`,
+    `max_age=0`), not to pass on an existing provider session (a step-up)."""
     document = metadata(provider)
+    extra = {"prompt": "login", "max_age": "0"} if reauthenticate else {}
     with _client(provider, redirect_uri) as client:
         url, _state = client.create_authorization_url(
             document["authorization_endpoint"],
@@ -116,6 +126,7 @@ def authorization_url(
             code_verifier=code_verifier,
             nonce=nonce,
             ui_locales=language,
+            **extra,
         )
     return str(url)
 

@@ -7,6 +7,7 @@ app process can finish a sign-in that another one started.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import asdict, dataclass
 
 from fastapi import Request, Response
@@ -25,15 +26,19 @@ class PendingLogin:
     nonce: str
     code_verifier: str
     next: str
+    # A step-up: the provider was asked to authenticate again; the epoch second it was asked
+    # (its `auth_time` must not be older). Empty for an ordinary sign-in.
+    step_up_since: str = ""
 
     @classmethod
-    def new(cls, provider: str, next_url: str) -> PendingLogin:
+    def new(cls, provider: str, next_url: str, *, step_up: bool = False) -> PendingLogin:
         return cls(
             provider=provider,
             state=secrets.token_urlsafe(24),
             nonce=secrets.token_urlsafe(24),
             code_verifier=secrets.token_urlsafe(48),
             next=next_url,
+            step_up_since=str(int(time.time())) if step_up else "",
         )
 
 

@@ -57,6 +57,14 @@ PROBLEMS = {
         "does not offer one, ask your administrator to set it up.",
         403,
     ),
+    "reauthentication_missing": Problem(
+        "Please confirm it is you",
+        "Before showing a student's record or an export, Tobira asks the sign-in service to check "
+        "again that it is you, and it did not. Nothing was shown. Please try again.",
+        403,
+        retry="/staff",
+        retry_label="Back to the staff console",
+    ),
     "wrong_kind": Problem(
         "This account cannot be used here",
         "This account is already used in Tobira in another way (guardian or staff). "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -63,12 +63,17 @@ def signin_page(
 
 @router.get("/auth/login/{provider_name}")
 def login(
-    request: Request, provider_name: str, db: DbSession, settings: AppSettings, next: str = ""
+    request: Request,
+    provider_name: str,
+    db: DbSession,
+    settings: AppSettings,
+    next: str = "",
+    step_up: bool = False,
 ) -> Response:
     provider = settings.provider(provider_name)
     if provider is None:
         raise HTTPException(status_code=404)
-    login_state = pending.PendingLogin.new(provider.name, safe_next(next, ""))
+    login_state = pending.PendingLogin.new(provider.name, safe_next(next, ""), step_up=step_up)
     try:
         url = oidc.authorization_url(
             provider,
@@ -77,6 +82,7 @@ def login(
             nonce=login_state.nonce,
             code_verifier=login_state.code_verifier,
             language=current_language.get(),
+            reauthenticate=step_up,
         )
     except oidc.OIDCError as exc:
         audit_failed_sign_in(db, exc.reason, provider=provider.name)
@@ -126,6 +132,8 @@ def callback(
     except oidc.OIDCError as exc:
         return fail(exc.reason, "provider_error")
 
+    if login_state.step_up_since and not _authenticated_since(claims, int(login_state.step_up_since)):
+        return fail("reauthentication_missing", "reauthentication_missing")
     if not provider.strong_enough(claims):
         # Before any account is touched: a password alone does not open staff pages where
         # the board asked for a second factor (seed 003).
@@ -257,6 +265,12 @@ def _saved_language_in_force(response: Response, settings: Settings, account: Ac
     saved = account.preferred_language
     if account.kind == "guardian" and saved is not None and saved in LANGUAGES:
         remember_language(response, settings, saved)
+
+
+def _authenticated_since(claims: dict[str, Any], asked_at: int) -> bool:
+    """Did the provider authenticate the person when asked (`auth_time`, a minute's skew)?"""
+    auth_time = claims.get("auth_time")
+    return isinstance(auth_time, int | float) and auth_time >= asked_at - 60
 
 
 def _link_problem(request: Request, reason: str) -> Response:

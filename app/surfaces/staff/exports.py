@@ -20,7 +20,7 @@ from app.domain.exports.query import TOKYO, ExportFilters
 from app.domain.people.models import GRADES, School
 from app.i18n import current_language, gettext
 from app.surfaces.dependencies import DbSession
-from app.surfaces.permissions import SchoolStaff, StaffScope
+from app.surfaces.permissions import RecentSignIn, SchoolStaff, StaffScope
 from app.surfaces.web import render
 
 router = APIRouter(prefix="/staff/exports", include_in_schema=False)
@@ -71,7 +71,7 @@ def _options(db: Session, scope: StaffScope) -> dict[str, Any]:
 
 
 @router.get("")
-def export_form(request: Request, db: DbSession, scope: SchoolStaff) -> Response:
+def export_form(request: Request, db: DbSession, scope: SchoolStaff, _fresh: RecentSignIn) -> Response:
     return render(
         request,
         "exports/form.html",
@@ -84,6 +84,7 @@ def export_download(
     request: Request,
     db: DbSession,
     scope: SchoolStaff,
+    _fresh: RecentSignIn,
     format: Annotated[str, Form()] = "csv",
     school: Annotated[str, Form()] = "",
     grade: Annotated[str, Form()] = "",

@@ -22,7 +22,7 @@ from app.domain.people.models import GRADES, Guardian, GuardianStudent, School, 
 from app.errors import NotFound
 from app.i18n import gettext, localized
 from app.surfaces.dependencies import DbSession, RowId
-from app.surfaces.permissions import ChoiceRecorder, SchoolStaff, StaffScope
+from app.surfaces.permissions import ChoiceRecorder, RecentSignIn, SchoolStaff, StaffScope
 from app.surfaces.staff.forms import bounded_int
 from app.surfaces.staff.labels import STAFF_CHANNELS, channel_label, reason_label, value_label
 from app.surfaces.web import redirect, render
@@ -161,7 +161,9 @@ def _student_context(db: Session, scope: StaffScope, student: Student) -> dict[s
 
 
 @router.get("/{student_id}")
-def student_page(request: Request, db: DbSession, scope: SchoolStaff, student_id: RowId) -> Response:
+def student_page(
+    request: Request, db: DbSession, scope: SchoolStaff, student_id: RowId, _fresh: RecentSignIn
+) -> Response:
     student = _load_student(db, scope, student_id)
     record(
         db,
@@ -212,7 +214,9 @@ def _record_form(
 
 
 @router.get("/{student_id}/record")
-def record_form(request: Request, db: DbSession, scope: ChoiceRecorder, student_id: RowId) -> Response:
+def record_form(
+    request: Request, db: DbSession, scope: ChoiceRecorder, student_id: RowId, _fresh: RecentSignIn
+) -> Response:
     student = _recordable_student(db, scope, student_id)
     record(
         db,
