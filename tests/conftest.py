@@ -73,6 +73,8 @@ def _wipe(database: Database) -> None:
     tables = [t for t in Base.metadata.sorted_tables if t.name not in KEPT_TABLES]
     # DELETE beats TRUNCATE on the tiny tables tests leave behind (no file rewrites).
     with database.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # the documented way past the append-only triggers
+            conn.execute(text("SET LOCAL tobira.removal = 'on'"))
         for table in reversed(tables):
             conn.execute(table.delete())
 

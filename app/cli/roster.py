@@ -9,17 +9,13 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
+from app.cli.text import both
 from app.config import get_settings
 from app.domain.roster.service import ENTITIES, ENTITY_LABELS, ImportReport
 from app.i18n import gettext
 
 roster_app = typer.Typer(help="Roster import (OneRoster 1.2 CSV, Japan Profile).", no_args_is_help=True)
 ACCEPT_FLAGS = {"other_district": "--accept-other-district", "mass_deactivation": "--accept-deactivations"}
-
-
-def both(message: str, **params: object) -> str:
-    """Japanese, then English: the command line does not know its reader's language."""
-    return f"{gettext(message, 'ja').format(**params)} / {message.format(**params)}"
 
 
 def print_cautions(report: ImportReport) -> None:

@@ -75,6 +75,7 @@ def test_publishing_keeps_old_versions_and_records_what_changed(db: Session) -> 
     assert second.notice.catalogue["service_versions"] == {str(first.service.id): second.version.id}
     [view] = catalog.latest_versions(db, board.id)
     assert view.version.id == second.version.id and len(view.version.categories) == 3
+    db.commit()  # audit events are chained and written when the transaction commits
     assert db.scalar(select(func.count()).select_from(AuditEvent)) == 4
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import text, select
 from sqlalchemy.orm import Session
 
 from app.domain.accounts.models import Account, StaffRole
@@ -180,7 +180,9 @@ def confirmed(
         reason="",
         actor_account_id=None,
     )
-    if at is not None:
+    if at is not None:  # back-dating rewrites an append-only row: allowed to tests alone
+        if db.get_bind().dialect.name == "postgresql":
+            db.execute(text("SET LOCAL tobira.removal = 'on'"))
         event.created_at = at
         current = db.scalar(select(CurrentChoice).where(CurrentChoice.event_id == event.id))
         assert current is not None

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.db import keep_after_rollback
+from app.db import keep_after_rollback, utcnow
+from app.domain.audit import chain
 from app.domain.audit.models import AuditEvent
 from app.request_context import request_id_var
 
@@ -42,8 +43,12 @@ def record(
     outcome: str = "success",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an audit event. `details` holds ids, counts and filters — not names or e-mail."""
+    """Append an audit event. `details` holds ids, counts and filters — not names or e-mail.
+
+    The event is inserted, chained to the board's previous one, when the transaction commits
+    (`chain.seal`); a transaction that rolls back leaves none."""
     event = AuditEvent(
+        occurred_at=utcnow(),
         board_id=board_id,
         actor_type=actor.type,
         actor_id=actor.id,
@@ -54,8 +59,7 @@ def record(
         request_id=request_id_var.get(),
         details=details or {},
     )
-    db.add(event)
-    db.flush()
+    chain.append(db, event)
     return event
 
 

@@ -25,6 +25,8 @@ SUPERSEDED_BY_SCHOOL = "superseded by the school's record"
 
 
 class ChoiceEvent(Base):
+    """Append-only (PostgreSQL triggers refuse UPDATE and DELETE); nothing cascades into it."""
+
     __tablename__ = "choice_events"
     __table_args__ = (
         Index("ix_choice_events_student_definition", "student_id", "definition_id"),
@@ -33,12 +35,15 @@ class ChoiceEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
-    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
-    definition_id: Mapped[int] = mapped_column(ForeignKey("choice_definitions.id", ondelete="CASCADE"))
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="RESTRICT"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="RESTRICT"))
+    definition_id: Mapped[int] = mapped_column(ForeignKey("choice_definitions.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(String(12))
     request_id: Mapped[int | None] = mapped_column(
-        ForeignKey("choice_events.id", ondelete="CASCADE"), index=True
+        # NO ACTION, checked at the end of a statement: a request cannot go while its closing
+        # event stays, yet one statement may remove both (retention).
+        ForeignKey("choice_events.id"),
+        index=True,
     )
     value: Mapped[str] = mapped_column(String(40))
     category_codes: Mapped[list[str]] = mapped_column(default=list)
