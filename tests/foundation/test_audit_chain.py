@@ -128,3 +128,50 @@ def test_concurrent_transactions_append_one_valid_chain(
         thread.join(60)
     verdict = verify(db, board.id)
     assert verdict.ok and verdict.checked == 60
+
+
+def test_the_head_is_mailed_to_the_boards_data_protection_contact(
+    database: Database, db: Session, board: Board, settings: object, smtp: object
+) -> None:
+    from app.domain.audit.models import AuditChainHead
+    from app.domain.exports.audit_anchor import send_anchors
+    from tests.helpers import SmtpSink, body_of, deliver_mail
+
+    assert isinstance(smtp, SmtpSink)
+    f.board(db, code="NOCONTACT", name="連絡先のない市")
+    db.execute(update(Board).where(Board.id == board.id).values(contact_email="dpo@city.example.jp"))
+    db.commit()
+    _write(database, board.id, 3)
+    head = db.get(AuditChainHead, board.id)
+    assert head is not None
+
+    assert send_anchors(database) == 1
+    deliver_mail(database, settings)  # type: ignore[arg-type]
+    [mail] = smtp.to("dpo@city.example.jp")
+    assert head.hash in body_of(mail) and "監査ログ" in str(mail["Subject"])
+    assert verify(db, board.id).ok  # the anchor's own audit event joins the chain
+
+
+def test_the_board_contact_is_set_from_the_command_line(db: Session, board: Board, run: CliRunner) -> None:
+    shown = run.invoke(main, ["board", "contact", "--board", board.code])
+    assert shown.exit_code == 0 and "e-mail=-" in shown.output
+    bad = run.invoke(main, ["board", "contact", "--board", board.code, "--jurisdiction", "Saitama"])
+    assert bad.exit_code == 2 and "ISO 3166" in bad.output
+    done = run.invoke(
+        main,
+        [
+            "board",
+            "contact",
+            "--board",
+            board.code,
+            "--email",
+            "dpo@city.example.jp",
+            "--jurisdiction",
+            "JP-11",
+        ],
+    )
+    assert done.exit_code == 0 and "e-mail=dpo@city.example.jp" in done.output and "JP-11" in done.output
+    db.expire_all()
+    assert db.get_one(Board, board.id).contact_email == "dpo@city.example.jp"
+    changed = db.scalar(select(AuditEvent).where(AuditEvent.action == "board.contact_changed"))
+    assert changed is not None and changed.details == {"fields": ["contact_email", "jurisdiction"]}

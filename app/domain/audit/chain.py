@@ -170,7 +170,11 @@ def verify(db: Session, board_id: int | None) -> Verdict:
         select(AuditEvent)
         .where(condition, AuditEvent.seq.is_not(None))
         .order_by(AuditEvent.seq)
-        .execution_options(yield_per=2000)
+        .execution_options(yield_per=2000, populate_existing=True)
     )
-    head = db.get(AuditChainHead, key)
+    head = db.scalar(
+        select(AuditChainHead)
+        .where(AuditChainHead.board_key == key)
+        .execution_options(populate_existing=True)  # the head as committed, not as cached
+    )
     return verify_rows(key, rows, head)

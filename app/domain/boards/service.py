@@ -1,11 +1,15 @@
-"""Board-level settings owned by the sign-in domain: which providers a board trusts."""
+"""Board-level settings: which providers a board trusts; its contact and jurisdiction."""
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain.boards.models import BoardProviderSetting
+from app.domain.boards.models import Board, BoardProviderSetting
+from app.errors import Invalid
+from app.i18n import N_
 
 
 def trusted_board_ids(db: Session, provider_name: str) -> set[int]:
@@ -45,3 +49,35 @@ def set_provider_trust(db: Session, board_id: int, provider_name: str, trusted: 
     row.trust_verified_email = trusted
     db.flush()
     return True
+
+
+JURISDICTION = re.compile(r"^[A-Z]{2}(-[0-9A-Z]{1,3})?$")
+
+
+def set_contact(
+    db: Session,
+    board: Board,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    jurisdiction: str | None = None,
+) -> dict[str, str]:
+    """The board's data-protection contact and jurisdiction, as receipts and the daily audit
+    anchor state them; returns what changed (the caller audits it)."""
+    wanted = {"contact_email": email, "contact_phone": phone, "jurisdiction": jurisdiction}
+    problems = {}
+    if email is not None and email and ("@" not in email or len(email) > 320):
+        problems["email"] = N_("Enter an e-mail address (at most 320 characters).")
+    if phone is not None and len(phone) > 40:
+        problems["phone"] = N_("The telephone number is too long (40 characters at most).")
+    if jurisdiction is not None and not JURISDICTION.match(jurisdiction):
+        problems["jurisdiction"] = N_("Use an ISO 3166 code such as JP or JP-11.")
+    if problems:
+        raise Invalid(fields=problems)
+    changed = {}
+    for column, value in wanted.items():
+        if value is not None and getattr(board, column) != value.strip():
+            setattr(board, column, value.strip())
+            changed[column] = value.strip()
+    db.flush()
+    return changed

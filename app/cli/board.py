@@ -1,0 +1,51 @@
+"""`portal board contact --board CODE [--email X] [--phone X] [--jurisdiction JP-11]`."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy import select
+
+from app.cli.text import both
+from app.config import get_settings
+from app.db import Database
+from app.errors import Invalid
+
+board_app = typer.Typer(help="Board settings.", no_args_is_help=True)
+
+
+@board_app.command("contact")
+def contact(
+    board: str = typer.Option(..., "--board", help="Board code."),
+    email: str | None = typer.Option(
+        None, "--email", help="Data-protection contact e-mail (gets the daily audit anchor)."
+    ),
+    phone: str | None = typer.Option(None, "--phone", help="Contact telephone, shown on receipts."),
+    jurisdiction: str | None = typer.Option(
+        None, "--jurisdiction", help="ISO 3166 code on receipts, e.g. JP-11."
+    ),
+) -> None:
+    """Set the board's contact and jurisdiction; with no option, show them."""
+    import app.domain.models  # noqa: F401  (all tables known to the ORM)
+    from app.domain.audit.service import CLI, record
+    from app.domain.boards import service as boards
+    from app.domain.boards.models import Board
+
+    database = Database(get_settings().database_url)
+    with database.transaction() as db:
+        row = db.scalar(select(Board).where(Board.code == board))
+        if row is None:
+            typer.echo(f"No board with code {board!r}.", err=True)
+            raise typer.Exit(code=2)
+        try:
+            changed = boards.set_contact(db, row, email=email, phone=phone, jurisdiction=jurisdiction)
+        except Invalid as exc:
+            for field, message in exc.fields.items():
+                typer.echo(f"--{field}: {both(message)}", err=True)
+            raise typer.Exit(code=2) from exc
+        if changed:
+            record(
+                db, "board.contact_changed", actor=CLI, board_id=row.id, details={"fields": sorted(changed)}
+            )
+        email_shown, phone_shown = row.contact_email or "-", row.contact_phone or "-"
+        typer.echo(f"{row.code}: e-mail={email_shown} phone={phone_shown} jurisdiction={row.jurisdiction}")
+    database.engine.dispose()
