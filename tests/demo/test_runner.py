@@ -158,7 +158,8 @@ def test_demo_serves_app_providers_and_mailbox_then_stops_on_ctrl_c(demo: Demo) 
         assert time.monotonic() < deadline, "mail did not reach the dev mailbox"
         time.sleep(0.3)
     assert "テストメール" in mailbox.text
-    assert len(list((demo.data_dir / "mail").glob("*.eml"))) == 1
+    saved = [path.read_bytes() for path in (demo.data_dir / "mail").glob("*.eml")]
+    assert len([m for m in saved if ids.EMAIL_LINK_GUARDIAN_EMAIL.encode() in m]) == 1
 
     demo.process.send_signal(signal.SIGINT)
     assert demo.process.wait(15) == 0

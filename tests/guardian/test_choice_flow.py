@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -328,6 +328,8 @@ def test_an_unconfirmed_request_expires_when_its_link_runs_out(
     run_jobs(database, settings)  # a fresh request is left alone
     assert db.scalar(select(ChoiceEvent).where(ChoiceEvent.kind == "expired")) is None
 
+    if db.get_bind().dialect.name == "postgresql":  # back-dating an append-only row: tests only
+        db.execute(text("SET LOCAL tobira.removal = 'on'"))
     request.created_at = utcnow() - timedelta(hours=73)
     token.expires_at = utcnow() - timedelta(minutes=1)
     db.commit()
