@@ -246,27 +246,8 @@ async def _first_multipart_field(
         (part.split("=", 1)[1].strip().strip('"') for part in content_type.split(";") if "boundary=" in part),
         "",
     )
-    head: list[bytes] = []
-    size, more = 0, True
-    while more and size < MULTIPART_HEAD_BYTES:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None, receive
-        chunk = message.get("body", b"")
-        head.append(chunk)
-        size += len(chunk)
-        more = message.get("more_body", False)
-    buffered = b"".join(head)
-    value = _field_in_head(buffered, boundary.encode("latin-1"), name) if boundary else None
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": buffered, "more_body": more}
-        return await receive()
-
+    head, _complete, replay = await _read_ahead(receive, MULTIPART_HEAD_BYTES)
+    value = _field_in_head(head, boundary.encode("latin-1"), name) if boundary else None
     return value, replay
 
 
@@ -303,32 +284,35 @@ async def _input_problem(scope: Scope, receive: Receive) -> tuple[Receive, str |
     return receive, None
 
 
-async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:
-    """Read the whole (small) form body and hand an equivalent `receive` to the app."""
+async def _read_ahead(receive: Receive, up_to: int) -> tuple[bytes, bool, Receive]:
+    """Read the body until it ends or `up_to` bytes are in hand; return them, whether that was
+    all of it, and a `receive` that hands the app the same body from its first byte."""
     chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
+    size, more = 0, True
+    while more and size < up_to:
         message = await receive()
-        if message["type"] != "http.request":
-            return None, receive
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            return None, receive
-        chunks.append(chunk)
+        if message["type"] != "http.request":  # the client went away
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
         more = message.get("more_body", False)
-    body = b"".join(chunks)
-    sent = False
+    head = b"".join(chunks)
+    replayed = False
 
     async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": head, "more_body": more}
         return await receive()
 
-    return body, replay
+    return head, not more, replay
+
+
+async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:
+    """The whole (small) form body, or None when it is over MAX_FORM_BYTES."""
+    body, complete, replay = await _read_ahead(receive, MAX_FORM_BYTES + 1)
+    return (body if complete and len(body) <= MAX_FORM_BYTES else None), replay
 
 
 def _origin(url: str) -> str:
