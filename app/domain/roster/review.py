@@ -174,21 +174,14 @@ def deactivation_cautions(
 
 def sample_names(db: Session, board_id: int, caution: Caution) -> list[str]:
     """The names behind a caution's sample, for the administrator's eyes only."""
-    students = caution.params.get("sample_students") or []
-    guardians = caution.params.get("sample_guardians") or []
     names: list[str] = []
-    if students:
-        rows = db.execute(
-            select(Student.family_name, Student.given_name)
-            .where(Student.board_id == board_id, Student.id.in_(students))
-            .order_by(Student.id)
-        )
-        names += [f"{family} {given}" for family, given in rows]
-    if guardians:
-        rows = db.execute(
-            select(Guardian.family_name, Guardian.given_name)
-            .where(Guardian.board_id == board_id, Guardian.id.in_(guardians))
-            .order_by(Guardian.id)
-        )
-        names += [f"{family} {given}" for family, given in rows]
+    for model, key in ((Student, "sample_students"), (Guardian, "sample_guardians")):
+        ids = caution.params.get(key) or []
+        if ids:
+            rows = db.execute(
+                select(model.family_name, model.given_name)
+                .where(model.board_id == board_id, model.id.in_(ids))
+                .order_by(model.id)
+            )
+            names += [f"{family} {given}" for family, given in rows]
     return names
