@@ -94,6 +94,16 @@ def event_kind(kind: str) -> str:
     }.get(kind, kind)
 
 
+def staff_role(code: str) -> str:
+    return {
+        "teacher": _("A teacher"),
+        "school_admin": _("A school administrator"),
+        "board_admin": _("A board of education administrator"),
+        "auditor": _("An auditor of the board"),
+        "": _("School staff"),
+    }.get(code, code)
+
+
 def change(code: str) -> str:
     return {
         "categories": _("The kinds of data it holds changed"),
@@ -158,6 +168,7 @@ class Labels:
     channel = staticmethod(channel)
     event_kind = staticmethod(event_kind)
     change = staticmethod(change)
+    staff_role = staticmethod(staff_role)
     country = staticmethod(country)
     grade = staticmethod(grade)
     choice_text = staticmethod(choice_text)

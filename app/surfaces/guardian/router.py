@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from app.domain.catalog.models import ChoiceDefinition
 from app.domain.catalog.queries import category_names
 from app.domain.choices import requests as flow
+from app.domain.choices.access_history import access_history
 from app.domain.choices.guardian_queries import (
     Child,
     ChoiceState,
@@ -195,6 +196,7 @@ def child_history(request: Request, db: DbSession, principal: CurrentGuardian, s
             "events": events,
             "states": request_states(db, events),
             "actor_kinds": history_actor_kinds(db, events),
+            "accesses": access_history(db, child.student),
             "my_guardian_ids": set(principal.guardian_ids),
             "category_map": category_names(db),
         },
