@@ -47,6 +47,7 @@ def _pages(arranged: dict[str, Any]) -> list[tuple[str, str]]:
         ("services", "/staff/services"),
         ("service", f"/staff/services/{arranged['service'].id}"),
         ("service-edit", f"/staff/services/{arranged['service'].id}/edit"),
+        ("coverage", f"/staff/services/{arranged['service'].id}/coverage"),
         ("exports", "/staff/exports"),
         ("roster", "/staff/roster"),
         ("api-keys", "/staff/api-keys"),

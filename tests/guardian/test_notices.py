@@ -29,6 +29,11 @@ from tests.guardian.factories import World, link, make_guardian, make_school, ma
 from tests.helpers import SmtpSink, body_of, deliver_mail, run_jobs, sign_in_as
 
 
+
+def _to_guardians(smtp: SmtpSink) -> list[object]:
+    """What reached guardians (the board's daily audit anchor goes to its own contact)."""
+    return [m for m in smtp.messages if "kyoiku@" not in str(m["To"])]
+
 def _latest(db: Session, service: Service) -> ServiceVersion:
     version = db.scalar(
         select(ServiceVersion)
@@ -71,7 +76,8 @@ def test_guardians_of_covered_children_are_emailed_once(
     db.commit()
     assert deliver_mail(database, settings) == 0  # nothing is mailed inside the publishing request
     run_jobs(database, settings)
-    assert deliver_mail(database, settings) == 3
+    deliver_mail(database, settings)
+    assert len(_to_guardians(smtp)) == 3
     [mother_mail] = smtp.to("yoko.yamada@example.jp")
     body = body_of(mother_mail)
     assert "山田 花子" in body and "山田 次郎" in body
@@ -93,7 +99,8 @@ def test_a_change_of_wording_alone_is_not_mailed(
     assert request_announcement(db, result, world.admin_actor, base_url="http://127.0.0.1") is None
     db.commit()
     run_jobs(database, settings)
-    assert deliver_mail(database, settings) == 0
+    deliver_mail(database, settings)
+    assert _to_guardians(smtp) == []
 
 
 def test_new_service_for_a_grade_range(

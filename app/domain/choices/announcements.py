@@ -17,35 +17,21 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.domain.catalog import coverage
 from app.domain.catalog.models import ServiceAssignment, ServiceVersion
 from app.domain.catalog.queries import category_names
-from app.domain.catalog.service import grade_in_range
 from app.domain.choices.labels import LABELS
 from app.domain.choices.models import ChoiceEvent
 from app.domain.notifications.service import queue_email
 from app.domain.people.language import language_of
-from app.domain.people.models import GRADES, Guardian, GuardianStudent, Student
+from app.domain.people.models import Guardian, GuardianStudent, Student
 
 # Changes that guardians are told about; a change of wording alone ("text") is not mailed.
 ANNOUNCED_CHANGES = ("categories", "purposes", "vendor_facts", "subcontractors")
-
-
-def _assignment_condition(assignment: ServiceAssignment) -> ColumnElement[bool]:
-    parts: list[ColumnElement[bool]] = []
-    if assignment.student_id is not None:
-        parts.append(Student.id == assignment.student_id)
-    if assignment.school_id is not None:
-        parts.append(Student.school_id == assignment.school_id)
-    if assignment.class_id is not None:
-        parts.append(Student.class_id == assignment.class_id)
-    if assignment.grade_from is not None or assignment.grade_to is not None:
-        grades = [g for g in GRADES if grade_in_range(g, assignment.grade_from, assignment.grade_to)]
-        parts.append(Student.grade.in_(grades))
-    return and_(true(), *parts)
 
 
 class CoveredChild(NamedTuple):
@@ -68,7 +54,7 @@ def covered_guardians(db: Session, board_id: int, service_id: int) -> dict[int, 
             Student.board_id == board_id,
             Student.status == "active",
             GuardianStudent.status == "active",
-            or_(*[_assignment_condition(a) for a in assignments]),
+            or_(*[coverage.condition(a) for a in assignments]),
         )
         .order_by(GuardianStudent.guardian_id, Student.id)
     )

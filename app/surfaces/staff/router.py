@@ -7,13 +7,14 @@ from fastapi.responses import Response
 
 from app.surfaces.dependencies import DbSession
 from app.surfaces.permissions import AnyStaff
-from app.surfaces.staff import admin, catalogue, exports, roles, roster, students
+from app.surfaces.staff import admin, catalogue, coverage, exports, roles, roster, students
 from app.surfaces.staff.labels import ROLE_LABELS
 from app.surfaces.web import render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(students.router)
 router.include_router(catalogue.router)
+router.include_router(coverage.router)
 router.include_router(admin.router)
 router.include_router(roles.router)
 router.include_router(roster.router)
