@@ -29,10 +29,10 @@ from tests.guardian.factories import World, link, make_guardian, make_school, ma
 from tests.helpers import SmtpSink, body_of, deliver_mail, run_jobs, sign_in_as
 
 
-
 def _to_guardians(smtp: SmtpSink) -> list[object]:
     """What reached guardians (the board's daily audit anchor goes to its own contact)."""
     return [m for m in smtp.messages if "kyoiku@" not in str(m["To"])]
+
 
 def _latest(db: Session, service: Service) -> ServiceVersion:
     version = db.scalar(
