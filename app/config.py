@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     job_stale_seconds: float = 120
     # How long a dispatcher holds a claimed e-mail before another may send it.
     mail_claim_seconds: float = 300
+    # Bodies (and attachments) of sent mail are emptied after this many days.
+    mail_body_retention_days: int = 30
     # Roster uploads wait here for a worker; with several machines, a shared directory.
     upload_dir: str = Field(default_factory=lambda: str(Path(tempfile.gettempdir()) / "tobira-uploads"))
 

@@ -14,7 +14,7 @@ from app.config import Settings
 from app.db import Database
 from app.domain.choices import jobs as choice_jobs
 from app.domain.exports import audit_anchor
-from app.domain.jobs.runner import JobKind, Worker
+from app.domain.jobs.runner import JobKind, JobRun, Worker
 from app.domain.notifications import dispatcher
 from app.domain.roster import jobs as roster_jobs
 
@@ -26,10 +26,20 @@ KINDS = (
 )
 
 
+def _purge_kind(settings: Settings) -> JobKind:
+    """Sent mail's bodies go after MAIL_BODY_RETENTION_DAYS (the setting decides the kind)."""
+    retention = timedelta(days=settings.mail_body_retention_days)
+
+    def purge(database: Database, _run: JobRun) -> None:
+        dispatcher.purge_sent_bodies(database, retention)
+
+    return JobKind(dispatcher.PURGE, purge, every=dispatcher.PURGE_EVERY)
+
+
 def make_worker(database: Database, settings: Settings, *, poll_interval: float = 1.0) -> Worker:
     return Worker(
         database,
-        KINDS,
+        (*KINDS, _purge_kind(settings)),
         rounds=[lambda: dispatcher.dispatch_pending(database, settings)],
         stale_after=timedelta(seconds=settings.job_stale_seconds),
         heartbeat_every=timedelta(seconds=max(settings.job_stale_seconds / 4, 0.2)),

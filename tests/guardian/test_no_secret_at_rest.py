@@ -59,3 +59,36 @@ def test_no_stored_string_opens_a_one_time_link(
         assert client.get(path).status_code == 200
     bodies = db.scalars(select(OutboxEmail.body_text)).all()
     assert all("[removed after sending]" in body for body in bodies if "/confirm/" in body)
+
+
+def test_sent_mail_bodies_are_emptied_after_the_retention_period(
+    client: TestClient, db: Session, database: Database, settings: Settings, smtp: SmtpSink, world: World
+) -> None:
+    from datetime import timedelta
+
+    from app.domain.notifications.dispatcher import PURGED, purge_sent_bodies
+    from app.domain.notifications.service import queue_email
+
+    client.post(
+        "/signin/email", data={"email": world.mother.email, "csrf_token": csrf_token(client, settings)}
+    )
+    assert deliver_mail(database, settings) == 1
+    with database.transaction() as session:  # one more, not sent yet
+        queue_email(
+            session,
+            to="x@example.jp",
+            template="email/test.txt",
+            context={"name": "n"},
+            purpose="test",
+            language="ja",
+            board_id=None,
+        )
+    assert purge_sent_bodies(database, timedelta(days=30)) == 0  # still within the period
+    assert purge_sent_bodies(database, timedelta(0)) == 1
+    db.expire_all()
+    rows = {row.status: row for row in db.scalars(select(OutboxEmail))}
+    assert rows["sent"].body_text == PURGED and rows["sent"].attachments == []
+    assert (
+        rows["sent"].to_address == world.mother.email and rows["sent"].sent_at is not None
+    )  # the fact stays
+    assert rows["pending"].body_text != PURGED  # a mail not sent yet keeps its text

@@ -159,3 +159,29 @@ def dispatch_pending(database: Database, settings: Settings, batch: int = 50) ->
             sent += _send_one(database, settings, email_id, claim)
         if len(ids) < batch:
             return sent
+
+
+PURGE = "notifications.purge_sent"
+PURGE_EVERY = timedelta(days=1)
+PURGED = "[deleted after the retention period]"
+
+
+def purge_sent_bodies(database: Database, retention: timedelta) -> int:
+    """Empty the bodies and attachments of mail sent (or given up) longer ago than
+    `retention`; who was mailed what and when stays. Returns how many were emptied."""
+    cutoff = utcnow() - retention
+    with database.transaction() as db:
+        result = db.execute(
+            update(OutboxEmail)
+            .where(
+                OutboxEmail.status.in_(("sent", "failed", "cancelled")),
+                OutboxEmail.body_text != PURGED,
+                or_(
+                    OutboxEmail.sent_at <= cutoff,
+                    and_(OutboxEmail.sent_at.is_(None), OutboxEmail.created_at <= cutoff),
+                ),
+            )
+            .values(body_text=PURGED, attachments=[])
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
