@@ -101,6 +101,7 @@ def run_worker(
 def _register_domain_commands() -> None:
     from app.cli.audit import audit_app
     from app.cli.board import board_app
+    from app.cli.catalogue import catalogue_app
     from app.cli.demo import demo
     from app.cli.exports import export_app
     from app.cli.roster import roster_app
@@ -112,6 +113,7 @@ def _register_domain_commands() -> None:
     main.add_typer(staff_app, name="staff")
     main.add_typer(audit_app, name="audit")
     main.add_typer(board_app, name="board")
+    main.add_typer(catalogue_app, name="catalogue")
 
 
 _register_domain_commands()

@@ -94,3 +94,46 @@ def test_coverage_by_roster_id_and_its_limits(
     assert one.status_code == 303
     assert _sees(client, db, settings, world, world.jiro.id)
     assert not _sees(client, db, settings, world, world.hanako.id)
+
+
+def test_coverage_from_the_command_line(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    world: World,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import main
+    from app.config import get_settings
+
+    service = make_service(db, world.board, code="cliapp", name=NAME, use_group="learning")
+    db.execute(delete(ServiceAssignment).where(ServiceAssignment.service_id == service.id))
+    db.commit()
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    run = CliRunner()
+    base = [
+        "catalogue",
+        "cover",
+        "--board",
+        world.board.code,
+        "--service",
+        "cliapp",
+        "--school",
+        world.school.code,
+    ]
+    try:
+        dry = run.invoke(main, [*base, "--grades", "P3", "--dry-run"])
+        assert dry.exit_code == 0 and "covers 2 students and 3 guardians" in dry.output
+        assert not _sees(client, db, settings, world, world.hanako.id)
+        wrong = run.invoke(main, [*base, "--grades", "J3-P1"])
+        assert wrong.exit_code == 2
+        done = run.invoke(main, [*base, "--grades", "P3"])
+        assert done.exit_code == 0 and "cliapp now covers 2 students" in done.output
+    finally:
+        get_settings.cache_clear()
+    assert _sees(client, db, settings, world, world.hanako.id)
