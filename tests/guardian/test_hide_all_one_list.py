@@ -24,7 +24,7 @@ from tests.staff import factories as staff_factories
 def test_hide_all_lists_the_same_kinds_on_the_page_receipt_export_and_api(
     client: TestClient, db: Session, database: Database, settings: Settings, smtp: SmtpSink, world: World
 ) -> None:
-    names = dict(db.execute(select(DataCategory.code, DataCategory.name)).tuples().all())
+    names = {code: name for code, name in db.execute(select(DataCategory.code, DataCategory.name))}
     told = "、".join(names[code] for code in DASHBOARD_HIDEABLE)
 
     sign_in_as(client, db, settings, world.account)
