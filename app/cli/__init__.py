@@ -103,6 +103,7 @@ def _register_domain_commands() -> None:
     from app.cli.audit import audit_app
     from app.cli.board import board_app
     from app.cli.catalogue import catalogue_app
+    from app.cli.choices import choices_app
     from app.cli.demo import demo
     from app.cli.exports import export_app
     from app.cli.roster import roster_app
@@ -115,6 +116,7 @@ def _register_domain_commands() -> None:
     main.add_typer(audit_app, name="audit")
     main.add_typer(board_app, name="board")
     main.add_typer(catalogue_app, name="catalogue")
+    main.add_typer(choices_app, name="choices")
 
 
 _register_domain_commands()
