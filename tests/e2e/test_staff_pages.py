@@ -50,6 +50,7 @@ def _pages(arranged: dict[str, Any]) -> list[tuple[str, str]]:
         ("coverage", f"/staff/services/{arranged['service'].id}/coverage"),
         ("exports", "/staff/exports"),
         ("roster", "/staff/roster"),
+        ("carry-over", "/staff/choices/import"),
         ("api-keys", "/staff/api-keys"),
         ("audit", "/staff/audit"),
         ("roles", "/staff/roles"),

@@ -4,16 +4,19 @@ and a second import changes nothing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from app.cli import main
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.domain.audit.models import AuditEvent
 from app.domain.choices.models import ChoiceEvent, CurrentChoice
 from app.domain.choices.service import record_confirmed
@@ -107,3 +110,54 @@ def test_earlier_choices_are_carried_over_once_and_never_over_a_newer_one(
     )
     audited = list(db.scalars(select(AuditEvent.details).where(AuditEvent.action == "choices.carried_over")))
     assert [d["applied"] for d in audited] == [1, 1, 0] and audited[0]["dry_run"] is True
+
+
+def test_board_admins_check_then_carry_over_on_the_staff_pages(
+    client: TestClient, db: Session, settings: Settings, world: World
+) -> None:
+    from tests.helpers import csrf_token, sign_in_as
+    from tests.staff import factories as staff_factories
+
+    admin = staff_factories.staff(db, world.board, "board_admin")
+    teacher = staff_factories.staff(db, world.board, "teacher", world.school)
+    db.commit()
+    sign_in_as(client, db, settings, teacher)
+    assert client.get("/staff/choices/import").status_code == 404
+
+    client.cookies.clear()
+    sign_in_as(client, db, settings, admin)
+    good = (
+        HEADER + f"{world.hanako.sourced_id},dashboard,dashboard_display,hide_all,,2026-04-10,phone\n"
+    ).encode()
+    bad = (HEADER + "nobody,dashboard,dashboard_display,hide_all,,2026-04-10,phone\n").encode()
+
+    def upload(data: bytes) -> Any:
+        return client.post(
+            "/staff/choices/import",
+            data={"csrf_token": csrf_token(client, settings)},
+            files={"file": ("earlier.csv", data, "text/csv")},
+        )
+
+    refused = upload(bad)
+    assert (
+        refused.status_code == 422
+        and "nobody" in refused.text
+        and "<td>2</td><td>student_id</td>" in refused.text
+    )
+    checked = upload(good)
+    assert checked.status_code == 200 and "試行のため、何も保存していません。" in checked.text
+    assert _current(db, world.hanako.id, world.dashboard_choice.id) is None
+    digest = re.search(r'name="digest" value="([0-9a-f]{64})"', checked.text)
+    assert digest is not None
+    applied = client.post(
+        "/staff/choices/import/confirm",
+        data={"csrf_token": csrf_token(client, settings), "digest": digest.group(1)},
+    )
+    assert applied.status_code == 200 and "引き継ぎました。" in applied.text
+    current = _current(db, world.hanako.id, world.dashboard_choice.id)
+    assert current is not None and current.value == "hide_all" and current.channel == "import"
+    twice = client.post(
+        "/staff/choices/import/confirm",
+        data={"csrf_token": csrf_token(client, settings), "digest": digest.group(1)},
+    )
+    assert twice.status_code == 409
