@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from app.config import Settings
 from app.db import Database
+from app.domain.audit.service import SYSTEM, record
 from app.domain.choices import jobs as choice_jobs
 from app.domain.exports import audit_anchor
 from app.domain.jobs.runner import JobKind, JobRun, Worker
@@ -31,7 +32,16 @@ def _purge_kind(settings: Settings) -> JobKind:
     retention = timedelta(days=settings.mail_body_retention_days)
 
     def purge(database: Database, _run: JobRun) -> None:
-        dispatcher.purge_sent_bodies(database, retention)
+        with database.transaction() as db:
+            emptied = dispatcher.purge_sent_bodies(db, retention)
+            if emptied:
+                record(
+                    db,
+                    "notifications.bodies_purged",
+                    actor=SYSTEM,
+                    board_id=None,
+                    details={"emails": emptied, "retention_days": retention.days},
+                )
 
     return JobKind(dispatcher.PURGE, purge, every=dispatcher.PURGE_EVERY)
 

@@ -19,6 +19,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from app.domain.roster import spec
+
 FAMILY = [
     ("山田", "ヤマダ"),
     ("佐藤", "サトウ"),
@@ -48,61 +50,16 @@ STAMP = "2026-04-01T09:00:00.000Z"
 PER_CLASS = 30
 CLASSES_PER_GRADE = 4
 
+# The OneRoster 1.2 binding's columns (what an import requires), then the Japan Profile ones.
 USERS = [
-    "sourcedId",
-    "status",
-    "dateLastModified",
-    "enabledUser",
-    "username",
-    "userIds",
-    "givenName",
-    "familyName",
-    "middleName",
-    "identifier",
-    "email",
-    "sms",
-    "phone",
-    "agentSourcedIds",
-    "grades",
-    "password",
-    "userMasterIdentifier",
-    "resourceSourcedIds",
-    "preferredGivenName",
-    "preferredMiddleName",
-    "preferredFamilyName",
-    "primaryOrgSourcedId",
-    "pronouns",
+    *spec.FILES["users"].binding,
     "metadata.jp.kanaGivenName",
     "metadata.jp.kanaFamilyName",
     "metadata.jp.kanaMiddleName",
     "metadata.jp.homeClass",
 ]
-ROLES = [
-    "sourcedId",
-    "status",
-    "dateLastModified",
-    "userSourcedId",
-    "roleType",
-    "role",
-    "beginDate",
-    "endDate",
-    "orgSourcedId",
-    "userProfileSourcedId",
-]
-ENROLLMENTS = [
-    "sourcedId",
-    "status",
-    "dateLastModified",
-    "classSourcedId",
-    "schoolSourcedId",
-    "userSourcedId",
-    "role",
-    "primary",
-    "beginDate",
-    "endDate",
-    "metadata.jp.ShussekiNo",
-    "metadata.jp.PublicFlg",
-]
+ROLES = list(spec.FILES["roles"].binding)
+ENROLLMENTS = [*spec.FILES["enrollments"].binding, "metadata.jp.ShussekiNo", "metadata.jp.PublicFlg"]
 
 
 class Ids:

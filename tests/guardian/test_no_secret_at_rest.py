@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Base, Database
+from app.domain.audit.models import AuditEvent
 from app.domain.notifications.models import OutboxEmail
 from tests.guardian.factories import World
-from tests.helpers import SmtpSink, csrf_token, deliver_mail, links_in, sign_in_as
+from tests.helpers import SmtpSink, csrf_token, deliver_mail, links_in, run_jobs, sign_in_as
 
 CANDIDATE = re.compile(r"/(?:confirm|signin/email)/[A-Za-z0-9_\-\[\] ]+")
 
@@ -83,8 +84,12 @@ def test_sent_mail_bodies_are_emptied_after_the_retention_period(
             language="ja",
             board_id=None,
         )
-    assert purge_sent_bodies(database, timedelta(days=30)) == 0  # still within the period
-    assert purge_sent_bodies(database, timedelta(0)) == 1
+    with database.transaction() as session:
+        assert purge_sent_bodies(session, timedelta(days=30)) == 0  # still within the period
+    immediate = settings.model_copy(update={"mail_body_retention_days": 0})
+    run_jobs(database, immediate)  # the worker's daily purge, audited in its transaction
+    purged = db.scalar(select(AuditEvent).where(AuditEvent.action == "notifications.bodies_purged"))
+    assert purged is not None and purged.details == {"emails": 1, "retention_days": 0}
     db.expire_all()
     rows = {row.status: row for row in db.scalars(select(OutboxEmail))}
     assert rows["sent"].body_text == PURGED and rows["sent"].attachments == []

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.domain.catalog.models import ChoiceDefinition, Service, ServiceVersion
 from app.domain.catalog.queries import latest_version_ids
 from app.domain.choices.models import CurrentChoice
+from app.domain.choices.service import hidden_by
 from app.domain.people.models import School, SchoolClass, Student
 from app.i18n import gettext
 
@@ -73,8 +74,7 @@ class DefinitionInfo:
     service_code: str
     service_name: str
     choice: str
-    # What "hide all" hides for this choice (choices.service.hidden_by).
-    hide_all: tuple[str, ...] = ()
+    definition: ChoiceDefinition | None = None
 
 
 def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, DefinitionInfo]:
@@ -98,7 +98,7 @@ def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, Definit
             service_code=code,
             service_name=(name_en if english and name_en else name) or code,
             choice=(definition.label_en if english and definition.label_en else definition.label),
-            hide_all=tuple(definition.category_codes) if definition.kind == "categories" else (),
+            definition=definition,
         )
     return infos
 
@@ -173,12 +173,10 @@ def count_rows(db: Session, filters: ExportFilters) -> int:
 
 def format_value(value: str, category_codes: list[str] | None, info: DefinitionInfo) -> str:
     """`hide_some: grades, health` and `hide_all: …` list the kinds hidden, as the guardian read them."""
-    hidden = list(category_codes or ())
-    if value == "hide_all" and not hidden:
-        hidden = list(info.hide_all)  # recorded before the list was kept with each choice
-    if hidden and value in ("hide_some", "hide_all"):
-        return f"{value}: {', '.join(hidden)}"
-    return value
+    if info.definition is None or value not in ("hide_some", "hide_all"):
+        return value
+    hidden = hidden_by(info.definition, value, category_codes or [])
+    return f"{value}: {', '.join(hidden)}" if hidden else value
 
 
 def iter_rows(

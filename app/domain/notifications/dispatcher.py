@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database, utcnow
@@ -166,22 +167,22 @@ PURGE_EVERY = timedelta(days=1)
 PURGED = "[deleted after the retention period]"
 
 
-def purge_sent_bodies(database: Database, retention: timedelta) -> int:
+def purge_sent_bodies(db: Session, retention: timedelta) -> int:
     """Empty the bodies and attachments of mail sent (or given up) longer ago than
-    `retention`; who was mailed what and when stays. Returns how many were emptied."""
+    `retention`; who was mailed what and when stays. Returns how many were emptied (the
+    caller audits it in the same transaction)."""
     cutoff = utcnow() - retention
-    with database.transaction() as db:
-        result = db.execute(
-            update(OutboxEmail)
-            .where(
-                OutboxEmail.status.in_(("sent", "failed", "cancelled")),
-                OutboxEmail.body_text != PURGED,
-                or_(
-                    OutboxEmail.sent_at <= cutoff,
-                    and_(OutboxEmail.sent_at.is_(None), OutboxEmail.created_at <= cutoff),
-                ),
-            )
-            .values(body_text=PURGED, attachments=[])
-            .execution_options(synchronize_session=False)
+    result = db.execute(
+        update(OutboxEmail)
+        .where(
+            OutboxEmail.status.in_(("sent", "failed", "cancelled")),
+            OutboxEmail.body_text != PURGED,
+            or_(
+                OutboxEmail.sent_at <= cutoff,
+                and_(OutboxEmail.sent_at.is_(None), OutboxEmail.created_at <= cutoff),
+            ),
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        .values(body_text=PURGED, attachments=[])
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
