@@ -300,19 +300,46 @@ def write_version(
     return version
 
 
-def _publish_notice(
-    db: Session, board_id: int, actor: Actor, changes: list[dict[str, object]]
+@dataclass
+class NoticeText:
+    """What the board writes for guardians to read; the catalogue part is added at publish."""
+
+    title: str
+    title_en: str = ""
+    body: str = ""
+    body_en: str = ""
+
+
+DEFAULT_NOTICE = NoticeText(
+    title="クラウドサービスにおける個人情報の取扱いについて",
+    title_en="How cloud services handle your child's personal data",
+)
+
+
+def publish_notice(
+    db: Session,
+    board_id: int,
+    actor: Actor,
+    changes: list[dict[str, object]],
+    text: NoticeText | None = None,
 ) -> NoticeVersion:
+    """Notice version n+1: the given text (else the current one) over the catalogue as it is now."""
     previous = current_notice(db, board_id)
+    if text is None:
+        text = (
+            NoticeText(previous.title, previous.title_en, previous.body, previous.body_en)
+            if previous
+            else DEFAULT_NOTICE
+        )
     snapshot = {str(view.service.id): view.version.id for view in latest_versions(db, board_id)}
     notice = NoticeVersion(
         board_id=board_id,
         version=(previous.version + 1) if previous else 1,
         published_by_account_id=actor.id if actor.type == "account" else None,
-        title=previous.title if previous else "クラウドサービスにおける個人情報の取扱いについて",
-        title_en=previous.title_en if previous else "How cloud services handle your child's personal data",
-        body=previous.body if previous else "",
-        body_en=previous.body_en if previous else "",
+        title=text.title,
+        title_en=text.title_en,
+        body=text.body,
+        body_en=text.body_en,
         catalogue={"service_versions": snapshot, "changes": changes},
     )
     db.add(notice)
@@ -365,7 +392,7 @@ def _publish(
         target_id=service.id,
         details={"version": version.version, "changed": changed},
     )
-    notice = _publish_notice(
+    notice = publish_notice(
         db,
         service.board_id,
         actor,
@@ -386,7 +413,7 @@ def retire_service(db: Session, *, service: Service, actor: Actor) -> NoticeVers
         target_type="service",
         target_id=service.id,
     )
-    return _publish_notice(db, service.board_id, actor, [{"service_id": service.id, "changed": ["retired"]}])
+    return publish_notice(db, service.board_id, actor, [{"service_id": service.id, "changed": ["retired"]}])
 
 
 def add_definition(

@@ -103,6 +103,8 @@ class ChoiceState:
     # What the guardian had selected when the form came back with an error.
     form_value: str | None = None
     form_codes: list[str] = field(default_factory=list)
+    # The board published a new notice after the page was opened: nothing was recorded.
+    notice_changed: bool = False
 
     @property
     def selected_value(self) -> str:

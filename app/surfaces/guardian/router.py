@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
+from app.domain.catalog import notices
 from app.domain.catalog.models import ChoiceDefinition
 from app.domain.catalog.queries import category_names
 from app.domain.choices import requests as flow
@@ -35,12 +36,13 @@ from app.domain.choices.service import difference, effective_choice, history, va
 from app.domain.people.models import Guardian
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
-from app.surfaces.guardian import language
+from app.surfaces.guardian import language, notice
 from app.surfaces.permissions import CurrentGuardian, OptionalPrincipal
 from app.surfaces.web import is_htmx, redirect, render
 
 router = APIRouter()
 router.include_router(language.router)
+router.include_router(notice.router)
 
 CHOICE_FRAGMENT = "guardian/_choice.html"
 
@@ -63,6 +65,7 @@ def _fragment_context(db: DbSession, child: Child, state: ChoiceState) -> dict[s
         "state": state,
         "category_map": category_names(db),
         "email_on_file": LABELS.mask_email(guardian.email),
+        "notice_id": notices.current_notice_id(db, child.student.board_id),
     }
 
 
@@ -89,6 +92,7 @@ def _child_page(
             "groups": group_cards(cards),
             "category_map": category_names(db),
             "email_on_file": LABELS.mask_email(guardian.email),
+            "notice_id": notices.current_notice_id(db, child.student.board_id),
         },
         status_code=status_code,
     )
@@ -116,12 +120,20 @@ def set_choice(
     definition_id: RowId,
     value: Annotated[str, Form()] = "",
     category_codes: Annotated[list[str] | None, Form()] = None,
+    notice_version: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     child = _child_or_404(db, principal, student_id)
     definition = find_definition(db, child.student, definition_id)
     if definition is None:
         raise HTTPException(status_code=404, detail="This choice is not offered for this child.")
     codes = sorted(set(category_codes or []))
+    if not notices.shown_is_current(db, child.student.board_id, notice_version):
+        # The guardian chose against a notice that is no longer in force: show the new one first.
+        state = choice_state(db, child.student.id, definition)
+        state.notice_changed, state.form_value, state.form_codes = True, value, codes
+        if is_htmx(request):
+            return _page(request, CHOICE_FRAGMENT, _fragment_context(db, child, state))
+        return _child_page(request, db, principal, child, failed=state, status_code=409)
     guardian = db.get_one(Guardian, child.guardian_id)
     problem = validate_choice(definition, value, codes if value == "hide_some" else [])
     # Boxes left ticked while choosing "show" or "hide all" mean nothing and are dropped.
