@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.db import utcnow
 from app.domain.audit.service import Actor, record
+from app.domain.catalog.changes import Change, diff, is_material
 from app.domain.catalog.models import (
     USE_GROUPS,
     ChoiceDefinition,
@@ -106,6 +107,12 @@ class PublishResult:
     previous: ServiceVersion | None
     notice: NoticeVersion
     changed: list[str]
+    # Field by field, for guardians (empty for a new service); see catalog.changes.
+    details: list[Change] = field(default_factory=list)
+
+    @property
+    def asks_review(self) -> bool:
+        return is_material(self.details)
 
 
 TEXT_FIELDS = (
@@ -224,11 +231,6 @@ def version_input_from(version: ServiceVersion) -> VersionInput:
             for s in version.subcontractors
         ],
     )
-
-
-def compare_versions(previous: ServiceVersion, current: ServiceVersion) -> list[str]:
-    """What changed between two published versions (same names as PublishResult.changed)."""
-    return _changes(previous, version_input_from(current))
 
 
 def _changes(previous: ServiceVersion | None, data: VersionInput) -> list[str]:
@@ -382,7 +384,9 @@ def _publish(
     db: Session, service: Service, previous: ServiceVersion | None, data: VersionInput, actor: Actor
 ) -> PublishResult:
     changed = _changes(previous, data)
+    details = diff(version_input_from(previous), data) if previous is not None else []
     version = write_version(db, service, (previous.version + 1) if previous else 1, data, actor)
+    version.asks_review = is_material(details)
     record(
         db,
         "service.published",
@@ -390,7 +394,7 @@ def _publish(
         board_id=service.board_id,
         target_type="service",
         target_id=service.id,
-        details={"version": version.version, "changed": changed},
+        details={"version": version.version, "changed": changed, "material": is_material(details)},
     )
     notice = publish_notice(
         db,
@@ -398,7 +402,39 @@ def _publish(
         actor,
         [{"service_id": service.id, "version": version.version, "changed": changed}],
     )
-    return PublishResult(service, version, previous, notice, changed)
+    _follow_new_categories(db, service, details, actor)
+    return PublishResult(service, version, previous, notice, changed, details)
+
+
+def _follow_new_categories(db: Session, service: Service, details: list[Change], actor: Actor) -> None:
+    """A kind of data the service now holds can be hidden like the others: choices that let
+    guardians pick kinds of data offer it from this version on (earlier requests keep the
+    list they were made with, ADR 0080)."""
+    added = next((list(c["after"]) for c in details if c["field"] == "categories_added"), [])
+    if not added:
+        return
+    definitions = db.scalars(
+        select(ChoiceDefinition).where(
+            ChoiceDefinition.service_id == service.id,
+            ChoiceDefinition.kind == "categories",
+            ChoiceDefinition.status == "active",
+        )
+    )
+    for definition in definitions:
+        new_codes = [code for code in added if code not in definition.category_codes]
+        if not new_codes:
+            continue
+        definition.category_codes = [*definition.category_codes, *new_codes]
+        record(
+            db,
+            "definition.categories_followed",
+            actor=actor,
+            board_id=service.board_id,
+            target_type="choice_definition",
+            target_id=definition.id,
+            details={"added": new_codes},
+        )
+    db.flush()
 
 
 def retire_service(db: Session, *, service: Service, actor: Actor) -> NoticeVersion:

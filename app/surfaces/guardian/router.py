@@ -32,17 +32,19 @@ from app.domain.choices.guardian_queries import (
 )
 from app.domain.choices.labels import LABELS
 from app.domain.choices.receipts import build_receipt, find_receipt_event, receipt_json
+from app.domain.choices.reviews import mark_reviewed
 from app.domain.choices.service import difference, effective_choice, history, validate_choice
 from app.domain.people.models import Guardian
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
-from app.surfaces.guardian import language, notice
+from app.surfaces.guardian import language, notice, reviews
 from app.surfaces.permissions import CurrentGuardian, OptionalPrincipal
 from app.surfaces.web import is_htmx, redirect, render
 
 router = APIRouter()
 router.include_router(language.router)
 router.include_router(notice.router)
+router.include_router(reviews.router)
 
 CHOICE_FRAGMENT = "guardian/_choice.html"
 
@@ -153,6 +155,15 @@ def set_choice(
         guardian=guardian,
         value=value,
         category_codes=codes,
+        account_id=principal.account.id,
+    )
+    mark_reviewed(
+        db,
+        board_id=child.student.board_id,
+        guardian_id=guardian.id,
+        student_id=child.student.id,
+        service_id=definition.service_id,
+        outcome="changed",
         account_id=principal.account.id,
     )
     return _after_change(request, db, child, definition)

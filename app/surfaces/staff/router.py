@@ -14,6 +14,7 @@ from app.surfaces.staff import (
     coverage,
     exports,
     notice,
+    reviews,
     roles,
     roster,
     students,
@@ -31,6 +32,7 @@ router.include_router(roster.router)
 router.include_router(exports.router)
 router.include_router(carry_over.router)
 router.include_router(notice.router)
+router.include_router(reviews.router)
 
 
 @router.get("/staff")
