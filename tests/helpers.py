@@ -108,6 +108,14 @@ def csrf_token(client: TestClient, settings: Settings) -> str:
     return csrf_token_for(settings.secret_key, client.cookies[CSRF_COOKIE])
 
 
+def shown_notice(db: Session, board_id: int) -> str:
+    """The notice version the child page's choice forms carry now, as a browser sends it back."""
+    from app.domain.catalog.notices import current_notice_id
+
+    current = current_notice_id(db, board_id)
+    return "" if current is None else str(current)
+
+
 def sign_in_as(client: TestClient, db: Session, settings: Settings, account: Account) -> None:
     """Start a real server-side session for `account` and give the client its cookie.
 

@@ -114,7 +114,7 @@ def test_a_whole_journey_leaves_no_secret_name_or_address_in_the_log(
     assert guardian.get(child).status_code == 200
     guardian.post(
         f"{child}/choices/{world.dashboard_choice.id}",
-        data={"csrf_token": _csrf(guardian), "value": "hide_all"},
+        data={"csrf_token": _csrf(guardian), "notice_version": str(world.notice.id), "value": "hide_all"},
     )
     deliver_mail(database, served_settings)
     [confirm_link] = [u for m in smtp.to(str(world.mother.email)) for u in links_in(m) if "/confirm/" in u]

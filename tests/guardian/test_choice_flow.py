@@ -28,7 +28,7 @@ from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, links_in,
 def _choose(client: TestClient, settings: Settings, world: World, **data: object) -> httpx.Response:
     return client.post(
         f"/children/{world.hanako.id}/choices/{world.dashboard_choice.id}",
-        data={"csrf_token": csrf_token(client, settings), **data},
+        data={"csrf_token": csrf_token(client, settings), "notice_version": str(world.notice.id), **data},
         follow_redirects=False,
     )
 
@@ -212,7 +212,7 @@ def test_htmx_post_swaps_the_fragment_and_plain_get_is_a_full_page(
     sign_in_as(client, db, settings, world.account)
     response = client.post(
         f"/children/{world.hanako.id}/choices/{world.photo_choice.id}",
-        data={"value": "deny"},
+        data={"value": "deny", "notice_version": str(world.notice.id)},
         headers={"HX-Request": "true", "X-CSRF-Token": csrf_token(client, settings)},
     )
     assert response.status_code == 200
@@ -238,13 +238,17 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(
     assert none_chosen.status_code == 422
     forged = client.post(
         f"/children/{world.hanako.id}/choices/{world.foreign_choice.id}",
-        data={"csrf_token": csrf_token(client, settings), "value": "hide_all"},
+        data={
+            "csrf_token": csrf_token(client, settings),
+            "notice_version": str(world.notice.id),
+            "value": "hide_all",
+        },
     )
     assert forged.status_code == 404
     assert "このお子さまには、この選択肢はありません" in forged.text
     htmx_bad = client.post(
         f"/children/{world.hanako.id}/choices/{world.dashboard_choice.id}",
-        data={"value": "hide_some", "category_codes": "identity"},
+        data={"value": "hide_some", "category_codes": "identity", "notice_version": str(world.notice.id)},
         headers={"HX-Request": "true", "X-CSRF-Token": csrf_token(client, settings)},
     )
     assert htmx_bad.status_code == 200 and 'role="alert"' in htmx_bad.text and "<html" not in htmx_bad.text

@@ -17,7 +17,7 @@ from app.domain.audit.service import Actor
 from app.domain.catalog.models import DataCategory
 from app.domain.choices.models import ChoiceEvent, CurrentChoice
 from tests.guardian.factories import DASHBOARD_HIDEABLE, World
-from tests.helpers import SmtpSink, csrf_token, deliver_mail, links_in, sign_in_as
+from tests.helpers import SmtpSink, csrf_token, deliver_mail, links_in, shown_notice, sign_in_as
 from tests.staff import factories as staff_factories
 
 
@@ -34,7 +34,11 @@ def test_hide_all_lists_the_same_kinds_on_the_page_receipt_export_and_api(
     assert hide_all_text in offered  # the option names what it hides
     client.post(
         f"{child_page}/choices/{world.dashboard_choice.id}",
-        data={"csrf_token": csrf_token(client, settings), "value": "hide_all"},
+        data={
+            "csrf_token": csrf_token(client, settings),
+            "notice_version": shown_notice(db, world.board.id),
+            "value": "hide_all",
+        },
     )
     deliver_mail(database, settings)
     [link] = [u for m in smtp.to("yoko.yamada@example.jp") for u in links_in(m) if "/confirm/" in u]

@@ -30,7 +30,7 @@ from tests.guardian.factories import (
     make_service,
     make_staff_account,
 )
-from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, links_in, sign_in_as
+from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, links_in, shown_notice, sign_in_as
 from tests.roster.rosters import GUARDIAN_ICHIRO, SAMPLE_ZIP, STUDENT_TARO, build_zip, set_field
 
 ICHIRO = "yamada.ichiro@example.jp"
@@ -99,7 +99,13 @@ def test_a_rostered_guardian_chooses_english_and_keeps_it_across_sign_ins_and_im
     assert event.details == {"language": "en", "previous": None, "guardians": 1}
 
     # The confirmation e-mail of a choice comes in English.
-    chose = _post(client, settings, f"/children/{taro.id}/choices/{definition.id}", value="hide_all")
+    chose = _post(
+        client,
+        settings,
+        f"/children/{taro.id}/choices/{definition.id}",
+        value="hide_all",
+        notice_version=shown_notice(db, board.id),
+    )
     assert chose.status_code == 303
     assert deliver_mail(database, settings) == 1
     mail = smtp.to(ICHIRO)[-1]

@@ -16,7 +16,7 @@ from app.db import Base, Database
 from app.domain.audit.models import AuditEvent
 from app.domain.notifications.models import OutboxEmail
 from tests.guardian.factories import World
-from tests.helpers import SmtpSink, csrf_token, deliver_mail, links_in, run_jobs, sign_in_as
+from tests.helpers import SmtpSink, csrf_token, deliver_mail, links_in, run_jobs, shown_notice, sign_in_as
 
 CANDIDATE = re.compile(r"/(?:confirm|signin/email)/[A-Za-z0-9_\-\[\] ]+")
 
@@ -43,7 +43,11 @@ def test_no_stored_string_opens_a_one_time_link(
     sign_in_as(client, db, settings, world.account)
     client.post(
         f"/children/{world.hanako.id}/choices/{world.dashboard_choice.id}",
-        data={"csrf_token": csrf_token(client, settings), "value": "hide_all"},
+        data={
+            "csrf_token": csrf_token(client, settings),
+            "notice_version": shown_notice(db, world.board.id),
+            "value": "hide_all",
+        },
     )
     assert deliver_mail(database, settings) == 2
     mailed = [urlsplit(u).path for m in smtp.to(str(world.mother.email)) for u in links_in(m)]

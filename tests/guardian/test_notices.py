@@ -81,10 +81,10 @@ def test_guardians_of_covered_children_are_emailed_once(
     [mother_mail] = smtp.to("yoko.yamada@example.jp")
     body = body_of(mother_mail)
     assert "山田 花子" in body and "山田 次郎" in body
-    assert "扱う情報の種類が変わりました" in body
+    assert "新たに扱う情報：学習記録" in body  # the change in words, not a category of change
     assert "http://127.0.0.1/children" in body
     [father_mail] = smtp.to("taro.yamada@example.jp")
-    assert "has changed" in str(father_mail["Subject"]) and "kinds of data" in body_of(father_mail)
+    assert "has changed" in str(father_mail["Subject"]) and "Now also holds:" in body_of(father_mail)
     assert smtp.to("misaki.sato@example.jp")
     assert smtp.to("outsider@example.jp") == [] and smtp.to("leaver@example.jp") == []
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "guardian.service_change_announced"))
@@ -148,9 +148,8 @@ def test_child_page_marks_what_changed_since_last_look(
     db.commit()
     marked = client.get(f"/children/{world.hanako.id}")
     assert "変更あり" in marked.text
-    assert "扱う情報の種類が変わりました" in marked.text
-    assert "事業者の約束や情報が変わりました" in marked.text
-    assert "新たに扱う情報：" in marked.text and "進路・指導の記録" in marked.text
+    assert "新たに扱う情報：進路・指導の記録" in marked.text
+    assert "バックアップの保存期間：" in marked.text and "→ 60日" in marked.text
     assert "60日間保管した後、消去されます" in marked.text
     # after one look the mark is gone; the father, who never looked before, sees no mark
     assert "変更あり" not in client.get(f"/children/{world.hanako.id}").text

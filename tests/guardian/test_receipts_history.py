@@ -13,7 +13,7 @@ from app.db import Database
 from app.domain.choices.models import ChoiceEvent
 from app.domain.choices.service import record_confirmed
 from tests.guardian.factories import World, make_staff_account
-from tests.helpers import SmtpSink, csrf_token, deliver_mail, links_in, sign_in_as
+from tests.helpers import SmtpSink, csrf_token, deliver_mail, links_in, shown_notice, sign_in_as
 
 
 def _confirm_hide_grades(
@@ -22,7 +22,12 @@ def _confirm_hide_grades(
     sign_in_as(client, db, settings, world.account)
     client.post(
         f"/children/{world.hanako.id}/choices/{world.dashboard_choice.id}",
-        data={"csrf_token": csrf_token(client, settings), "value": "hide_some", "category_codes": ["grades"]},
+        data={
+            "csrf_token": csrf_token(client, settings),
+            "notice_version": shown_notice(db, world.board.id),
+            "value": "hide_some",
+            "category_codes": ["grades"],
+        },
     )
     deliver_mail(database, settings)
     [link] = [link for m in smtp.to("yoko.yamada@example.jp") for link in links_in(m) if "/confirm/" in link]
@@ -158,7 +163,11 @@ def test_guardian_without_an_address_on_file_is_told_and_nothing_is_recorded(
     sign_in_as(client, db, settings, world.account)
     response = client.post(
         f"/children/{world.hanako.id}/choices/{world.dashboard_choice.id}",
-        data={"csrf_token": csrf_token(client, settings), "value": "hide_all"},
+        data={
+            "csrf_token": csrf_token(client, settings),
+            "notice_version": shown_notice(db, world.board.id),
+            "value": "hide_all",
+        },
     )
     assert response.status_code == 422
     assert "学校にメールアドレスが登録されていない" in response.text

@@ -13,7 +13,7 @@ from app.config import Settings
 from app.db import Database
 from app.domain.choices.models import SUPERSEDED_BY_SCHOOL, ChoiceEvent, CurrentChoice
 from tests.guardian.factories import World
-from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, links_in, sign_in_as
+from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, links_in, shown_notice, sign_in_as
 from tests.staff import factories as staff_factories
 
 
@@ -34,7 +34,12 @@ def test_stale_link_cannot_overturn_the_schools_record(
     sign_in_as(client, db, settings, world.account)
     client.post(
         f"/children/{world.hanako.id}/choices/{world.dashboard_choice.id}",
-        data={"csrf_token": csrf_token(client, settings), "value": "hide_some", "category_codes": ["grades"]},
+        data={
+            "csrf_token": csrf_token(client, settings),
+            "notice_version": shown_notice(db, world.board.id),
+            "value": "hide_some",
+            "category_codes": ["grades"],
+        },
     )
     assert deliver_mail(database, settings) == 1
     [link] = [u for m in smtp.to("yoko.yamada@example.jp") for u in links_in(m) if "/confirm/" in u]
@@ -93,7 +98,14 @@ def test_confirm_page_shows_the_setting_in_force_and_what_would_change(
 ) -> None:
     sign_in_as(client, db, settings, world.account)
     base = f"/children/{world.hanako.id}/choices/{world.dashboard_choice.id}"
-    client.post(base, data={"csrf_token": csrf_token(client, settings), "value": "hide_all"})
+    client.post(
+        base,
+        data={
+            "csrf_token": csrf_token(client, settings),
+            "notice_version": shown_notice(db, world.board.id),
+            "value": "hide_all",
+        },
+    )
     deliver_mail(database, settings)
     [first] = [u for m in smtp.to("yoko.yamada@example.jp") for u in links_in(m) if "/confirm/" in u]
     client.post(urlsplit(first).path, data={"csrf_token": csrf_token(client, settings)})
@@ -101,7 +113,12 @@ def test_confirm_page_shows_the_setting_in_force_and_what_would_change(
     # Now she asks to hide only grades: confirming would show the other kinds again.
     client.post(
         base,
-        data={"csrf_token": csrf_token(client, settings), "value": "hide_some", "category_codes": ["grades"]},
+        data={
+            "csrf_token": csrf_token(client, settings),
+            "notice_version": shown_notice(db, world.board.id),
+            "value": "hide_some",
+            "category_codes": ["grades"],
+        },
     )
     deliver_mail(database, settings)
     links = [u for m in smtp.to("yoko.yamada@example.jp") for u in links_in(m) if "/confirm/" in u]

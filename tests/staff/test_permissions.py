@@ -47,6 +47,7 @@ PAGES = {
     "/staff/students/{student_b}": (404, 404, 200, 404),
     "/staff/services": (200, 200, 200, 200),
     "/staff/services/new": (404, 404, 200, 404),
+    "/staff/notice": (200, 200, 200, 200),
     "/staff/api-keys": (404, 404, 200, 200),
     "/staff/audit": (404, 404, 200, 200),
     "/staff/exports": (200, 200, 200, 404),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, BigIntPK, utcnow
@@ -87,6 +87,9 @@ class ServiceVersion(Base):
     no_profiling: Mapped[bool] = mapped_column(default=True)
     yearly_audit: Mapped[bool] = mapped_column(default=False)
     incident_reporting: Mapped[bool] = mapped_column(default=True)
+    # A material change from the previous version (catalog.changes.MATERIAL): the guardians of
+    # covered children are asked to look at their choice again (ServiceReview).
+    asks_review: Mapped[bool] = mapped_column(default=False)
 
     service: Mapped[Service] = relationship(lazy="raise")
     categories: Mapped[list[ServiceVersionCategory]] = relationship(
@@ -203,6 +206,36 @@ class GuardianServiceView(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
     service_version_id: Mapped[int] = mapped_column(ForeignKey("service_versions.id", ondelete="CASCADE"))
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServiceReview(Base):
+    """A guardian asked to look at a service again for a child after a material change.
+
+    Written for every covered guardian and child when a version that asks for review is
+    announced; `reviewed_at` is set when the guardian keeps or changes the choice. The choice
+    in force stays in force meanwhile ("not yet reviewed since …").
+    """
+
+    __tablename__ = "service_reviews"
+    __table_args__ = (
+        UniqueConstraint("guardian_id", "student_id", "service_version_id"),
+        Index("ix_service_reviews_version_reviewed", "service_version_id", "reviewed_at"),
+        Index("ix_service_reviews_guardian_student", "guardian_id", "student_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    service_version_id: Mapped[int] = mapped_column(ForeignKey("service_versions.id", ondelete="CASCADE"))
+    # The version the guardian had been shown before the change (what the change is against).
+    previous_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_versions.id", ondelete="SET NULL")
+    )
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(10), default="")  # "" | "kept" | "changed"
 
 
 CHOICE_KINDS = ("toggle", "categories")

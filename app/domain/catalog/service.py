@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.db import utcnow
 from app.domain.audit.service import Actor, record
+from app.domain.catalog.changes import Change, diff, is_material
 from app.domain.catalog.models import (
     USE_GROUPS,
     ChoiceDefinition,
@@ -106,6 +107,12 @@ class PublishResult:
     previous: ServiceVersion | None
     notice: NoticeVersion
     changed: list[str]
+    # Field by field, for guardians (empty for a new service); see catalog.changes.
+    details: list[Change] = field(default_factory=list)
+
+    @property
+    def asks_review(self) -> bool:
+        return is_material(self.details)
 
 
 TEXT_FIELDS = (
@@ -226,11 +233,6 @@ def version_input_from(version: ServiceVersion) -> VersionInput:
     )
 
 
-def compare_versions(previous: ServiceVersion, current: ServiceVersion) -> list[str]:
-    """What changed between two published versions (same names as PublishResult.changed)."""
-    return _changes(previous, version_input_from(current))
-
-
 def _changes(previous: ServiceVersion | None, data: VersionInput) -> list[str]:
     if previous is None:
         return ["new_service"]
@@ -300,19 +302,46 @@ def write_version(
     return version
 
 
-def _publish_notice(
-    db: Session, board_id: int, actor: Actor, changes: list[dict[str, object]]
+@dataclass
+class NoticeText:
+    """What the board writes for guardians to read; the catalogue part is added at publish."""
+
+    title: str
+    title_en: str = ""
+    body: str = ""
+    body_en: str = ""
+
+
+DEFAULT_NOTICE = NoticeText(
+    title="クラウドサービスにおける個人情報の取扱いについて",
+    title_en="How cloud services handle your child's personal data",
+)
+
+
+def publish_notice(
+    db: Session,
+    board_id: int,
+    actor: Actor,
+    changes: list[dict[str, object]],
+    text: NoticeText | None = None,
 ) -> NoticeVersion:
+    """Notice version n+1: the given text (else the current one) over the catalogue as it is now."""
     previous = current_notice(db, board_id)
+    if text is None:
+        text = (
+            NoticeText(previous.title, previous.title_en, previous.body, previous.body_en)
+            if previous
+            else DEFAULT_NOTICE
+        )
     snapshot = {str(view.service.id): view.version.id for view in latest_versions(db, board_id)}
     notice = NoticeVersion(
         board_id=board_id,
         version=(previous.version + 1) if previous else 1,
         published_by_account_id=actor.id if actor.type == "account" else None,
-        title=previous.title if previous else "クラウドサービスにおける個人情報の取扱いについて",
-        title_en=previous.title_en if previous else "How cloud services handle your child's personal data",
-        body=previous.body if previous else "",
-        body_en=previous.body_en if previous else "",
+        title=text.title,
+        title_en=text.title_en,
+        body=text.body,
+        body_en=text.body_en,
         catalogue={"service_versions": snapshot, "changes": changes},
     )
     db.add(notice)
@@ -355,7 +384,9 @@ def _publish(
     db: Session, service: Service, previous: ServiceVersion | None, data: VersionInput, actor: Actor
 ) -> PublishResult:
     changed = _changes(previous, data)
+    details = diff(version_input_from(previous), data) if previous is not None else []
     version = write_version(db, service, (previous.version + 1) if previous else 1, data, actor)
+    version.asks_review = is_material(details)
     record(
         db,
         "service.published",
@@ -363,15 +394,47 @@ def _publish(
         board_id=service.board_id,
         target_type="service",
         target_id=service.id,
-        details={"version": version.version, "changed": changed},
+        details={"version": version.version, "changed": changed, "material": is_material(details)},
     )
-    notice = _publish_notice(
+    notice = publish_notice(
         db,
         service.board_id,
         actor,
         [{"service_id": service.id, "version": version.version, "changed": changed}],
     )
-    return PublishResult(service, version, previous, notice, changed)
+    _follow_new_categories(db, service, details, actor)
+    return PublishResult(service, version, previous, notice, changed, details)
+
+
+def _follow_new_categories(db: Session, service: Service, details: list[Change], actor: Actor) -> None:
+    """A kind of data the service now holds can be hidden like the others: choices that let
+    guardians pick kinds of data offer it from this version on (earlier requests keep the
+    list they were made with, ADR 0080)."""
+    added = next((list(c["after"]) for c in details if c["field"] == "categories_added"), [])
+    if not added:
+        return
+    definitions = db.scalars(
+        select(ChoiceDefinition).where(
+            ChoiceDefinition.service_id == service.id,
+            ChoiceDefinition.kind == "categories",
+            ChoiceDefinition.status == "active",
+        )
+    )
+    for definition in definitions:
+        new_codes = [code for code in added if code not in definition.category_codes]
+        if not new_codes:
+            continue
+        definition.category_codes = [*definition.category_codes, *new_codes]
+        record(
+            db,
+            "definition.categories_followed",
+            actor=actor,
+            board_id=service.board_id,
+            target_type="choice_definition",
+            target_id=definition.id,
+            details={"added": new_codes},
+        )
+    db.flush()
 
 
 def retire_service(db: Session, *, service: Service, actor: Actor) -> NoticeVersion:
@@ -386,7 +449,7 @@ def retire_service(db: Session, *, service: Service, actor: Actor) -> NoticeVers
         target_type="service",
         target_id=service.id,
     )
-    return _publish_notice(db, service.board_id, actor, [{"service_id": service.id, "changed": ["retired"]}])
+    return publish_notice(db, service.board_id, actor, [{"service_id": service.id, "changed": ["retired"]}])
 
 
 def add_definition(

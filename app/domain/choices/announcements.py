@@ -74,9 +74,11 @@ def queue_announcements(
     changed: list[str],
     is_new: bool,
     base_url: str,
+    details: Sequence[dict[str, object]] = (),
 ) -> int:
     """Queue the service-change e-mail for these guardians (one each); return how many."""
     queued = 0
+    categories = category_names(db)
     guardians = db.scalars(
         select(Guardian).where(
             Guardian.id.in_(guardian_ids), Guardian.status == "active", Guardian.email.is_not(None)
@@ -95,6 +97,8 @@ def queue_announcements(
                 "version": version,
                 "is_new": is_new,
                 "changed": changed,
+                "details": list(details),
+                "category_map": categories,
                 "LABELS": LABELS,
                 "base_url": base_url.rstrip("/"),
             },

@@ -15,18 +15,19 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.db import utcnow
 from app.domain.accounts.models import Account
+from app.domain.catalog.changes import Change, diff
 from app.domain.catalog.models import (
     USE_GROUPS,
     ChoiceDefinition,
-    DataCategory,
     GuardianServiceView,
     ServiceVersion,
     ServiceVersionCategory,
     Subcontractor,
 )
-from app.domain.catalog.service import ServiceView, compare_versions, services_for_student
+from app.domain.catalog.service import ServiceView, services_for_student, version_input_from
 from app.domain.choices.models import ChoiceEvent
 from app.domain.choices.queries import latest_confirmation_links, pending_requests_for
+from app.domain.choices.reviews import PendingReview, pending_reviews
 from app.domain.choices.service import Effective, effective_choices
 from app.domain.people.models import Guardian, GuardianStudent, Student
 from app.domain.tokens.models import OneTimeToken
@@ -103,6 +104,8 @@ class ChoiceState:
     # What the guardian had selected when the form came back with an error.
     form_value: str | None = None
     form_codes: list[str] = field(default_factory=list)
+    # The board published a new notice after the page was opened: nothing was recorded.
+    notice_changed: bool = False
 
     @property
     def selected_value(self) -> str:
@@ -125,8 +128,11 @@ class ChoiceState:
 class ServiceCard:
     view: ServiceView
     choices: list[ChoiceState]
-    changes: list[str] = field(default_factory=list)
-    added_categories: list[DataCategory] = field(default_factory=list)
+    # What changed since the guardian last looked (app.domain.catalog.changes entries).
+    changes: list[Change] = field(default_factory=list)
+    # A material change the guardian has not reviewed yet, and that change in words.
+    review: PendingReview | None = None
+    review_changes: list[Change] = field(default_factory=list)
     is_new: bool = False
     # parent id (None = the vendor's direct subcontractors) → subcontractors
     subcontractor_tree: dict[int | None, list[Subcontractor]] = field(default_factory=dict)
@@ -157,13 +163,9 @@ def choice_state(db: Session, student_id: int, definition: ChoiceDefinition) -> 
     return choice_states(db, student_id, [definition], effective)[definition.id]
 
 
-def version_changes(old: ServiceVersion, new: ServiceVersion) -> tuple[list[str], list[DataCategory]]:
-    """What differs between two versions a guardian would care about, and categories added."""
-    old_codes = {c.category.code for c in old.categories}
-    added = [c.category for c in new.categories if c.category.code not in old_codes]
-    # Wording alone is not news to a guardian; categories, purposes and vendor facts are.
-    changes = [part for part in compare_versions(old, new) if part != "text"]
-    return changes, added
+def version_changes(old: ServiceVersion, new: ServiceVersion) -> list[Change]:
+    """What differs between two versions, field by field (put in words on the card)."""
+    return diff(version_input_from(old), version_input_from(new)) or [{"field": "description"}]
 
 
 def _load_versions(db: Session, ids: set[int]) -> dict[int, ServiceVersion]:
@@ -208,13 +210,15 @@ def service_cards(db: Session, child: Child, *, mark_seen: bool = True) -> list[
             )
         )
     }
+    owed = pending_reviews(db, child.guardian_id, student.id)
     old_versions = _load_versions(
         db,
         {
             row.service_version_id
             for service_id, row in seen.items()
             if any(v.service.id == service_id and v.version.id != row.service_version_id for v in views)
-        },
+        }
+        | {r.previous_version_id for r in owed.values() if r.previous_version_id is not None},
     )
     states = choice_states(db, student.id, definitions, effective)
     cards: list[ServiceCard] = []
@@ -224,7 +228,10 @@ def service_cards(db: Session, child: Child, *, mark_seen: bool = True) -> list[
             view=view,
             choices=[states[d.id] for d in view.definitions],
             subcontractor_tree=subcontractor_tree(view.version),
+            review=owed.get(view.service.id),
         )
+        if card.review is not None and card.review.previous_version_id in old_versions:
+            card.review_changes = version_changes(old_versions[card.review.previous_version_id], view.version)
         row = seen.get(view.service.id)
         if row is None:
             card.is_new = bool(seen)
@@ -241,9 +248,9 @@ def service_cards(db: Session, child: Child, *, mark_seen: bool = True) -> list[
         elif row.service_version_id != view.version.id:
             old = old_versions.get(row.service_version_id)
             if old is not None:
-                card.changes, card.added_categories = version_changes(old, view.version)
+                card.changes = version_changes(old, view.version)
             if not card.changes:
-                card.changes = ["text"]
+                card.changes = [{"field": "description"}]
             if mark_seen:
                 row.service_version_id = view.version.id
                 row.seen_at = now

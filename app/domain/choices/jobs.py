@@ -16,6 +16,7 @@ from app.db import Database, utcnow
 from app.domain.audit.service import Actor, record
 from app.domain.catalog.models import ServiceVersion
 from app.domain.catalog.service import PublishResult
+from app.domain.choices import reviews
 from app.domain.choices.announcements import ANNOUNCED_CHANGES, covered_guardians, queue_announcements
 from app.domain.choices.models import ChoiceEvent
 from app.domain.choices.queries import CONFIRMATION_PURPOSE
@@ -43,6 +44,9 @@ def request_announcement(db: Session, result: PublishResult, actor: Actor, *, ba
         "version_id": result.version.id,
         "is_new": result.previous is None,
         "changed": changed,
+        "details": result.details,
+        "asks_review": result.asks_review,
+        "previous_version_id": result.previous.id if result.previous is not None else None,
         "actor": [actor.type, actor.id],
         "base_url": base_url,
     }
@@ -69,9 +73,20 @@ def run_announcement(database: Database, run: JobRun) -> None:
                 guardian_ids=chunk,
                 children=children,
                 changed=list(run.payload["changed"]),
+                details=list(run.payload.get("details", [])),
                 is_new=bool(run.payload["is_new"]),
                 base_url=str(run.payload["base_url"]),
             )
+            if run.payload.get("asks_review"):
+                reviews.request_reviews(
+                    db,
+                    board_id=board_id,
+                    service_id=int(run.payload["service_id"]),
+                    version_id=version.id,
+                    previous_version_id=run.payload.get("previous_version_id"),
+                    children=children,
+                    guardian_ids=chunk,
+                )
             run.save_progress(
                 db, after_guardian_id=chunk[-1], emails=int(run.payload.get("emails", 0)) + queued
             )

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from babel import Locale
 
 from app.domain.catalog.models import DataCategory
+from app.domain.choices.change_words import change_words
 from app.domain.people.models import Student
 from app.i18n import _, current_language
 
@@ -168,6 +169,7 @@ class Labels:
     channel = staticmethod(channel)
     event_kind = staticmethod(event_kind)
     change = staticmethod(change)
+    change_words = staticmethod(change_words)
     staff_role = staticmethod(staff_role)
     country = staticmethod(country)
     grade = staticmethod(grade)

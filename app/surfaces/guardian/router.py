@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
+from app.domain.catalog import notices
 from app.domain.catalog.models import ChoiceDefinition
 from app.domain.catalog.queries import category_names
 from app.domain.choices import requests as flow
@@ -31,16 +32,19 @@ from app.domain.choices.guardian_queries import (
 )
 from app.domain.choices.labels import LABELS
 from app.domain.choices.receipts import build_receipt, find_receipt_event, receipt_json
+from app.domain.choices.reviews import mark_reviewed
 from app.domain.choices.service import difference, effective_choice, history, validate_choice
 from app.domain.people.models import Guardian
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
-from app.surfaces.guardian import language
+from app.surfaces.guardian import language, notice, reviews
 from app.surfaces.permissions import CurrentGuardian, OptionalPrincipal
 from app.surfaces.web import is_htmx, redirect, render
 
 router = APIRouter()
 router.include_router(language.router)
+router.include_router(notice.router)
+router.include_router(reviews.router)
 
 CHOICE_FRAGMENT = "guardian/_choice.html"
 
@@ -63,6 +67,7 @@ def _fragment_context(db: DbSession, child: Child, state: ChoiceState) -> dict[s
         "state": state,
         "category_map": category_names(db),
         "email_on_file": LABELS.mask_email(guardian.email),
+        "notice_id": notices.current_notice_id(db, child.student.board_id),
     }
 
 
@@ -89,6 +94,7 @@ def _child_page(
             "groups": group_cards(cards),
             "category_map": category_names(db),
             "email_on_file": LABELS.mask_email(guardian.email),
+            "notice_id": notices.current_notice_id(db, child.student.board_id),
         },
         status_code=status_code,
     )
@@ -116,12 +122,20 @@ def set_choice(
     definition_id: RowId,
     value: Annotated[str, Form()] = "",
     category_codes: Annotated[list[str] | None, Form()] = None,
+    notice_version: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     child = _child_or_404(db, principal, student_id)
     definition = find_definition(db, child.student, definition_id)
     if definition is None:
         raise HTTPException(status_code=404, detail="This choice is not offered for this child.")
     codes = sorted(set(category_codes or []))
+    if not notices.shown_is_current(db, child.student.board_id, notice_version):
+        # The guardian chose against a notice that is no longer in force: show the new one first.
+        state = choice_state(db, child.student.id, definition)
+        state.notice_changed, state.form_value, state.form_codes = True, value, codes
+        if is_htmx(request):
+            return _page(request, CHOICE_FRAGMENT, _fragment_context(db, child, state))
+        return _child_page(request, db, principal, child, failed=state, status_code=409)
     guardian = db.get_one(Guardian, child.guardian_id)
     problem = validate_choice(definition, value, codes if value == "hide_some" else [])
     # Boxes left ticked while choosing "show" or "hide all" mean nothing and are dropped.
@@ -141,6 +155,15 @@ def set_choice(
         guardian=guardian,
         value=value,
         category_codes=codes,
+        account_id=principal.account.id,
+    )
+    mark_reviewed(
+        db,
+        board_id=child.student.board_id,
+        guardian_id=guardian.id,
+        student_id=child.student.id,
+        service_id=definition.service_id,
+        outcome="changed",
         account_id=principal.account.id,
     )
     return _after_change(request, db, child, definition)

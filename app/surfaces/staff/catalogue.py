@@ -33,6 +33,7 @@ from app.i18n import gettext
 from app.surfaces.dependencies import DbSession, RowId
 from app.surfaces.errors import form_errors
 from app.surfaces.permissions import AnyStaff, BoardAdmin, StaffScope
+from app.surfaces.staff import subcontractors
 from app.surfaces.staff.forms import CODE_PATTERN, DEFINITION_KINDS, DefinitionForm
 from app.surfaces.web import redirect, render
 
@@ -98,7 +99,7 @@ def _vocabulary(db: Session) -> list[DataCategory]:
 def parse_version(
     form: FormData, vocabulary: list[DataCategory], keep: catalog.VersionInput | None
 ) -> tuple[catalog.VersionInput, list[str]]:
-    """The edit form as a VersionInput (subcontractors are kept from `keep`), plus errors."""
+    """The edit form as a VersionInput, plus errors (English purpose texts kept from `keep`)."""
     errors: list[str] = []
     text = {name: str(form.get(name, "")).strip() for name in TEXT_FIELDS}
     if not text["name"]:
@@ -145,6 +146,8 @@ def parse_version(
         else:
             purposes.append(catalog.PurposeInput(line, "", None))
     certifications = [c.strip() for c in str(form.get("certifications", "")).split(",") if c.strip()]
+    chain, chain_errors = subcontractors.parse(form)
+    errors.extend(chain_errors)
     data = catalog.VersionInput(
         name=text["name"][:200],
         name_en=text["name_en"][:200],
@@ -164,7 +167,7 @@ def parse_version(
         anonymized_statistics=statistics if statistics in ANONYMIZED_STATISTICS else "none",
         categories=categories,
         purposes=purposes,
-        subcontractors=list(keep.subcontractors) if keep else [],
+        subcontractors=chain,
         **{name: form.get(name) == "on" for name in BOOLEAN_FIELDS},
     )
     # Keep English purpose texts of unchanged purposes.
@@ -197,6 +200,7 @@ def _form_page(
             "use_groups": USE_GROUPS,
             "statistics": ANONYMIZED_STATISTICS,
             "boolean_fields": BOOLEAN_FIELDS,
+            "subcontractor_rows": subcontractors.form_rows(data.subcontractors if data else []),
         },
         status_code=status,
     )

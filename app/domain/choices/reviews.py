@@ -1,0 +1,189 @@
+"""Renewal: after a material change to a service, covered guardians look at their choice again.
+
+Publishing a version that asks for review (catalog.changes.MATERIAL) makes the announcement
+job write one ServiceReview per covered guardian and child, in the chunk that mails them. The
+choice in force stays in force; the guardian's card says "not yet reviewed since …" with the
+change in words until the guardian keeps the choice or sends a new one. Staff see who has and
+has not reviewed (`review_overview`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.domain.audit.service import Actor, record
+from app.domain.catalog.models import ServiceReview, ServiceVersion
+from app.domain.people.models import Guardian, School, Student
+
+OUTCOMES = ("kept", "changed")
+NOT_YET_SHOWN = 200
+
+
+class _Child(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+def request_reviews(
+    db: Session,
+    *,
+    board_id: int,
+    service_id: int,
+    version_id: int,
+    previous_version_id: int | None,
+    children: Mapping[int, Sequence[_Child]],
+    guardian_ids: Sequence[int],
+) -> int:
+    """One review row per guardian and covered child of this chunk (one statement)."""
+    now = utcnow()
+    rows = [
+        {
+            "board_id": board_id,
+            "guardian_id": guardian_id,
+            "student_id": child.id,
+            "service_id": service_id,
+            "service_version_id": version_id,
+            "previous_version_id": previous_version_id,
+            "requested_at": now,
+            "outcome": "",
+        }
+        for guardian_id in guardian_ids
+        for child in children.get(guardian_id, ())
+    ]
+    if rows:
+        db.execute(insert(ServiceReview), rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class PendingReview:
+    service_id: int
+    since: datetime  # when the first change not yet reviewed was announced
+    previous_version_id: int | None  # what the guardian had been shown before it
+
+
+def pending_reviews(db: Session, guardian_id: int, student_id: int) -> dict[int, PendingReview]:
+    """Service id → the review this guardian still owes for this child (one statement)."""
+    rows = db.execute(
+        select(ServiceReview.service_id, ServiceReview.requested_at, ServiceReview.previous_version_id)
+        .where(
+            ServiceReview.guardian_id == guardian_id,
+            ServiceReview.student_id == student_id,
+            ServiceReview.reviewed_at.is_(None),
+        )
+        .order_by(ServiceReview.requested_at, ServiceReview.id)
+    )
+    pending: dict[int, PendingReview] = {}
+    for service_id, requested_at, previous_version_id in rows:
+        pending.setdefault(service_id, PendingReview(service_id, requested_at, previous_version_id))
+    return pending
+
+
+def mark_reviewed(
+    db: Session,
+    *,
+    board_id: int,
+    guardian_id: int,
+    student_id: int,
+    service_id: int,
+    outcome: str,
+    account_id: int | None,
+) -> int:
+    """Close what this guardian owed for this service and child; audited when anything was owed."""
+    assert outcome in OUTCOMES
+    result = db.execute(
+        update(ServiceReview)
+        .where(
+            ServiceReview.guardian_id == guardian_id,
+            ServiceReview.student_id == student_id,
+            ServiceReview.service_id == service_id,
+            ServiceReview.reviewed_at.is_(None),
+        )
+        .values(reviewed_at=utcnow(), outcome=outcome)
+    )
+    closed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if closed:
+        record(
+            db,
+            "choice.reviewed",
+            actor=Actor.account(account_id) if account_id is not None else Actor("system"),
+            board_id=board_id,
+            target_type="student",
+            target_id=student_id,
+            details={"service_id": service_id, "guardian_id": guardian_id, "outcome": outcome},
+        )
+    return closed
+
+
+@dataclass(frozen=True)
+class NotYetReviewed:
+    guardian_name: str
+    student_name: str
+    school_name: str
+    grade: str
+    since: datetime
+
+
+@dataclass
+class ReviewOverview:
+    version: ServiceVersion | None  # the latest version that asked for review
+    kept: int = 0
+    changed: int = 0
+    not_yet: int = 0
+    not_yet_rows: list[NotYetReviewed] | None = None
+
+
+def review_overview(db: Session, service_id: int, student_scope: ColumnElement[bool]) -> ReviewOverview:
+    """Who has and has not reviewed the latest change that asked for it, within the caller's
+    students (three statements)."""
+    version = db.scalar(
+        select(ServiceVersion)
+        .where(ServiceVersion.service_id == service_id, ServiceVersion.asks_review.is_(True))
+        .order_by(ServiceVersion.version.desc())
+        .limit(1)
+    )
+    if version is None:
+        return ReviewOverview(None)
+    scoped = (
+        select(ServiceReview.outcome, func.count())
+        .join(Student, Student.id == ServiceReview.student_id)
+        .where(ServiceReview.service_version_id == version.id, student_scope)
+        .group_by(ServiceReview.outcome)
+    )
+    counts: dict[str, int] = {outcome: count for outcome, count in db.execute(scoped)}
+    rows = db.execute(
+        select(
+            Guardian.family_name,
+            Guardian.given_name,
+            Student.family_name,
+            Student.given_name,
+            School.name,
+            Student.grade,
+            ServiceReview.requested_at,
+        )
+        .join(Student, Student.id == ServiceReview.student_id)
+        .join(Guardian, Guardian.id == ServiceReview.guardian_id)
+        .join(School, School.id == Student.school_id)
+        .where(
+            ServiceReview.service_version_id == version.id, ServiceReview.reviewed_at.is_(None), student_scope
+        )
+        .order_by(School.name, Student.grade, Student.family_name_kana, Student.id, Guardian.id)
+        .limit(NOT_YET_SHOWN)
+    )
+    return ReviewOverview(
+        version,
+        kept=counts.get("kept", 0),
+        changed=counts.get("changed", 0),
+        not_yet=counts.get("", 0),
+        not_yet_rows=[
+            NotYetReviewed(f"{gf} {gg}", f"{sf} {sg}", school, grade or "", since)
+            for gf, gg, sf, sg, school, grade, since in rows
+        ],
+    )
