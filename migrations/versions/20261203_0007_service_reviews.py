@@ -4,7 +4,7 @@ service_versions.asks_review marks a version whose change widens what happens to
 data (app/domain/catalog/changes.py MATERIAL); service_reviews holds one row per covered
 guardian and child for such a version, with when and how the guardian reviewed it.
 
-Revision ID: 0012
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03 12:00:00
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 import app.db
 
-revision: str = "0012"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
