@@ -106,6 +106,7 @@ def _register_domain_commands() -> None:
     from app.cli.choices import choices_app
     from app.cli.demo import demo
     from app.cli.exports import export_app
+    from app.cli.retention import retention_app
     from app.cli.roster import roster_app
     from app.cli.staff import staff_app
 
@@ -117,6 +118,7 @@ def _register_domain_commands() -> None:
     main.add_typer(board_app, name="board")
     main.add_typer(catalogue_app, name="catalogue")
     main.add_typer(choices_app, name="choices")
+    main.add_typer(retention_app, name="retention")
 
 
 _register_domain_commands()
