@@ -80,7 +80,7 @@ def run_worker(
 ) -> None:
     """Run background work until stopped (Ctrl-C or SIGTERM): roster imports, e-mail,
     announcements of service changes, expiry of unconfirmed requests, the daily audit anchor
-    mail and the emptying of old mail bodies. Run as many as you like."""
+    mail, the emptying of old mail bodies and the daily retention run. Run as many as you like."""
     import signal
     import threading
 

@@ -205,3 +205,23 @@ def test_outside_the_retention_path_postgresql_still_refuses_deletes(
         with pytest.raises(DBAPIError, match="append-only"):
             db.execute(statement)
         db.rollback()
+
+
+def test_the_policy_is_shown_and_changed_from_the_command_line(db: Session, run: CliRunner) -> None:
+    board = f.board(db)
+    db.commit()
+    shown = run.invoke(main, ["retention", "policy", "--board", board.code])
+    assert (
+        shown.exit_code == 0
+        and "student_years=5 audit_years=5 mail_body_days=MAIL_BODY_RETENTION_DAYS" in shown.output
+    )
+    bad = run.invoke(main, ["retention", "policy", "--board", board.code, "--student-years", "0"])
+    assert bad.exit_code == 2 and "--student-years" in bad.output and "1 から 30" in bad.output
+    done = run.invoke(
+        main, ["retention", "policy", "--board", board.code, "--student-years", "7", "--mail-body-days", "14"]
+    )
+    assert done.exit_code == 0 and "student_years=7" in done.output and "mail_body_days=14" in done.output
+    changed = db.scalar(select(AuditEvent).where(AuditEvent.action == "retention.policy_changed"))
+    assert changed is not None and changed.details == {"changed": {"student_years": 7, "mail_body_days": 14}}
+    back = run.invoke(main, ["retention", "policy", "--board", board.code, "--mail-body-days", ""])
+    assert back.exit_code == 0 and "mail_body_days=MAIL_BODY_RETENTION_DAYS" in back.output
