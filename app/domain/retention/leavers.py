@@ -113,64 +113,48 @@ def _linked_to(board_id: int, cutoff: datetime) -> Select[Any]:
     )
 
 
-def _count(db: Session, query: Any) -> int:
-    return int(db.scalar(select(func.count()).select_from(query.subquery())) or 0)
+# (kind, which of the Leavers' lists, table, the column holding those ids), in an order the
+# foreign keys allow.
+STEPS: tuple[tuple[str, str, Any, Any], ...] = (
+    ("outbox_rows", "addresses", OutboxEmail, OutboxEmail.to_address),
+    ("student_tokens", "students", OneTimeToken, OneTimeToken.student_id),
+    ("guardian_tokens", "guardians", OneTimeToken, OneTimeToken.guardian_id),
+    ("current_choices", "students", CurrentChoice, CurrentChoice.student_id),
+    ("choice_events", "students", ChoiceEvent, ChoiceEvent.student_id),
+    ("coverage_rules", "students", ServiceAssignment, ServiceAssignment.student_id),
+    ("guardian_links", "students", GuardianStudent, GuardianStudent.student_id),
+    ("students", "students", Student, Student.id),
+    ("account_links", "guardians", AccountGuardian, AccountGuardian.guardian_id),
+    ("guardians", "guardians", Guardian, Guardian.id),
+    ("accounts", "accounts", Account, Account.id),
+)
 
 
-def _each(db: Session, ids: Sequence[Any], statement: Any) -> int:
-    """Run `statement(chunk)` per chunk of ids (a count or a delete); the sum."""
-    total = 0
-    for chunk in _chunks(ids):
-        query = statement(chunk)
-        if isinstance(query, Select):
-            total += _count(db, query)
-        else:
-            result = db.execute(query.execution_options(synchronize_session=False))
-            total += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    return total
-
-
-def _statements(board_id: int, leavers: Leavers, *, remove: bool) -> list[tuple[str, Sequence[Any], Any]]:
-    """(kind, ids, chunk → statement) in an order the foreign keys allow."""
-
-    def q(model: Any, condition: Any) -> Any:
-        return (
-            (lambda chunk: delete(model).where(condition(chunk)))
-            if remove
-            else (lambda chunk: select(model.id).where(condition(chunk)))
-        )
-
-    return [
-        (
-            "outbox_rows",
-            leavers.addresses,
-            q(OutboxEmail, lambda c: (OutboxEmail.board_id == board_id) & OutboxEmail.to_address.in_(c)),
-        ),
-        ("student_tokens", leavers.students, q(OneTimeToken, lambda c: OneTimeToken.student_id.in_(c))),
-        ("guardian_tokens", leavers.guardians, q(OneTimeToken, lambda c: OneTimeToken.guardian_id.in_(c))),
-        ("current_choices", leavers.students, q(CurrentChoice, lambda c: CurrentChoice.student_id.in_(c))),
-        ("choice_events", leavers.students, q(ChoiceEvent, lambda c: ChoiceEvent.student_id.in_(c))),
-        (
-            "coverage_rules",
-            leavers.students,
-            q(ServiceAssignment, lambda c: ServiceAssignment.student_id.in_(c)),
-        ),
-        ("guardian_links", leavers.students, q(GuardianStudent, lambda c: GuardianStudent.student_id.in_(c))),
-        ("students", leavers.students, q(Student, lambda c: Student.id.in_(c))),
-        (
-            "account_links",
-            leavers.guardians,
-            q(AccountGuardian, lambda c: AccountGuardian.guardian_id.in_(c)),
-        ),
-        ("guardians", leavers.guardians, q(Guardian, lambda c: Guardian.id.in_(c))),
-        ("accounts", leavers.accounts, q(Account, lambda c: Account.id.in_(c))),
-    ]
+def _apply(db: Session, board_id: int, leavers: Leavers, *, remove: bool) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for kind, which, model, column in STEPS:
+        total = 0
+        for chunk in _chunks(getattr(leavers, which)):
+            condition = column.in_(chunk)
+            if model is OutboxEmail:  # an address may be on file at another board too
+                condition = condition & (OutboxEmail.board_id == board_id)
+            if remove:
+                result = db.execute(
+                    delete(model).where(condition).execution_options(synchronize_session=False)
+                )
+                total += int(result.rowcount or 0)  # type: ignore[attr-defined]
+            else:
+                total += int(db.scalar(select(func.count()).select_from(model).where(condition)) or 0)
+        counts[kind] = total
+    return counts
 
 
 def count(db: Session, board_id: int, leavers: Leavers) -> dict[str, int]:
-    return {kind: _each(db, ids, build) for kind, ids, build in _statements(board_id, leavers, remove=False)}
+    """What `remove` would delete, per kind (a token of both a student and a guardian who go
+    is counted under each)."""
+    return _apply(db, board_id, leavers, remove=False)
 
 
 def remove(db: Session, board_id: int, leavers: Leavers) -> dict[str, int]:
     """Delete in foreign-key order; the caller has opened the removal path (choice events)."""
-    return {kind: _each(db, ids, build) for kind, ids, build in _statements(board_id, leavers, remove=True)}
+    return _apply(db, board_id, leavers, remove=True)
