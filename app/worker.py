@@ -17,6 +17,8 @@ from app.domain.choices import jobs as choice_jobs
 from app.domain.exports import audit_anchor
 from app.domain.jobs.runner import JobKind, JobRun, Worker
 from app.domain.notifications import dispatcher
+from app.domain.retention import jobs as retention_jobs
+from app.domain.retention import policy as retention_policy
 from app.domain.roster import jobs as roster_jobs
 
 KINDS = (
@@ -33,7 +35,8 @@ def _purge_kind(settings: Settings) -> JobKind:
 
     def purge(database: Database, _run: JobRun) -> None:
         with database.transaction() as db:
-            emptied = dispatcher.purge_sent_bodies(db, retention)
+            own_period = retention_policy.boards_with_own_mail_period(db)  # the retention run's
+            emptied = dispatcher.purge_sent_bodies(db, retention, skip_boards=own_period)
             if emptied:
                 record(
                     db,
@@ -49,7 +52,7 @@ def _purge_kind(settings: Settings) -> JobKind:
 def make_worker(database: Database, settings: Settings, *, poll_interval: float = 1.0) -> Worker:
     return Worker(
         database,
-        (*KINDS, _purge_kind(settings)),
+        (*KINDS, _purge_kind(settings), retention_jobs.daily_kind(settings)),
         rounds=[lambda: dispatcher.dispatch_pending(database, settings)],
         stale_after=timedelta(seconds=settings.job_stale_seconds),
         heartbeat_every=timedelta(seconds=max(settings.job_stale_seconds / 4, 0.2)),

@@ -80,7 +80,7 @@ def run_worker(
 ) -> None:
     """Run background work until stopped (Ctrl-C or SIGTERM): roster imports, e-mail,
     announcements of service changes, expiry of unconfirmed requests, the daily audit anchor
-    mail and the emptying of old mail bodies. Run as many as you like."""
+    mail, the emptying of old mail bodies and the daily retention run. Run as many as you like."""
     import signal
     import threading
 
@@ -106,6 +106,7 @@ def _register_domain_commands() -> None:
     from app.cli.choices import choices_app
     from app.cli.demo import demo
     from app.cli.exports import export_app
+    from app.cli.retention import retention_app
     from app.cli.roster import roster_app
     from app.cli.staff import staff_app
 
@@ -117,6 +118,7 @@ def _register_domain_commands() -> None:
     main.add_typer(board_app, name="board")
     main.add_typer(catalogue_app, name="catalogue")
     main.add_typer(choices_app, name="choices")
+    main.add_typer(retention_app, name="retention")
 
 
 _register_domain_commands()

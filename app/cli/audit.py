@@ -15,6 +15,7 @@ MESSAGES = {
     "changed": "event {seq} (id {id}) was changed after it was written",
     "removed": "event {seq} is missing (removed)",
     "reordered": "event {seq} (id {id}) is out of order",
+    "unvouched": "the chain's recorded start (event {seq}) is not vouched for by a retained event",
 }
 
 

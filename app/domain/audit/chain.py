@@ -10,7 +10,10 @@ transaction's events vanish with it; a refusal's event is written by `keep_after
 in its own transaction, which seals it the same way.
 
 `verify` recomputes a chain and names the first event that was changed, removed or put out
-of order; the head (`seq`, `hash`) is what a board keeps outside Tobira as an anchor.
+of order; the head (`seq`, `hash`) is what a board keeps outside Tobira as an anchor. After
+retention removed a chain's oldest events (`removal.py`), the chain starts at its latest
+checkpoint — the `seq` and `hash` of the last removed event — which a retained
+`audit.prefix_removed` event must vouch for.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.domain.audit.models import AuditChainHead, AuditEvent
+from app.domain.audit.models import AuditChainCheckpoint, AuditChainHead, AuditEvent
 
 PENDING = "tobira.audit_pending"
 NO_BOARD = 0  # the chain of events that belong to no board (e.g. an unknown sign-in)
@@ -127,7 +130,8 @@ event.listen(Session, "before_commit", seal)
 event.listen(Session, "after_rollback", _forget)
 
 
-Problem = Literal["changed", "removed", "reordered"]
+Problem = Literal["changed", "removed", "reordered", "unvouched"]
+PREFIX_REMOVED = "audit.prefix_removed"
 
 
 @dataclass(frozen=True)
@@ -144,10 +148,14 @@ class Verdict:
         return self.problem is None
 
 
-def verify_rows(key: int, rows: Iterable[AuditEvent], head: AuditChainHead | None) -> Verdict:
-    """Walk a chain in `seq` order: every link must follow the one before and hash to itself,
-    and the last must be the head."""
-    expected_seq, previous, checked = 1, "", 0
+def verify_rows(
+    key: int, rows: Iterable[AuditEvent], head: AuditChainHead | None, start: tuple[int, str] = (0, "")
+) -> Verdict:
+    """Walk a chain in `seq` order from `start` (the checkpoint's seq and hash; (0, "") for a
+    chain never cut): every link must follow the one before and hash to itself, and the last
+    must be the head."""
+    start_seq, previous = start
+    expected_seq, checked = start_seq + 1, 0
     for row in rows:
         if row.seq != expected_seq:
             bad: Problem = "removed" if (row.seq or 0) > expected_seq else "reordered"
@@ -158,17 +166,44 @@ def verify_rows(key: int, rows: Iterable[AuditEvent], head: AuditChainHead | Non
             return Verdict(key, checked, head.seq if head else 0, row.seq, row.id, "changed")
         previous, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
     head_seq = head.seq if head else 0
-    if head_seq != checked or (head is not None and head.hash != previous):
-        return Verdict(key, checked, head_seq, checked + 1, None, "removed")  # the tail is gone
+    if head_seq != start_seq + checked or (head is not None and head.hash != previous):
+        return Verdict(key, checked, head_seq, start_seq + checked + 1, None, "removed")  # the tail is gone
     return Verdict(key, checked, head_seq)
+
+
+def board_condition(board_id: int | None) -> Any:
+    return AuditEvent.board_id.is_(None) if board_id is None else AuditEvent.board_id == board_id
+
+
+def latest_checkpoint(db: Session, key: int) -> AuditChainCheckpoint | None:
+    return db.scalar(
+        select(AuditChainCheckpoint)
+        .where(AuditChainCheckpoint.board_key == key)
+        .order_by(AuditChainCheckpoint.seq.desc())
+        .limit(1)
+    )
+
+
+def _vouched(db: Session, board_id: int | None, checkpoint: AuditChainCheckpoint) -> bool:
+    """A checkpoint counts only if the retained (and verified) chain holds the event of the
+    run that wrote it: a checkpoint slipped in by hand is named."""
+    details = db.scalars(
+        select(AuditEvent.details).where(
+            board_condition(board_id), AuditEvent.action == PREFIX_REMOVED, AuditEvent.seq > checkpoint.seq
+        )
+    )
+    return any(
+        d.get("through_seq") == checkpoint.seq and d.get("through_hash") == checkpoint.hash for d in details
+    )
 
 
 def verify(db: Session, board_id: int | None) -> Verdict:
     key = board_key(board_id)
-    condition = AuditEvent.board_id.is_(None) if board_id is None else AuditEvent.board_id == board_id
+    checkpoint = latest_checkpoint(db, key)
+    start = (checkpoint.seq, checkpoint.hash) if checkpoint is not None else (0, "")
     rows = db.scalars(
         select(AuditEvent)
-        .where(condition, AuditEvent.seq.is_not(None))
+        .where(board_condition(board_id), AuditEvent.seq.is_not(None), AuditEvent.seq > start[0])
         .order_by(AuditEvent.seq)
         .execution_options(yield_per=2000, populate_existing=True)
     )
@@ -177,4 +212,7 @@ def verify(db: Session, board_id: int | None) -> Verdict:
         .where(AuditChainHead.board_key == key)
         .execution_options(populate_existing=True)  # the head as committed, not as cached
     )
-    return verify_rows(key, rows, head)
+    verdict = verify_rows(key, rows, head, start)
+    if verdict.ok and checkpoint is not None and not _vouched(db, board_id, checkpoint):
+        return Verdict(key, verdict.checked, verdict.head_seq, checkpoint.seq, None, "unvouched")
+    return verdict

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigIntPK, utcnow
@@ -50,3 +50,21 @@ class AuditChainHead(Base):
     board_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AuditChainCheckpoint(Base):
+    """Where a board's chain now starts after retention removed its oldest events: the `seq`
+    and `hash` of the last removed event. Written by the retention run in the transaction
+    that removes them, and vouched for by that run's `audit.prefix_removed` event, which
+    stays in the chain; `verify` starts from the latest checkpoint. Append-only (on
+    PostgreSQL the same triggers as the event logs)."""
+
+    __tablename__ = "audit_chain_checkpoints"
+    __table_args__ = (UniqueConstraint("board_key", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    board_key: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    removed: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

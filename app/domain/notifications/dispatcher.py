@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+from collections.abc import Collection
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -167,14 +168,21 @@ PURGE_EVERY = timedelta(days=1)
 PURGED = "[deleted after the retention period]"
 
 
-def purge_sent_bodies(db: Session, retention: timedelta) -> int:
+def purge_sent_bodies(
+    db: Session, retention: timedelta, *, board_id: int | None = None, skip_boards: Collection[int] = ()
+) -> int:
     """Empty the bodies and attachments of mail sent (or given up) longer ago than
     `retention`; who was mailed what and when stays. Returns how many were emptied (the
-    caller audits it in the same transaction)."""
+    caller audits it in the same transaction). `board_id`: only that board's mail;
+    `skip_boards`: not those boards' (they keep a period of their own, ADR 0087)."""
     cutoff = utcnow() - retention
+    scope = [OutboxEmail.board_id == board_id] if board_id is not None else []
+    if skip_boards:
+        scope.append(or_(OutboxEmail.board_id.is_(None), OutboxEmail.board_id.not_in(sorted(skip_boards))))
     result = db.execute(
         update(OutboxEmail)
         .where(
+            *scope,
             OutboxEmail.status.in_(("sent", "failed", "cancelled")),
             OutboxEmail.body_text != PURGED,
             or_(
