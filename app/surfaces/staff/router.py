@@ -7,7 +7,6 @@ from fastapi.responses import Response
 
 from app.surfaces.dependencies import DbSession
 from app.surfaces.permissions import AnyStaff
-<<<<<<< HEAD
 from app.surfaces.staff import (
     admin,
     carry_over,
@@ -20,10 +19,7 @@ from app.surfaces.staff import (
     roster,
     students,
 )
-=======
-from app.surfaces.staff import admin, carry_over, catalogue, coverage, exports, roles, roster, students
 from app.surfaces.staff import retention as retention_pages
->>>>>>> h-retention
 from app.surfaces.staff.labels import ROLE_LABELS
 from app.surfaces.web import render
 
@@ -36,12 +32,9 @@ router.include_router(roles.router)
 router.include_router(roster.router)
 router.include_router(exports.router)
 router.include_router(carry_over.router)
-<<<<<<< HEAD
 router.include_router(notice.router)
 router.include_router(reviews.router)
-=======
 router.include_router(retention_pages.router)
->>>>>>> h-retention
 
 
 @router.get("/staff")
