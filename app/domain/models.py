@@ -10,6 +10,7 @@ from app.domain.jobs import models as jobs
 from app.domain.notifications import models as notifications
 from app.domain.people import models as people
 from app.domain.roster import models as roster
+from app.domain.student_view import models as student_view
 from app.domain.tokens import models as tokens
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "notifications",
     "people",
     "roster",
+    "student_view",
     "tokens",
 ]
