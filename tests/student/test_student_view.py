@@ -25,11 +25,17 @@ EN = {"Accept-Language": "en"}
 STUDENT_PAGE_BUDGET = 13
 
 
-def _sign_in_student(client: TestClient, idp: MockProvider, student: Student, provider: str = "students") -> str:
+def _sign_in_student(
+    client: TestClient, idp: MockProvider, student: Student, provider: str = "students"
+) -> str:
     sub = f"school-account-{student.sourced_id}"
     idp.set_user(sub, roster_id=student.sourced_id, name=student.full_name)
     answer = sign_in_through(client, idp, provider, sub)
-    return str(answer.headers.get("location", "")) if answer.status_code == 303 else problem_of(answer.text) or ""
+    return (
+        str(answer.headers.get("location", ""))
+        if answer.status_code == 303
+        else problem_of(answer.text) or ""
+    )
 
 
 def _student_account(db: Session, world: World, student: Student) -> Account:
@@ -42,11 +48,12 @@ def _student_account(db: Session, world: World, student: Student) -> Account:
 
 
 def _send(client: TestClient, settings: Settings, service_id: int, text: str = "") -> int:
-    return client.post(
+    answer = client.post(
         "/student/messages",
         data={"service_id": str(service_id), "text": text, "csrf_token": csrf_token(client, settings)},
         follow_redirects=False,
-    ).status_code
+    )
+    return int(answer.status_code)
 
 
 def _actions(db: Session, action: str) -> list[AuditEvent]:
@@ -174,7 +181,7 @@ def test_a_message_reaches_the_staff_of_the_students_school_only_and_handling_is
         sign_in_as(client, db, settings, account)
         page = client.get("/staff/student-messages", headers=EN)
         assert page.status_code == 200
-        return page.text
+        return str(page.text)
 
     for_teacher = messages_page(teacher)
     assert 'href="/staff/student-messages"' in client.get("/staff", headers=EN).text
@@ -216,14 +223,22 @@ def test_bad_messages_are_refused_and_sending_is_rate_limited(
     for hidden in ("見て\x07", "見\u202eて", "見\x85て"):  # C0 (refused at the door), bidi override, C1
         answer = client.post(
             "/student/messages",
-            data={"service_id": str(world.learning.id), "text": hidden, "csrf_token": csrf_token(client, settings)},
+            data={
+                "service_id": str(world.learning.id),
+                "text": hidden,
+                "csrf_token": csrf_token(client, settings),
+            },
             headers=EN,
         )
         assert answer.status_code == 422 and "cannot be" in answer.text, hidden
     assert "characters that cannot be used" in answer.text  # the student's own page, in its words
     too_long = client.post(
         "/student/messages",
-        data={"service_id": str(world.learning.id), "text": "あ" * 401, "csrf_token": csrf_token(client, settings)},
+        data={
+            "service_id": str(world.learning.id),
+            "text": "あ" * 401,
+            "csrf_token": csrf_token(client, settings),
+        },
         headers=EN,
     )
     assert too_long.status_code == 422 and "400 characters or fewer" in too_long.text
