@@ -185,6 +185,10 @@ def test_a_message_reaches_the_staff_of_the_students_school_only_and_handling_is
 
     for_teacher = messages_page(teacher)
     assert 'href="/staff/student-messages"' in client.get("/staff", headers=EN).text
+    record = client.get(f"/staff/students/{world.hanako.id}", headers=EN).text
+    assert f'href="/staff/student-messages?show=all&amp;student={world.hanako.id}"' in record
+    assert "見てほしいです" in client.get(f"/staff/student-messages?student={world.hanako.id}").text
+    assert "見てほしいです" not in client.get(f"/staff/student-messages?student={world.jiro.id}").text
     assert "写真のことを お母さんに 見てほしいです" in for_teacher and "山田 花子" in for_teacher
     assert "would like their guardian to look at this" in for_teacher and "Microsoft Teams" in for_teacher
     assert "山田 花子" in messages_page(board_admin)

@@ -69,9 +69,16 @@ def send(db: Session, *, student: Student, account_id: int, service_id: int, tex
 
 
 def for_staff(
-    db: Session, *, board_id: int, school_ids: Collection[int] | None, open_only: bool, limit: int = 200
+    db: Session,
+    *,
+    board_id: int,
+    school_ids: Collection[int] | None,
+    open_only: bool,
+    student_id: int | None = None,
+    limit: int = 200,
 ) -> list[StudentMessage]:
-    """Messages of these schools (None: the whole board), newest first, student loaded."""
+    """Messages of these schools (None: the whole board), newest first, student loaded;
+    with `student_id`, only that student's."""
     query = (
         select(StudentMessage)
         .options(joinedload(StudentMessage.student).joinedload(Student.school))
@@ -83,6 +90,8 @@ def for_staff(
         query = query.where(StudentMessage.school_id.in_(sorted(school_ids)))
     if open_only:
         query = query.where(StudentMessage.handled_at.is_(None))
+    if student_id is not None:
+        query = query.where(StudentMessage.student_id == student_id)
     return list(db.scalars(query))
 
 

@@ -21,9 +21,16 @@ router = APIRouter(prefix="/staff/student-messages", include_in_schema=False)
 
 
 @router.get("")
-def messages_page(request: Request, db: DbSession, scope: SchoolStaff, show: str = "open") -> Response:
+def messages_page(
+    request: Request, db: DbSession, scope: SchoolStaff, show: str = "open", student: str = ""
+) -> Response:
+    """`?show=all` includes handled messages; `?student=<id>` only that student's (the link
+    on the student's record)."""
     open_only = show != "all"
-    found = messages.for_staff(db, board_id=scope.board_id, school_ids=scope.school_ids, open_only=open_only)
+    student_id = int(student) if student.isascii() and student.isdigit() and len(student) < 19 else None
+    found = messages.for_staff(
+        db, board_id=scope.board_id, school_ids=scope.school_ids, open_only=open_only, student_id=student_id
+    )
     views = {view.service.id: view for view in latest_versions(db, scope.board_id, include_retired=True)}
     record(
         db,
@@ -32,12 +39,12 @@ def messages_page(request: Request, db: DbSession, scope: SchoolStaff, show: str
         board_id=scope.board_id,
         target_type="student_message",
         target_id="",
-        details={"count": len(found), "open_only": open_only},
+        details={"count": len(found), "open_only": open_only, "student_id": student_id},
     )
     return render(
         request,
         "staff/student_messages.html",
-        {"messages": found, "views": views, "open_only": open_only},
+        {"messages": found, "views": views, "open_only": open_only, "student_id": student_id},
     )
 
 
