@@ -21,8 +21,12 @@ class OIDCProvider(BaseModel):
     issuer: HttpUrl
     client_id: str
     client_secret: str = ""
-    audience: Literal["guardian", "staff"]
+    audience: Literal["guardian", "staff", "student"]
     display_name: str
+    # Student providers only: the code of the board whose students sign in here, and the
+    # claim whose value is the student's OneRoster sourcedId in that board's roster.
+    board: str = ""
+    student_claim: str = "sub"
     # Claim carrying group names that staff roles can be mapped from (e.g. "groups").
     groups_claim: str = "groups"
     scope: str = "openid email profile"
@@ -30,6 +34,12 @@ class OIDCProvider(BaseModel):
     # `acr` values, and/or one of these `amr` methods (e.g. "mfa", "otp", "hwk"). Empty: none.
     required_acr: list[str] = Field(default_factory=list)
     required_amr: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _student_provider_names_its_board(self) -> OIDCProvider:
+        if self.audience == "student" and not self.board:
+            raise ValueError(f"provider {self.name!r}: a student provider needs `board` (a board code)")
+        return self
 
     def strong_enough(self, claims: dict[str, object]) -> bool:
         """Does the ID token say the person signed in as strongly as this provider requires?"""

@@ -21,6 +21,7 @@ from app.surfaces.guardian import router as guardian_router
 from app.surfaces.home import router as home_router
 from app.surfaces.middleware import SecurityMiddleware
 from app.surfaces.staff import router as staff_router
+from app.surfaces.student import router as student_router
 
 log = logging.getLogger("tobira")
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(accounts_router.router, include_in_schema=False)
     app.include_router(guardian_router.router, include_in_schema=False)
     app.include_router(staff_router.router, include_in_schema=False)
+    app.include_router(student_router.router, include_in_schema=False)
     app.include_router(api_router.router)
     if settings.is_dev:
         app.include_router(demo_router.router, include_in_schema=False)

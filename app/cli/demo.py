@@ -23,6 +23,10 @@ def demo(
         int | None, typer.Option(help="Port of the demo OpenID provider for staff (default: --idp-port + 1).")
     ] = None,
     smtp_port: Annotated[int, typer.Option(help="Port of the dev SMTP sink.")] = 1025,
+    student_idp_port: Annotated[
+        int | None,
+        typer.Option(help="Port of the demo OpenID provider for students (default: --idp-port + 2)."),
+    ] = None,
     data_dir: Annotated[
         Path, typer.Option(help="Where the SQLite database, mail and the demo's secret key are kept.")
     ] = DEFAULT_DATA_DIR,
@@ -31,7 +35,7 @@ def demo(
 
     Creates or reuses DATA_DIR/tobira-demo.sqlite3 with a fictional board.
 
-    Starts two local OpenID providers with one-click demo identities.
+    Starts three local OpenID providers (guardians, staff, students) with one-click demo identities.
 
     Starts an SMTP sink; its mail is shown at /dev/mailbox.
 
@@ -47,6 +51,7 @@ def demo(
         idp_port=idp_port,
         staff_idp_port=staff_idp_port,
         smtp_port=smtp_port,
+        student_idp_port=student_idp_port,
     )
     stack = DemoStack(config)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)

@@ -1,4 +1,4 @@
-"""`portal demo`: a seeded SQLite board, two local demo OpenID providers, an SMTP sink
+"""`portal demo`: a seeded SQLite board, three local demo OpenID providers, an SMTP sink
 with its mailbox page, and the app — all on loopback, all stopped by Ctrl-C.
 
 Everything runs in this one process: the providers (oidc-provider-mock, a Flask app
@@ -49,10 +49,15 @@ class DemoConfig:
     idp_port: int = 9400
     staff_idp_port: int | None = None  # default: idp_port + 1
     smtp_port: int = 1025
+    student_idp_port: int | None = None  # default: idp_port + 2
 
     @property
     def staff_port(self) -> int:
         return self.staff_idp_port if self.staff_idp_port is not None else self.idp_port + 1
+
+    @property
+    def student_port(self) -> int:
+        return self.student_idp_port if self.student_idp_port is not None else self.idp_port + 2
 
     @property
     def database_path(self) -> Path:
@@ -79,11 +84,16 @@ class DemoConfig:
     def staff_issuer(self) -> str:
         return f"http://{HOST}:{self.staff_port}"
 
+    @property
+    def student_issuer(self) -> str:
+        return f"http://{HOST}:{self.student_port}"
+
     def ports(self) -> dict[str, int]:
         return {
             "--port": self.port,
             "--idp-port": self.idp_port,
             "--staff-idp-port": self.staff_port,
+            "--student-idp-port": self.student_port,
             "--smtp-port": self.smtp_port,
         }
 
@@ -128,6 +138,16 @@ def demo_settings(config: DemoConfig, env: Mapping[str, str] | None = None) -> S
                 client_secret=CLIENT_SECRET,
                 audience="staff",
                 display_name="デモID（教職員） / Demo ID for staff",
+            ),
+            OIDCProvider(
+                name=ids.STUDENT_PROVIDER,
+                issuer=config.student_issuer,
+                client_id=CLIENT_ID,
+                client_secret=CLIENT_SECRET,
+                audience="student",
+                board=ids.BOARD_CODE,
+                student_claim=ids.STUDENT_CLAIM,
+                display_name="デモID（児童生徒） / Demo ID for students",
             ),
         ],
     }
@@ -219,7 +239,11 @@ class DemoStack:
         self.settings = demo_settings(self.config, self.env)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         try:
-            for port, audience in ((self.config.idp_port, "guardian"), (self.config.staff_port, "staff")):
+            for port, audience in (
+                (self.config.idp_port, "guardian"),
+                (self.config.staff_port, "staff"),
+                (self.config.student_port, "student"),
+            ):
                 provider = IdentityProvider(port, audience)
                 provider.start()
                 self._providers.append(provider)
@@ -294,16 +318,21 @@ def banner(config: DemoConfig, summary: DemoSummary) -> str:
         f"  Dev mailbox / 開発用メールボックス:   {base}/dev/mailbox",
         f"  Demo IdP for guardians / 保護者用:    {config.guardian_issuer}/",
         f"  Demo IdP for staff / 教職員用:        {config.staff_issuer}/",
+        f"  Demo IdP for students / 児童生徒用:   {config.student_issuer}/",
         f"  SMTP sink / メール受信:               {HOST}:{config.smtp_port} -> {config.mail_dir}/",
         f"  Database / データベース:              {config.database_path}",
         "",
         f"Sign in at {base}/signin, pick a demo provider, then click an identity:",
         f"{base}/signin でデモ用のプロバイダーを選び、次の利用者をクリックしてください:",
     ]
-    for audience, title in (("guardian", "Guardians / 保護者"), ("staff", "Staff / 教職員")):
+    for audience, title in (
+        ("guardian", "Guardians / 保護者"),
+        ("staff", "Staff / 教職員"),
+        ("student", "Students / 児童生徒"),
+    ):
         lines.append(f"  {title}:")
         for identity in ids.identities_for(audience):
-            lines.append(f"    {identity.sub:<28} {identity.email}")
+            lines.append(f"    {identity.sub:<28} {identity.roster_id or identity.email}")
             lines.append(f"    {'':<28} {identity.story}")
             lines.append(f"    {'':<28} {identity.story_en}")
     lines += [

@@ -11,6 +11,7 @@ from app.domain.notifications import models as notifications
 from app.domain.people import models as people
 from app.domain.retention import models as retention
 from app.domain.roster import models as roster
+from app.domain.student_view import models as student_view
 from app.domain.tokens import models as tokens
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "people",
     "retention",
     "roster",
+    "student_view",
     "tokens",
 ]

@@ -9,6 +9,7 @@ Routes ask for what they need by type, and handler bodies check nothing themselv
 | dependency | who passes |
 |---|---|
 | `CurrentGuardian` | a signed-in guardian |
+| `CurrentStudent` | a signed-in student matched to an active roster student (ADR 0085) |
 | `AnyStaff` | anyone with a staff role at the board (catalogue reading, the console home) |
 | `SchoolStaff` | teachers, school admins and board admins: student data of their schools |
 | `ChoiceRecorder` | school admins and board admins: record a guardian's choice |
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.domain.accounts.models import AccountGuardian, StaffRole
 from app.domain.accounts.principal import Principal
+from app.domain.accounts.students import student_id_for
 from app.domain.people.models import Student
 from app.errors import NotFound
 from app.surfaces.dependencies import AppSettings, DbSession
@@ -60,6 +62,8 @@ def load_principal(db: Session, request: Request, settings: AppSettings) -> Prin
         principal.guardian_ids = list(
             db.scalars(select(AccountGuardian.guardian_id).where(AccountGuardian.account_id == account.id))
         )
+    elif account.kind == "student":
+        principal.student_id = student_id_for(db, account.id)
     else:
         principal.roles = list(
             db.scalars(
@@ -95,6 +99,12 @@ def require_guardian(principal: Annotated[Principal, Depends(require_principal)]
     return principal
 
 
+def require_student(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+    if not principal.is_student:
+        raise HTTPException(status_code=404)
+    return principal
+
+
 def require_staff(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
     if not principal.is_staff:
         raise HTTPException(status_code=404)
@@ -120,6 +130,7 @@ RecentSignIn = Annotated[Principal, Depends(require_recent_sign_in)]
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
 CurrentGuardian = Annotated[Principal, Depends(require_guardian)]
 CurrentStaff = Annotated[Principal, Depends(require_staff)]
+CurrentStudent = Annotated[Principal, Depends(require_student)]
 
 
 STUDENT_ROLES = ("board_admin", "school_admin", "teacher")

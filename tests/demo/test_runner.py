@@ -78,6 +78,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
         "--idp-port": free_port(),
         "--staff-idp-port": free_port(),
         "--smtp-port": free_port(),
+        "--student-idp-port": free_port(),
     }
     process = _start(tmp_path, ports)
     running = Demo(process, ports, tmp_path / "demo-data")
@@ -135,6 +136,15 @@ def test_demo_serves_app_providers_and_mailbox_then_stops_on_ctrl_c(demo: Demo) 
     page, claims = _sign_in_at_provider(staff_issuer, "staff-sakura-teacher-group", f"{base}/auth/callback")
     assert "staff-auditor" in page and "guardian-with-letter" not in page
     assert claims["groups"] == [ids.TEACHER_GROUP]
+    student_issuer = f"http://127.0.0.1:{demo.ports['--student-idp-port']}"
+    assert student_issuer in output
+    page, claims = _sign_in_at_provider(student_issuer, "student-elementary", f"{base}/auth/callback")
+    assert "student-junior-high" in page and "guardian-with-letter" not in page
+    assert claims[ids.STUDENT_CLAIM] == "demo-s-0001"
+    with httpx.Client(base_url=base, timeout=10) as browser:  # through the app, as a pupil would
+        at_provider = browser.get("/auth/login/demo-students", follow_redirects=True)
+        back = browser.post(str(at_provider.url), data={"sub": "student-elementary"}, follow_redirects=True)
+        assert back.url.path == "/student" and "<ruby>" in back.text
 
     # The printed enrolment code is the one valid code of the story pair.
     match = CODE.search(output)
@@ -206,6 +216,7 @@ def test_environment_cannot_point_the_demo_at_real_systems(
     assert [(p.name, p.audience, str(p.issuer)) for p in settings.oidc_providers] == [
         ("demo", "guardian", "http://127.0.0.1:9500/"),
         ("demo-staff", "staff", "http://127.0.0.1:9501/"),
+        ("demo-students", "student", "http://127.0.0.1:9502/"),
     ]
     # Settings that do not wire the demo to other systems may come from the environment.
     assert (settings.base_url, settings.log_level) == ("http://127.0.0.1:9999", "DEBUG")

@@ -273,3 +273,17 @@ def test_some_families_already_chose_on_paper_but_not_the_story_family(
         )
     )
     assert story_children and not story_children & {c.student_id for c in current}
+
+
+def test_demo_student_identities_are_the_story_children_or_no_one(db: Session) -> None:
+    """The students' provider signs in the story family's children (P4 with furigana, J2
+    without) and one account the roster does not name (ADR 0085)."""
+    found = {
+        s.sourced_id: s.grade
+        for s in db.scalars(
+            select(Student).where(
+                Student.sourced_id.in_([i.roster_id for i in ids.identities_for("student")])
+            )
+        )
+    }
+    assert found == {"demo-s-0001": "P4", "demo-s-0002": "J2"}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, BigIntPK, utcnow
 
 STAFF_ROLES = ("board_admin", "school_admin", "teacher", "auditor")
-ACCOUNT_KINDS = ("guardian", "staff")
+ACCOUNT_KINDS = ("guardian", "staff", "student")
 # How an account came to act for a guardian.
 LINK_METHODS = ("enrolment_code", "verified_email", "email_link")
 
@@ -50,6 +50,18 @@ class AccountGuardian(Base):
     guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"), index=True)
     method: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StudentAccount(Base):
+    """This student account is this roster student (matched at every sign-in, ADR 0085)."""
+
+    __tablename__ = "student_accounts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), unique=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    matched_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StaffRole(Base):

@@ -13,10 +13,16 @@ class Principal:
     session: UserSession
     guardian_ids: list[int] = field(default_factory=list)
     roles: list[StaffRole] = field(default_factory=list)
+    # A student account: the roster student it is (None when no longer on the roster).
+    student_id: int | None = None
 
     @property
     def is_guardian(self) -> bool:
         return self.account.kind == "guardian"
+
+    @property
+    def is_student(self) -> bool:
+        return self.account.kind == "student" and self.student_id is not None
 
     @property
     def is_staff(self) -> bool:

@@ -9,6 +9,7 @@ from app.config import OIDCProvider
 from app.db import utcnow
 from app.domain.accounts.linking import claims_email_verified
 from app.domain.accounts.models import Account, AccountGuardian, StaffGroupMapping, StaffRole
+from app.domain.accounts.students import student_board_ids
 from app.domain.audit.service import ANONYMOUS, Actor, record
 from app.domain.people.models import Guardian
 
@@ -131,6 +132,8 @@ def account_board_ids(db: Session, account: Account) -> set[int]:
                 )
             )
         )
+    if account.kind == "student":
+        return student_board_ids(db, account.id)
     return set(
         db.scalars(
             select(Guardian.board_id)

@@ -71,6 +71,12 @@ PROBLEMS = {
         "Please sign in with the service meant for you.",
         403,
     ),
+    "student_not_on_roster": Problem(
+        "We could not find you on the school's list",
+        "You signed in, but this account is not on your school's list of students. Nothing is shown. "
+        "Please ask your teacher.",
+        403,
+    ),
     "code_invalid": Problem(
         "The code is not valid",
         "Check the code on the letter from the school and enter it again. "

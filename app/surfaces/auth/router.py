@@ -21,6 +21,7 @@ from app.domain.accounts.service import (
     sync_staff_roles,
     update_from_claims,
 )
+from app.domain.accounts.students import match_student
 from app.domain.audit.service import Actor, record
 from app.domain.tokens import service as tokens
 from app.i18n import LANGUAGES, current_language
@@ -56,6 +57,7 @@ def signin_page(
         {
             "guardian_providers": [p for p in providers if p.audience == "guardian"],
             "staff_providers": [p for p in providers if p.audience == "staff"],
+            "student_providers": [p for p in providers if p.audience == "student"],
             "next": safe_next(next, ""),
         },
     )
@@ -159,6 +161,15 @@ def callback(
             pending.clear(refused, settings)
             return refused
         default_next = "/staff"
+    elif account.kind == "student":
+        roster_id = claims.get(provider.student_claim)
+        if match_student(db, account, board_code=provider.board, roster_id=roster_id) is None:
+            # Nothing of any board is shown to a student account the roster does not name.
+            audit_failed_sign_in(db, "not_on_roster", provider=provider_name, account=account)
+            refused = problem_page(request, "student_not_on_roster")
+            pending.clear(refused, settings)
+            return refused
+        default_next = "/student"
     else:
         auto_link_verified_email(db, account, provider.name, claims)
         default_next = "/children" if account_board_ids(db, account) else "/link?new=1"

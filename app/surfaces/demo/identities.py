@@ -1,7 +1,8 @@
-"""Who can sign in to the demo: identities at the two local demo OpenID providers.
+"""Who can sign in to the demo: identities at the three local demo OpenID providers.
 
-The guardian provider (`demo`) and the staff provider (`demo-staff`) are separate
-oidc-provider-mock instances, so one issuer never serves both audiences (ADR 0050).
+The guardian provider (`demo`), the staff provider (`demo-staff`) and the students'
+provider (`demo-students`) are separate oidc-provider-mock instances, so one issuer never
+serves two audiences (ADR 0050, 0085).
 E-mail addresses here match the seeded roster and staff invitations; the seed and the
 runner both read them from this module so they cannot drift apart.
 """
@@ -14,6 +15,9 @@ BOARD_CODE = "demo"
 MAIL_DOMAIN = "demo.tobira.test"
 GUARDIAN_PROVIDER = "demo"
 STAFF_PROVIDER = "demo-staff"
+STUDENT_PROVIDER = "demo-students"
+# The claim of the students' provider that carries the roster sourcedId (ADR 0085).
+STUDENT_CLAIM = "roster_id"
 
 
 def guardian_email(number: int) -> str:
@@ -38,7 +42,7 @@ TEACHER_GROUP = "tobira-sakura-teachers"
 @dataclass(frozen=True)
 class DemoIdentity:
     sub: str
-    audience: str  # guardian | staff
+    audience: str  # guardian | staff | student
     email: str
     email_verified: bool
     family_name: str
@@ -46,6 +50,7 @@ class DemoIdentity:
     story: str
     story_en: str
     groups: tuple[str, ...] = field(default=())
+    roster_id: str = ""  # students: their roster sourcedId
 
     def claims(self) -> dict[str, object]:
         claims: dict[str, object] = {
@@ -57,6 +62,8 @@ class DemoIdentity:
         }
         if self.groups:
             claims["groups"] = list(self.groups)
+        if self.roster_id:
+            claims[STUDENT_CLAIM] = self.roster_id
         return claims
 
 
@@ -152,6 +159,40 @@ IDENTITIES: tuple[DemoIdentity, ...] = (
         given_name="次郎",
         story="監査担当（記録と一覧の閲覧のみ）",
         story_en="Auditor (read-only: audit log and catalogue)",
+    ),
+    # The story family's children (seeded first: demo-s-0001 in P4, demo-s-0002 in J2).
+    DemoIdentity(
+        sub="student-elementary",
+        audience="student",
+        email=f"s0001@students.{MAIL_DOMAIN}",
+        email_verified=True,
+        family_name="佐藤",
+        given_name="陽翔",
+        story="みなと小学校4年の児童（ふりがな付きのやさしい日本語）",
+        story_en="Pupil in P4 at Minato Elementary (easy Japanese with furigana)",
+        roster_id="demo-s-0001",
+    ),
+    DemoIdentity(
+        sub="student-junior-high",
+        audience="student",
+        email=f"s0002@students.{MAIL_DOMAIN}",
+        email_verified=True,
+        family_name="佐藤",
+        given_name="大翔",
+        story="さくら中学校2年の生徒（やさしい日本語、ふりがななし）",
+        story_en="Student in J2 at Sakura Junior High (easy Japanese without furigana)",
+        roster_id="demo-s-0002",
+    ),
+    DemoIdentity(
+        sub="student-not-on-roster",
+        audience="student",
+        email=f"s9999@students.{MAIL_DOMAIN}",
+        email_verified=True,
+        family_name="名簿",
+        given_name="なし",
+        story="名簿にない児童生徒のアカウント（何も表示されない）",
+        story_en="A student account not on the roster (sees nothing)",
+        roster_id="demo-s-9999",
     ),
 )
 

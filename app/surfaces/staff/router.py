@@ -17,6 +17,7 @@ from app.surfaces.staff import (
     reviews,
     roles,
     roster,
+    student_messages,
     students,
 )
 from app.surfaces.staff import retention as retention_pages
@@ -35,6 +36,7 @@ router.include_router(carry_over.router)
 router.include_router(notice.router)
 router.include_router(reviews.router)
 router.include_router(retention_pages.router)
+router.include_router(student_messages.router)
 
 
 @router.get("/staff")

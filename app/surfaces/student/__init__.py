@@ -1,0 +1,1 @@
+"""The student's own pages: what happens to my data, and a message to my school."""
