@@ -15,8 +15,8 @@ from alembic import op
 
 import app.db
 
-revision: str = '0008'
-down_revision: str | None = '0006'
+revision: str = '0009'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
