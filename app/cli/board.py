@@ -12,6 +12,7 @@ from app.db import Database
 from app.errors import Invalid
 
 board_app = typer.Typer(help="Board settings.", no_args_is_help=True)
+OPTIONS = {"delay_days": "--delay-days", "max_reminders": "--max"}
 
 
 @board_app.command("contact")
@@ -86,7 +87,7 @@ def reminders(
             )
         except Invalid as exc:
             for field, message in exc.fields.items():
-                typer.echo(f"--{field.replace('_', '-')}: {both(message)}", err=True)
+                typer.echo(f"{OPTIONS[field]}: {both(message)}", err=True)
             raise typer.Exit(code=2) from exc
         shown = reminders_of(db, row.id)
         typer.echo(f"{row.code}: delay-days={shown.delay_days} max={shown.max_reminders}")

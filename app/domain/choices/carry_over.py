@@ -249,22 +249,13 @@ def template_csv(db: Session, board_id: int, today: date | None = None) -> bytes
     ).first()
     today = today or datetime.now(TOKYO).date()
     school_year_start = date(today.year if today.month >= 4 else today.year - 1, 4, 1)
-    if row is None:
-        example = ["stu-0001", "dashboard", "dashboard_display", "hide_all", "", "", "paper"]
-    else:
+    service_code, choice_code, value = "dashboard", "dashboard_display", "hide_all"
+    if row is not None:
         definition, service_code = row
-        others = [o for o in definition.options if o != definition.default_value and o != "hide_some"]
+        choice_code = definition.code
+        others = [o for o in definition.options if o not in (definition.default_value, "hide_some")]
         value = others[0] if others else definition.default_value
-        example = [
-            "stu-0001",
-            service_code,
-            definition.code,
-            value,
-            "",
-            school_year_start.isoformat(),
-            "paper",
-        ]
-    example[5] = school_year_start.isoformat()
+    example = ["stu-0001", service_code, choice_code, value, "", school_year_start.isoformat(), "paper"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)

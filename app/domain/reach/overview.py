@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, distinct, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -159,7 +160,9 @@ class Overview:
     reminders: Reminders
 
 
-def _counted(db: Session, scope: Scope, conditions: dict[str, ColumnElement[bool]], group: list) -> list:
+def _counted(
+    db: Session, scope: Scope, conditions: dict[str, ColumnElement[bool]], group: list[Any]
+) -> list[Any]:
     columns = [
         func.count(distinct(GuardianStudent.guardian_id)),
         *[func.count(distinct(case((conditions[m], GuardianStudent.guardian_id)))) for m in MEASURES],

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.config import Settings
@@ -44,7 +44,7 @@ SEND_EVERY = timedelta(hours=1)
 CHUNK = 200
 
 
-def _reachable() -> list:
+def _reachable() -> list[ColumnElement[bool]]:
     return [
         Guardian.status == "active",
         Guardian.email.is_not(None),
@@ -54,7 +54,7 @@ def _reachable() -> list:
     ]
 
 
-def _pending_requests(board_id: int):
+def _pending_requests(board_id: int) -> Select[ChoiceEvent]:
     closing = aliased(ChoiceEvent)
     return (
         select(ChoiceEvent)
@@ -101,7 +101,7 @@ class Unreviewed:
 
 def _unreviewed_rows(
     db: Session, board_id: int, *, guardian_id: int | None = None, student_id: int | None = None
-):
+) -> Select[int, int, int, datetime]:
     latest = aliased(ServiceVersion)
     query = (
         select(

@@ -85,7 +85,9 @@ def _filters(request: Request, measure: str) -> tuple[int | None, int | None]:
     )
 
 
-def _families(db: DbSession, scope: StaffScope, measure: str, school: int | None, klass: int | None):
+def _families(
+    db: DbSession, scope: StaffScope, measure: str, school: int | None, klass: int | None
+) -> list[GuardianStudent]:
     return reach.families(
         db,
         _scope(scope),
