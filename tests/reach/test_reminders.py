@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
@@ -200,3 +201,31 @@ def test_staff_remind_one_family_by_hand_and_not_once_it_has_answered(
     assert again.status_code == 409  # the guardian already acted
     other = {**form, "guardian_id": world.other_guardian.id}
     assert client.post("/staff/reach/waiting/remind", data=other).status_code == 404  # not a pair
+
+
+def test_portal_board_reminders_sets_and_shows_the_setting(
+    db: Session, world: World, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import main
+    from app.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    db.commit()
+    runner = CliRunner()
+    shown = runner.invoke(main, ["board", "reminders", "--board", world.board.code])
+    assert shown.exit_code == 0 and "delay-days=2 max=2" in shown.output
+    changed = runner.invoke(
+        main, ["board", "reminders", "--board", world.board.code, "--delay-days", "3", "--max", "1"]
+    )
+    assert changed.exit_code == 0 and "delay-days=3 max=1" in changed.output
+    refused = runner.invoke(main, ["board", "reminders", "--board", world.board.code, "--max", "9"])
+    assert refused.exit_code == 2 and "--max" in refused.output
+    db.expire_all()
+    assert reminders_of(db, world.board.id).max_reminders == 1
+    audited = db.scalar(select(func.count()).where(AuditEvent.action == "reach.reminder_setting_changed"))
+    assert audited == 1
+    get_settings.cache_clear()
