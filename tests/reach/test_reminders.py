@@ -229,3 +229,47 @@ def test_portal_board_reminders_sets_and_shows_the_setting(
     audited = db.scalar(select(func.count()).where(AuditEvent.action == "reach.reminder_setting_changed"))
     assert audited == 1
     get_settings.cache_clear()
+
+
+def test_the_overview_counts_waiting_requests_and_unreviewed_changes_until_the_family_acts(
+    db: Session, settings: Settings, world: World
+) -> None:
+    from app.domain.catalog.models import ServiceVersion
+    from app.domain.reach import overview as reach
+
+    request = _request(db, settings, world)
+    first = db.scalar(select(ServiceVersion).where(ServiceVersion.service_id == world.dashboard.id))
+    assert first is not None
+    db.add(
+        GuardianServiceView(
+            guardian_id=world.father.id,
+            student_id=world.jiro.id,
+            service_id=world.dashboard.id,
+            service_version_id=first.id,
+        )
+    )
+    add_version(db, world.dashboard, categories={"identity": "氏名"}, purposes=[("学習状況の把握", "a")])
+    db.commit()
+    scope = reach.Scope(world.board.id)
+
+    def numbers() -> dict[str, int]:
+        return reach.overview(db, scope, utcnow(), reminders_of(db, world.board.id)).total.by_measure
+
+    assert numbers()["waiting"] == 0  # not yet past the delay
+    assert numbers()["unreviewed"] == 1
+    unreviewed = reach.families(db, scope, "unreviewed", utcnow(), reminders_of(db, world.board.id))
+    assert [(p.guardian_id, p.student_id) for p in unreviewed] == [(world.father.id, world.jiro.id)]
+
+    _days_pass(db, request.id, 3)
+    assert numbers()["waiting"] == 1
+    waiting = reach.families(db, scope, "waiting", utcnow(), reminders_of(db, world.board.id))
+    assert [(p.guardian_id, p.student_id) for p in waiting] == [(world.mother.id, world.hanako.id)]
+
+    flow.cancel_request(db, db.get_one(ChoiceEvent, request.id), account_id=world.account.id, via="page")
+    db.execute(
+        update(GuardianServiceView)
+        .where(GuardianServiceView.guardian_id == world.father.id)
+        .values(service_version_id=select(func.max(ServiceVersion.id)).scalar_subquery())
+    )
+    db.commit()
+    assert numbers()["waiting"] == 0 and numbers()["unreviewed"] == 0  # both acted
