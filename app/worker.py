@@ -17,6 +17,7 @@ from app.domain.choices import jobs as choice_jobs
 from app.domain.exports import audit_anchor
 from app.domain.jobs.runner import JobKind, JobRun, Worker
 from app.domain.notifications import dispatcher
+from app.domain.reach import reminders
 from app.domain.retention import jobs as retention_jobs
 from app.domain.retention import policy as retention_policy
 from app.domain.roster import jobs as roster_jobs
@@ -52,7 +53,7 @@ def _purge_kind(settings: Settings) -> JobKind:
 def make_worker(database: Database, settings: Settings, *, poll_interval: float = 1.0) -> Worker:
     return Worker(
         database,
-        (*KINDS, _purge_kind(settings), retention_jobs.daily_kind(settings)),
+        (*KINDS, _purge_kind(settings), retention_jobs.daily_kind(settings), reminders.job_kind(settings)),
         rounds=[lambda: dispatcher.dispatch_pending(database, settings)],
         stale_after=timedelta(seconds=settings.job_stale_seconds),
         heartbeat_every=timedelta(seconds=max(settings.job_stale_seconds / 4, 0.2)),

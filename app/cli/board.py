@@ -1,4 +1,5 @@
-"""`portal board contact --board CODE [--email X] [--phone X] [--jurisdiction JP-11]`."""
+"""`portal board contact --board CODE [--email X] [--phone X] [--jurisdiction JP-11]` and
+`portal board reminders --board CODE [--delay-days N] [--max K]`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from app.db import Database
 from app.errors import Invalid
 
 board_app = typer.Typer(help="Board settings.", no_args_is_help=True)
+OPTIONS = {"delay_days": "--delay-days", "max_reminders": "--max"}
 
 
 @board_app.command("contact")
@@ -48,4 +50,45 @@ def contact(
             )
         email_shown, phone_shown = row.contact_email or "-", row.contact_phone or "-"
         typer.echo(f"{row.code}: e-mail={email_shown} phone={phone_shown} jurisdiction={row.jurisdiction}")
+    database.engine.dispose()
+
+
+@board_app.command("reminders")
+def reminders(
+    board: str = typer.Option(..., "--board", help="Board code."),
+    delay_days: int | None = typer.Option(
+        None, "--delay-days", help="Remind families who have not answered after this many days (1-30)."
+    ),
+    max_reminders: int | None = typer.Option(
+        None, "--max", help="At most this many reminders per request or change (0-5; 0 sends none)."
+    ),
+) -> None:
+    """Set when families who have not answered are reminded by e-mail (a request waiting for
+    confirmation, a service change not looked at); with no option, show the setting."""
+    import app.domain.models  # noqa: F401  (all tables known to the ORM)
+    from app.domain.audit.service import CLI
+    from app.domain.boards.models import Board
+    from app.domain.reach.settings import reminders_of, set_reminders
+
+    database = Database(get_settings().database_url)
+    with database.transaction() as db:
+        row = db.scalar(select(Board).where(Board.code == board))
+        if row is None:
+            typer.echo(f"No board with code {board!r}.", err=True)
+            raise typer.Exit(code=2)
+        current = reminders_of(db, row.id)
+        try:
+            set_reminders(
+                db,
+                row.id,
+                delay_days=current.delay_days if delay_days is None else delay_days,
+                max_reminders=current.max_reminders if max_reminders is None else max_reminders,
+                actor=CLI,
+            )
+        except Invalid as exc:
+            for field, message in exc.fields.items():
+                typer.echo(f"{OPTIONS[field]}: {both(message)}", err=True)
+            raise typer.Exit(code=2) from exc
+        shown = reminders_of(db, row.id)
+        typer.echo(f"{row.code}: delay-days={shown.delay_days} max={shown.max_reminders}")
     database.engine.dispose()

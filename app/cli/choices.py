@@ -24,6 +24,14 @@ def import_choices(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every line and count; save nothing.")
     ] = False,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify",
+            help="E-mail each guardian of a child whose choice is carried over (one e-mail each, "
+            "in their language) that the school has recorded their earlier request.",
+        ),
+    ] = False,
 ) -> None:
     """Carry over choices the board received before Tobira (paper, e-mail, phone, in person).
 
@@ -43,7 +51,15 @@ def import_choices(
         if board_id is None:
             typer.echo(f"No board with code {board!r}.", err=True)
             raise typer.Exit(code=2)
-        report = carry_over(db, board_id, path.read_bytes(), actor=CLI, dry_run=dry_run)
+        report = carry_over(
+            db,
+            board_id,
+            path.read_bytes(),
+            actor=CLI,
+            dry_run=dry_run,
+            notify=notify,
+            base_url=get_settings().base_url,
+        )
     database.engine.dispose()
     if not report.ok:
         typer.echo(both("The file was refused; nothing was changed."), err=True)
@@ -64,3 +80,5 @@ def import_choices(
             newer=report.newer_in_tobira,
         )
     )
+    if notify and not dry_run:
+        typer.echo(both("{emails} guardian(s) will be told by e-mail.", emails=report.emails))

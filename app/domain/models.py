@@ -9,6 +9,7 @@ from app.domain.choices import models as choices
 from app.domain.jobs import models as jobs
 from app.domain.notifications import models as notifications
 from app.domain.people import models as people
+from app.domain.reach import models as reach
 from app.domain.retention import models as retention
 from app.domain.roster import models as roster
 from app.domain.student_view import models as student_view
@@ -24,6 +25,7 @@ __all__ = [
     "jobs",
     "notifications",
     "people",
+    "reach",
     "retention",
     "roster",
     "student_view",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -267,6 +268,30 @@ class Letter:
     guardian: Guardian
     student: Student
     code: str
+
+
+def may_print_letters_at(principal: Principal, board_id: int, school_id: int) -> bool:
+    return any(
+        role.board_id == board_id
+        and (role.role == "board_admin" or (role.role == "school_admin" and role.school_id == school_id))
+        for role in principal.roles
+    )
+
+
+def issue_letters_for(
+    db: Session, principal: Principal, pairs: list[GuardianStudent], *, board_id: int, details: dict[str, Any]
+) -> list[Letter]:
+    """New codes for exactly these guardian–student pairs (guardian and student loaded; the
+    caller checked `may_print_letters_at` for each), audited as one issue of letters."""
+    letters = [Letter(pair.guardian, pair.student, issue_enrolment_code(db, pair)) for pair in pairs]
+    record(
+        db,
+        "accounts.enrolment_letters_issued",
+        actor=Actor.account(principal.account.id),
+        board_id=board_id,
+        details={**details, "letters": len(letters)},
+    )
+    return letters
 
 
 def issue_letters(db: Session, principal: Principal, school_class: SchoolClass) -> list[Letter]:

@@ -10,7 +10,8 @@ Every line is checked first; any problem (named by line and column) refuses the 
 nothing is written. Applied, each line is a confirmed choice with channel `import`, in force
 since the day the school received it, with a reason saying how it came. The family's latest
 word holds: a line is skipped when Tobira already has that choice, or has a newer one.
-Importing the same file again changes nothing.
+Importing the same file again changes nothing. With `notify`, the guardians of each child
+whose choice was carried over are told, one e-mail each (`carry_over_notice`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.audit.service import Actor, record
 from app.domain.catalog.models import ChoiceDefinition, Service
+from app.domain.choices.carry_over_notice import Carried, notify_guardians
 from app.domain.choices.models import CurrentChoice
 from app.domain.choices.service import record_confirmed, validate_choice
 from app.domain.people.models import Student
@@ -52,6 +54,7 @@ class CarryOverReport:
     applied: int = 0
     unchanged: int = 0
     newer_in_tobira: int = 0
+    emails: int = 0  # guardians told (with `notify`)
     problems: list[tuple[LineProblem, str]] = field(default_factory=list)  # (problem, value)
 
     @property
@@ -158,8 +161,18 @@ def _check(db: Session, board_id: int, data: bytes, report: CarryOverReport) -> 
     return lines
 
 
-def carry_over(db: Session, board_id: int, data: bytes, *, actor: Actor, dry_run: bool) -> CarryOverReport:
-    """Check the whole file, then (unless `dry_run` or a problem) apply it; the caller commits."""
+def carry_over(
+    db: Session,
+    board_id: int,
+    data: bytes,
+    *,
+    actor: Actor,
+    dry_run: bool,
+    notify: bool = False,
+    base_url: str = "",
+) -> CarryOverReport:
+    """Check the whole file, then (unless `dry_run` or a problem) apply it; the caller commits.
+    With `notify`, each guardian of a child whose choice was carried over gets one e-mail."""
     report = CarryOverReport()
     lines = _check(db, board_id, data, report)
     if report.problems:
@@ -170,6 +183,7 @@ def carry_over(db: Session, board_id: int, data: bytes, *, actor: Actor, dry_run
             select(CurrentChoice).where(CurrentChoice.student_id.in_({line.student.id for line in lines}))
         )
     }
+    carried: list[Carried] = []
     for line in lines:
         in_force = current.get((line.student.id, line.definition.id))
         since = datetime.combine(line.received_on, time(0), TOKYO)
@@ -197,6 +211,11 @@ def carry_over(db: Session, board_id: int, data: bytes, *, actor: Actor, dry_run
         assert row is not None
         row.effective_since = since  # in force since the school received it
         current[(line.student.id, line.definition.id)] = row
+        carried.append(
+            Carried(line.student, line.definition, line.value, list(event.category_codes), line.received_on)
+        )
+    if notify and not dry_run:
+        report.emails = notify_guardians(db, board_id, carried, base_url=base_url)
     record(
         db,
         "choices.carried_over",
@@ -207,6 +226,38 @@ def carry_over(db: Session, board_id: int, data: bytes, *, actor: Actor, dry_run
             "applied": report.applied,
             "unchanged": report.unchanged,
             "newer_in_tobira": report.newer_in_tobira,
+            "emails": report.emails,
         },
     )
     return report
+
+
+def template_csv(db: Session, board_id: int, today: date | None = None) -> bytes:
+    """A file to fill in: the header and one example line with this board's first choice
+    (UTF-8 with BOM and CRLF, so it opens in Excel). Replace the example roster id with a
+    student's and it imports as it stands."""
+    row = db.execute(
+        select(ChoiceDefinition, Service.code)
+        .join(Service, Service.id == ChoiceDefinition.service_id)
+        .where(
+            ChoiceDefinition.board_id == board_id,
+            ChoiceDefinition.status == "active",
+            Service.status == "active",
+        )
+        .order_by(Service.code, ChoiceDefinition.code)
+        .limit(1)
+    ).first()
+    today = today or datetime.now(TOKYO).date()
+    school_year_start = date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+    service_code, choice_code, value = "dashboard", "dashboard_display", "hide_all"
+    if row is not None:
+        definition, service_code = row
+        choice_code = definition.code
+        others = [o for o in definition.options if o not in (definition.default_value, "hide_some")]
+        value = others[0] if others else definition.default_value
+    example = ["stu-0001", service_code, choice_code, value, "", school_year_start.isoformat(), "paper"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    writer.writerow(example)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -63,9 +63,16 @@ def revoke_links(db: Session, request_id: int) -> None:
 
 
 def send_confirmation(
-    db: Session, settings: Settings, request: ChoiceEvent, guardian: Guardian, student: Student
+    db: Session,
+    settings: Settings,
+    request: ChoiceEvent,
+    guardian: Guardian,
+    student: Student,
+    *,
+    reminder: bool = False,
 ) -> OneTimeToken:
-    """Revoke earlier links of this request, issue a fresh one and mail it to the address on file."""
+    """Revoke earlier links of this request, issue a fresh one and mail it to the address on
+    file (`reminder`: the mail says it is a reminder, ADR 0084)."""
     assert guardian.email, "callers check that the school has an address on file"
     revoke_links(db, request.id)
     secret, token = tokens.issue(
@@ -91,6 +98,7 @@ def send_confirmation(
             "expires_at": token.expires_at,
             "category_map": category_names(db),
             "LABELS": LABELS,
+            "reminder": reminder,
         },
         purpose="choice_confirmation",
         language=language_of(guardian),
@@ -152,7 +160,13 @@ def cancel_request(db: Session, request: ChoiceEvent, *, account_id: int | None,
 
 
 def resend(
-    db: Session, settings: Settings, request: ChoiceEvent, *, account_id: int | None, via: str
+    db: Session,
+    settings: Settings,
+    request: ChoiceEvent,
+    *,
+    account_id: int | None,
+    via: str,
+    reminder: bool = False,
 ) -> OneTimeToken | None:
     """A fresh link for the same pending request; None when resends are rate-limited."""
     key = tokens.rate_key("choice-resend", str(request.id))
@@ -170,7 +184,7 @@ def resend(
         return None
     guardian = db.get_one(Guardian, request.guardian_id)
     student = db.get_one(Student, request.student_id)
-    token = send_confirmation(db, settings, request, guardian, student)
+    token = send_confirmation(db, settings, request, guardian, student, reminder=reminder)
     record(
         db,
         "choice.confirmation_resent",

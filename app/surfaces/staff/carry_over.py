@@ -16,7 +16,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from app.domain.audit.service import Actor
-from app.domain.choices.carry_over import COLUMNS, carry_over
+from app.domain.choices.carry_over import COLUMNS, carry_over, template_csv
 from app.errors import Conflict
 from app.surfaces.dependencies import DbSession
 from app.surfaces.permissions import BoardAdmin
@@ -34,6 +34,16 @@ def _kept(request: Request, board_id: int, digest: str) -> Path:
 @router.get("/import")
 def import_form(request: Request, scope: BoardAdmin) -> Response:
     return render(request, "staff/carry_over.html", {"columns": COLUMNS, "report": None})
+
+
+@router.get("/import/template.csv")
+def template(db: DbSession, scope: BoardAdmin) -> Response:
+    """The header and one example line to fill in (ADR 0084)."""
+    return Response(
+        template_csv(db, scope.board_id),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="carry-over-template.csv"'},
+    )
 
 
 @router.post("/import")
@@ -61,13 +71,23 @@ async def check_file(
 
 @router.post("/import/confirm")
 def apply_file(
-    request: Request, db: DbSession, scope: BoardAdmin, digest: Annotated[str, Form()] = ""
+    request: Request,
+    db: DbSession,
+    scope: BoardAdmin,
+    digest: Annotated[str, Form()] = "",
+    notify: Annotated[str, Form()] = "",
 ) -> Response:
     path = _kept(request, scope.board_id, digest) if DIGEST.match(digest) else None
     if path is None or not path.is_file():
         raise Conflict("This file can no longer be carried over from here. Please upload it again.")
     report = carry_over(
-        db, scope.board_id, path.read_bytes(), actor=Actor.account(scope.account_id), dry_run=False
+        db,
+        scope.board_id,
+        path.read_bytes(),
+        actor=Actor.account(scope.account_id),
+        dry_run=False,
+        notify=notify == "on",
+        base_url=request.app.state.settings.base_url,
     )
     path.unlink(missing_ok=True)
     return render(request, "staff/carry_over.html", {"columns": COLUMNS, "report": report, "dry_run": False})

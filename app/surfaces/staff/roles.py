@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from app.config import Settings
 from app.db import utcnow
 from app.domain.accounts import staff_admin
 from app.domain.accounts.linking import ENROLMENT_CODE_TTL
@@ -20,7 +21,7 @@ from app.domain.audit.service import Actor
 from app.domain.boards import service as boards
 from app.domain.boards.models import Board
 from app.domain.notifications.service import queue_email
-from app.domain.people.models import School
+from app.domain.people.models import School, SchoolClass
 from app.errors import Invalid
 from app.i18n import current_language
 from app.i18n import gettext as _
@@ -274,6 +275,13 @@ def letters_print(
     if school_class is None:
         raise HTTPException(status_code=404)
     letters = staff_admin.issue_letters(db, principal, school_class)
+    return letters_page(request, db, settings, letters, school_class.board_id)
+
+
+def letters_page(
+    request: Request, db: Session, settings: Settings, letters: list[staff_admin.Letter], board_id: int
+) -> Response:
+    """The printable letters, one page each (also printed from the reach lists)."""
     base = settings.base_url.rstrip("/")
     pages = []
     for letter in letters:
@@ -281,11 +289,15 @@ def letters_print(
         pages.append(
             {
                 "letter": letter,
+                "school": db.get_one(School, letter.student.school_id),
+                "school_class": db.get(SchoolClass, letter.student.class_id)
+                if letter.student.class_id
+                else None,
                 "url": url,
                 "qr": segno.make(url, error="m").svg_data_uri(scale=4, border=2),
             }
         )
-    board = db.get(Board, school_class.board_id)
+    board = db.get(Board, board_id)
     # The letters are always in Japanese, whatever the language of the screen.
     token = current_language.set("ja")
     try:
@@ -293,7 +305,6 @@ def letters_print(
             request,
             "accounts/letters_print.html",
             {
-                "school_class": school_class,
                 "board": board,
                 "pages": pages,
                 "signin_url": f"{base}/signin",

@@ -20,6 +20,7 @@ from app.surfaces.staff import (
     student_messages,
     students,
 )
+from app.surfaces.staff import reach as reach_pages
 from app.surfaces.staff import retention as retention_pages
 from app.surfaces.staff.labels import ROLE_LABELS
 from app.surfaces.web import render
@@ -37,6 +38,7 @@ router.include_router(notice.router)
 router.include_router(reviews.router)
 router.include_router(retention_pages.router)
 router.include_router(student_messages.router)
+router.include_router(reach_pages.router)
 
 
 @router.get("/staff")
