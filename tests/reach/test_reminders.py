@@ -17,12 +17,12 @@ from app.config import Settings
 from app.db import Database, utcnow
 from app.domain.audit.models import AuditEvent
 from app.domain.audit.service import CLI
-from app.domain.catalog.models import GuardianServiceView
+from app.domain.catalog.models import ServiceReview
 from app.domain.choices import requests as flow
 from app.domain.choices.models import ChoiceEvent
 from app.domain.reach.models import Reminder
 from app.domain.reach.settings import reminders_of, set_reminders
-from tests.guardian.factories import World, add_version
+from tests.guardian.factories import World
 from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, links_in, run_jobs, sign_in_as
 from tests.staff import factories as staff_factories
 
@@ -127,47 +127,61 @@ def test_the_board_sets_delay_and_maximum_and_zero_turns_reminders_off(
     assert len(_round(database, settings, smtp)) == 1
 
 
+def _material_change(db: Session, database: Database, settings: Settings, world: World) -> None:
+    """The board publishes a version of the dashboard that holds one more kind of data; the
+    announcement asks every covered guardian to review (ADR 0090)."""
+    from dataclasses import replace
+
+    from app.domain.catalog.service import CategoryInput, publish_service_version, version_input_from
+    from app.domain.choices.jobs import request_announcement
+    from tests.guardian.test_notices import _latest
+
+    before = version_input_from(_latest(db, world.dashboard))
+    data = replace(before, categories=[*before.categories, CategoryInput("survey_answers", "生活習慣調査")])
+    result = publish_service_version(db, service=world.dashboard, data=data, actor=world.admin_actor)
+    request_announcement(db, result, world.admin_actor, base_url="http://127.0.0.1")
+    db.commit()
+    run_jobs(database, settings)
+    deliver_mail(database, settings)
+
+
+def _reviewed(db: Session, world: World, guardian_id: int, student_id: int) -> None:
+    from app.domain.choices.reviews import mark_reviewed
+
+    mark_reviewed(
+        db,
+        board_id=world.board.id,
+        guardian_id=guardian_id,
+        student_id=student_id,
+        service_id=world.dashboard.id,
+        outcome="kept",
+        account_id=None,
+    )
+    db.commit()
+
+
+def _reviews_asked_days_ago(db: Session, days: int) -> None:
+    db.execute(update(ServiceReview).values(requested_at=utcnow() - timedelta(days=days)))
+    db.commit()
+
+
 def test_an_unreviewed_service_change_is_reminded_in_the_guardians_language(
     db: Session, database: Database, settings: Settings, smtp: SmtpSink, world: World
 ) -> None:
-    from app.domain.catalog.models import ServiceVersion
-
-    first = db.scalar(select(ServiceVersion).where(ServiceVersion.service_id == world.dashboard.id))
-    assert first is not None
-    for guardian in (world.mother, world.father):  # both looked at the first version
-        db.add(
-            GuardianServiceView(
-                guardian_id=guardian.id,
-                student_id=world.hanako.id,
-                service_id=world.dashboard.id,
-                service_version_id=first.id,
-            )
-        )
-    newer = add_version(
-        db,
-        world.dashboard,
-        categories={"identity": "氏名", "grades": "評価"},
-        purposes=[("学習状況の把握", "a")],
-    )
-    db.execute(
-        update(ServiceVersion)
-        .where(ServiceVersion.id == newer.id)
-        .values(published_at=utcnow() - timedelta(days=3))
-    )
-    # the father looks at the new version: he has acted
-    db.execute(
-        update(GuardianServiceView)
-        .where(GuardianServiceView.guardian_id == world.father.id)
-        .values(service_version_id=newer.id)
-    )
-    db.commit()
+    _material_change(db, database, settings, world)
+    # the father reviews the change for both children: he has acted
+    for child in (world.hanako, world.jiro):
+        _reviewed(db, world, world.father.id, child.id)
+    _reviews_asked_days_ago(db, 3)
     run_jobs(database, settings)
     deliver_mail(database, settings)
     to_mother = [
         m for m in smtp.to("yoko.yamada@example.jp") if "【再送】お子さまのデータ" in str(m["Subject"])
     ]
     assert len(to_mother) == 1 and "花子" in body_of(to_mother[0]) and "/children" in body_of(to_mother[0])
-    assert smtp.to("taro.yamada@example.jp") == []  # he already looked
+    assert not [
+        m for m in smtp.to("taro.yamada@example.jp") if "Reminder" in str(m["Subject"])
+    ]  # he reviewed
     run_jobs(database, settings)
     deliver_mail(database, settings)
     assert (
@@ -232,24 +246,19 @@ def test_portal_board_reminders_sets_and_shows_the_setting(
 
 
 def test_the_overview_counts_waiting_requests_and_unreviewed_changes_until_the_family_acts(
-    db: Session, settings: Settings, world: World
+    db: Session, database: Database, settings: Settings, world: World
 ) -> None:
-    from app.domain.catalog.models import ServiceVersion
+    from app.domain.people.models import GuardianStudent
     from app.domain.reach import overview as reach
 
+    _material_change(db, database, settings, world)
     request = _request(db, settings, world)
-    first = db.scalar(select(ServiceVersion).where(ServiceVersion.service_id == world.dashboard.id))
-    assert first is not None
-    db.add(
-        GuardianServiceView(
-            guardian_id=world.father.id,
-            student_id=world.jiro.id,
-            service_id=world.dashboard.id,
-            service_version_id=first.id,
-        )
-    )
-    add_version(db, world.dashboard, categories={"identity": "氏名"}, purposes=[("学習状況の把握", "a")])
-    db.commit()
+    # everyone reviews the change except the father, for Jiro
+    for guardian_id, student_id in db.execute(
+        select(GuardianStudent.guardian_id, GuardianStudent.student_id)
+    ):
+        if (guardian_id, student_id) != (world.father.id, world.jiro.id):
+            _reviewed(db, world, guardian_id, student_id)
     scope = reach.Scope(world.board.id)
 
     def numbers() -> dict[str, int]:
@@ -266,10 +275,6 @@ def test_the_overview_counts_waiting_requests_and_unreviewed_changes_until_the_f
     assert [(p.guardian_id, p.student_id) for p in waiting] == [(world.mother.id, world.hanako.id)]
 
     flow.cancel_request(db, db.get_one(ChoiceEvent, request.id), account_id=world.account.id, via="page")
-    db.execute(
-        update(GuardianServiceView)
-        .where(GuardianServiceView.guardian_id == world.father.id)
-        .values(service_version_id=select(func.max(ServiceVersion.id)).scalar_subquery())
-    )
     db.commit()
+    _reviewed(db, world, world.father.id, world.jiro.id)
     assert numbers()["waiting"] == 0 and numbers()["unreviewed"] == 0  # both acted

@@ -29,7 +29,7 @@ class ReminderSetting(Base):
 
 class Reminder(Base):
     """One reminder about one child: a request waiting for confirmation (`choice_event_id`),
-    or a service version the guardian has not looked at yet (`service_version_id`)."""
+    or a service version the guardian has not reviewed yet (`service_version_id`, ADR 0090)."""
 
     __tablename__ = "reminders"
     __table_args__ = (

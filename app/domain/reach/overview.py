@@ -7,8 +7,8 @@ number (ADR 0084). Every count is of guardians; a list is of guardian–child pa
 - never_signed_in: no account acting for the guardian has ever signed in;
 - waiting: a request of the guardian about this child has waited for confirmation longer than
   the board's reminder delay;
-- unreviewed: the guardian last looked at a service covering this child, that offers a choice,
-  before its latest version was published (the "changed" badge of their page is still on).
+- unreviewed: a material change to an active service still covering this child asked the
+  guardian to review their choices, and they have not yet (a `service_reviews` row, ADR 0090).
 
 Each read is one statement for any number of schools, classes and families.
 """
@@ -26,8 +26,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 from app.domain.accounts.linking import ENROLMENT_PURPOSE
 from app.domain.accounts.models import Account, AccountGuardian
 from app.domain.catalog import coverage
-from app.domain.catalog.models import ChoiceDefinition, GuardianServiceView, Service, ServiceAssignment
-from app.domain.catalog.queries import latest_version_ids
+from app.domain.catalog.models import Service, ServiceAssignment, ServiceReview
 from app.domain.choices.models import ChoiceEvent
 from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
 from app.domain.reach.settings import Reminders
@@ -73,22 +72,19 @@ def waiting_request(now: datetime, reminders: Reminders) -> ColumnElement[bool]:
     )
 
 
-def unreviewed_views(board_id: int, assignments: Sequence[ServiceAssignment]) -> ColumnElement[bool]:
-    """Conditions on `guardian_service_views` (and the student): the guardian looked at an
-    active service with an active choice, still covering the child, before its latest version."""
+def owed_reviews(assignments: Sequence[ServiceAssignment]) -> ColumnElement[bool]:
+    """Conditions on `service_reviews` (and the guardian and student): a material change to an
+    active service still covering the child that the guardian has not reviewed (ADR 0090)."""
     if not assignments:
         return false()
     covered = or_(
-        *[and_(GuardianServiceView.service_id == a.service_id, coverage.condition(a)) for a in assignments]
+        *[and_(ServiceReview.service_id == a.service_id, coverage.condition(a)) for a in assignments]
     )
     return and_(
-        GuardianServiceView.guardian_id == Guardian.id,
-        GuardianServiceView.student_id == Student.id,
-        GuardianServiceView.service_version_id.not_in(latest_version_ids(board_id)),
-        exists().where(Service.id == GuardianServiceView.service_id, Service.status == "active"),
-        exists().where(
-            ChoiceDefinition.service_id == GuardianServiceView.service_id, ChoiceDefinition.status == "active"
-        ),
+        ServiceReview.guardian_id == Guardian.id,
+        ServiceReview.student_id == Student.id,
+        ServiceReview.reviewed_at.is_(None),
+        exists().where(Service.id == ServiceReview.service_id, Service.status == "active"),
         covered,
     )
 
@@ -121,7 +117,7 @@ def flags(
         .where(AccountGuardian.guardian_id == Guardian.id)
         .where(Account.id == AccountGuardian.account_id, Account.last_sign_in_at.is_not(None)),
         "waiting": waiting_request(now, reminders),
-        "unreviewed": exists().where(unreviewed_views(board_id, assignments)),
+        "unreviewed": exists().where(owed_reviews(assignments)),
     }
 
 

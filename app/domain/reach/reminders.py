@@ -3,12 +3,13 @@
 - a request waiting for confirmation: the confirmation mail again, marked as a reminder, with
   a fresh link — the guardian's own "send the link again" path (`requests.resend`), so there is
   one token flow;
-- a service change not yet looked at: one mail per guardian naming the children and services.
+- a service change not yet reviewed (ADR 0090): one mail per guardian naming the children and
+  services.
 
 The periodic job sends what is due: nothing before the board's delay (since the request, or
-the version's publication, or the last reminder), never more than the board's maximum, never
+the review was asked for, or the last reminder), never more than the board's maximum, never
 to a guardian who already acted — a request confirmed, cancelled, superseded or expired is no
-longer pending; a change looked at is no longer behind. Staff may send one by hand from the
+longer pending; a change kept or answered with a new choice is reviewed. Staff may send one by hand from the
 reach lists. Every reminder is a `reminders` row and an audit event.
 """
 
@@ -25,8 +26,7 @@ from app.config import Settings
 from app.db import Database, utcnow
 from app.domain.audit.service import Actor, record
 from app.domain.boards.models import Board
-from app.domain.catalog.models import GuardianServiceView, ServiceVersion
-from app.domain.catalog.queries import latest_version_ids
+from app.domain.catalog.models import ServiceReview, ServiceVersion
 from app.domain.choices import requests
 from app.domain.choices.labels import LABELS
 from app.domain.choices.models import ChoiceEvent
@@ -35,7 +35,7 @@ from app.domain.notifications.service import queue_email
 from app.domain.people.language import language_of
 from app.domain.people.models import Guardian, GuardianStudent, Student
 from app.domain.reach.models import Reminder
-from app.domain.reach.overview import board_assignments, unreviewed_views
+from app.domain.reach.overview import board_assignments, owed_reviews
 from app.domain.reach.settings import Reminders, reminders_of
 from app.errors import Conflict
 
@@ -96,46 +96,42 @@ def due_confirmations(db: Session, board_id: int, setting: Reminders, now: datet
 class Unreviewed:
     guardian_id: int
     student_id: int
-    version_id: int  # the latest version, not yet looked at
+    version_id: int  # the version that asked for the review
 
 
 def _unreviewed_rows(
     db: Session, board_id: int, *, guardian_id: int | None = None, student_id: int | None = None
 ) -> Select[int, int, int, datetime]:
-    latest = aliased(ServiceVersion)
+    """(guardian, child, version that asked for review, when it asked) for reviews still owed."""
     query = (
         select(
-            GuardianServiceView.guardian_id, GuardianServiceView.student_id, latest.id, latest.published_at
+            ServiceReview.guardian_id,
+            ServiceReview.student_id,
+            ServiceReview.service_version_id,
+            ServiceReview.requested_at,
         )
-        .join(Guardian, Guardian.id == GuardianServiceView.guardian_id)
-        .join(Student, Student.id == GuardianServiceView.student_id)
+        .join(Guardian, Guardian.id == ServiceReview.guardian_id)
+        .join(Student, Student.id == ServiceReview.student_id)
         .join(
             GuardianStudent,
             and_(GuardianStudent.guardian_id == Guardian.id, GuardianStudent.student_id == Student.id),
         )
-        .join(
-            latest,
-            and_(
-                latest.service_id == GuardianServiceView.service_id,
-                latest.id.in_(latest_version_ids(board_id)),
-            ),
-        )
         .where(
             Guardian.board_id == board_id,
-            unreviewed_views(board_id, board_assignments(db, board_id)),
+            owed_reviews(board_assignments(db, board_id)),
             *_reachable(),
         )
     )
     if guardian_id is not None:
-        query = query.where(GuardianServiceView.guardian_id == guardian_id)
+        query = query.where(ServiceReview.guardian_id == guardian_id)
     if student_id is not None:
-        query = query.where(GuardianServiceView.student_id == student_id)
+        query = query.where(ServiceReview.student_id == student_id)
     return query
 
 
 def due_changes(db: Session, board_id: int, setting: Reminders, now: datetime) -> list[Unreviewed]:
     cutoff = now - setting.delay
-    rows = db.execute(_unreviewed_rows(db, board_id).order_by(GuardianServiceView.guardian_id)).all()
+    rows = db.execute(_unreviewed_rows(db, board_id).order_by(ServiceReview.guardian_id)).all()
     if not rows:
         return []
     history: dict[tuple[int, int, int], list[datetime]] = defaultdict(list)
@@ -151,9 +147,9 @@ def due_changes(db: Session, board_id: int, setting: Reminders, now: datetime) -
             reminder.sent_at
         )
     due = []
-    for guardian_id, student_id, version_id, published_at in rows:
+    for guardian_id, student_id, version_id, asked_at in rows:
         sent = history[(guardian_id, student_id, version_id)]
-        if len(sent) >= setting.max_reminders or max([published_at, *sent]) > cutoff:
+        if len(sent) >= setting.max_reminders or max([asked_at, *sent]) > cutoff:
             continue
         due.append(Unreviewed(guardian_id, student_id, version_id))
     return due
