@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from app.cli import main
 from app.config import get_settings
 from app.db import Base, Database, utcnow
-from app.domain.accounts.models import Account
+from app.domain.accounts.models import Account, StudentAccount
 from app.domain.audit.chain import verify
 from app.domain.audit.models import AuditChainCheckpoint, AuditEvent
 from app.domain.audit.service import Actor, record
@@ -93,6 +93,10 @@ def test_students_who_left_six_years_ago_go_and_four_years_ago_stay(
     gone_guardian = f.guardian(db, board, gone, "gone@example.jp")
     account = make_account(db, gone_guardian, email="gone-idp@example.jp")
     f.confirmed(db, definition, gone, "hide_all")
+    own_sign_in = Account(issuer="https://students.idp.test", subject="s-ichiro", kind="student")
+    db.add(own_sign_in)
+    db.flush()
+    db.add(StudentAccount(account_id=own_sign_in.id, board_id=board.id, student_id=gone.id))
     kept = f.student(db, school, given="四郎")
     kept_guardian = f.guardian(db, board, kept, "kept@example.jp")
     f.confirmed(db, definition, kept, "hide_all")
@@ -110,7 +114,7 @@ def test_students_who_left_six_years_ago_go_and_four_years_ago_stay(
     _left(db, kept, 4)
     db.commit()
     ids = {"gone": gone.id, "kept": kept.id, "sibling_gone": sibling_gone.id, "here": sibling_here.id}
-    account_id, kept_guardian_id = account.id, kept_guardian.id
+    account_id, kept_guardian_id, student_account_id = account.id, kept_guardian.id, own_sign_in.id
     assert verify(db, board.id).ok
 
     result = run.invoke(main, ["retention", "run", "--board", board.code])
@@ -123,6 +127,7 @@ def test_students_who_left_six_years_ago_go_and_four_years_ago_stay(
     assert set(db.scalars(select(ChoiceEvent.student_id))) == {ids["kept"]}
     assert set(db.scalars(select(Guardian.email))) == {"kept@example.jp", "family@example.jp"}
     assert db.get(Account, account_id) is None  # acted only for the removed guardian
+    assert db.get(Account, student_account_id) is None  # the student's own sign-in went with them
     assert set(db.scalars(select(GuardianStudent.student_id))) == {ids["kept"], ids["here"]}
     assert set(db.scalars(select(OutboxEmail.to_address))) == {"family@example.jp"}
     assert kept_guardian_id in set(db.scalars(select(Guardian.id)))

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.domain.accounts.models import Account, AccountGuardian
+from app.domain.accounts.models import Account, AccountGuardian, StudentAccount
 from app.domain.catalog.models import ServiceAssignment
 from app.domain.choices.models import ChoiceEvent, CurrentChoice
 from app.domain.notifications.models import OutboxEmail
@@ -54,7 +54,8 @@ class Leavers:
 
 def find(db: Session, board_id: int, cutoff: datetime) -> Leavers:
     """Who goes: the students, the guardians with no child left (or none for as long), the
-    guardian accounts acting for nobody else, and the addresses no remaining guardian uses."""
+    guardian accounts acting for nobody else, the students' own accounts, and the addresses no
+    remaining guardian uses."""
     students = list(db.scalars(left_before(board_id, cutoff).order_by(Student.id)))
     gone = set(students)
     links = db.execute(
@@ -93,6 +94,8 @@ def find(db: Session, board_id: int, cutoff: datetime) -> Leavers:
             )
             .distinct()
         )
+    for chunk in _chunks(students):  # the students' own sign-ins (ADR 0085) go with them
+        accounts += db.scalars(select(StudentAccount.account_id).where(StudentAccount.student_id.in_(chunk)))
     if addresses:
         staying = set(
             db.scalars(
@@ -123,6 +126,7 @@ STEPS: tuple[tuple[str, str, Any, Any], ...] = (
     ("choice_events", "students", ChoiceEvent, ChoiceEvent.student_id),
     ("coverage_rules", "students", ServiceAssignment, ServiceAssignment.student_id),
     ("guardian_links", "students", GuardianStudent, GuardianStudent.student_id),
+    ("student_accounts", "students", StudentAccount, StudentAccount.student_id),
     ("students", "students", Student, Student.id),
     ("account_links", "guardians", AccountGuardian, AccountGuardian.guardian_id),
     ("guardians", "guardians", Guardian, Guardian.id),
