@@ -79,7 +79,7 @@ def run_worker(
     once: bool = typer.Option(False, "--once", help="Run what is due now, then exit."),
 ) -> None:
     """Run background work until stopped (Ctrl-C or SIGTERM): roster imports, e-mail,
-    announcements of service changes, expiry of unconfirmed requests, the daily audit anchor
+    announcements of service changes, incident notices, expiry of unconfirmed requests, the daily audit anchor
     mail and the emptying of old mail bodies. Run as many as you like."""
     import signal
     import threading

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
-from app.config import Settings
+from app.cli import main
+from app.config import Settings, get_settings
 from app.domain.apikeys import service as keys
+from app.domain.audit.models import AuditEvent
 from app.domain.audit.service import Actor
 from app.domain.boards.models import Board
 from app.domain.choices import service as choices
@@ -127,3 +131,22 @@ def test_api_reads_of_the_entry_are_listed_by_system_and_applied_after_the_ackno
     _hide(db, world, world.hanako.id)  # a newer setting is not applied until acknowledged again
     db.commit()
     assert "School Dashboard: 未反映" in client.get(f"/children/{world.hanako.id}").text
+
+
+def test_portal_board_staff_names_turns_the_names_on_and_audits_it(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, db: Session, world: World
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    try:
+        code = db.get_one(Board, world.board.id).code
+        shown = CliRunner().invoke(main, ["board", "staff-names", "--board", code])
+        assert shown.exit_code == 0 and "no" in shown.output
+        changed = CliRunner().invoke(main, ["board", "staff-names", "--board", code, "--show"])
+        assert changed.exit_code == 0 and "yes" in changed.output
+    finally:
+        get_settings.cache_clear()
+    db.expire_all()
+    assert db.get_one(Board, world.board.id).show_staff_names is True
+    assert db.scalar(select(AuditEvent.id).where(AuditEvent.action == "board.staff_names_changed"))

@@ -26,8 +26,10 @@ def world(db: Session) -> World:
 FORM = {
     "title": "委託事業者における不正アクセスについて",
     "title_en": "Unauthorised access at the vendor",
-    "body": "委託事業者のサーバーに外部から不正なアクセスがあり、児童生徒の氏名が閲覧された可能性があります。",
-    "body_en": "Someone from outside gained access to the vendor's server; students' names may have been seen.",
+    "body": "委託事業者のサーバーに外部から不正なアクセスがあり、児童生徒の氏名が閲覧された"
+    "可能性があります。",
+    "body_en": "Someone from outside gained access to the vendor's server; "
+    "students' names may have been seen.",
     "vendor_action": "該当サーバーを停止し、外部の専門機関による調査を行っています。",
     "vendor_action_en": "The vendor shut the server down and an outside firm is investigating.",
     "period_start": "2026-11-20",
