@@ -64,8 +64,8 @@ def access_history(db: Session, student: Student) -> list[Access]:
     return sorted(accesses, key=lambda access: access.at, reverse=True)
 
 
-def _staff_columns(student: Student, actor: Any) -> tuple[Any, ...]:
-    return (StaffRole.role, StaffRole.school_id, Account.display_name)
+# Who acted, joined to the staff role(s) the account holds in the child's board.
+STAFF_COLUMNS = (StaffRole.role, StaffRole.school_id, Account.display_name)
 
 
 def _staff_joins(query: Any, student: Student, actor: Any) -> Any:
@@ -96,7 +96,7 @@ def _choose(rows: Iterable[Sequence[Any]], student: Student, kind: str, show_nam
 
 def _views(db: Session, student: Student, show_names: bool) -> list[Access]:
     query = select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.details, AuditEvent.actor_type)
-    query = _staff_joins(query.add_columns(*_staff_columns(student, None)), student, AuditEvent.actor_id)
+    query = _staff_joins(query.add_columns(*STAFF_COLUMNS), student, AuditEvent.actor_id)
     rows = db.execute(
         query.where(
             AuditEvent.board_id == student.board_id,
@@ -121,9 +121,7 @@ def _exports(db: Session, student: Student, show_names: bool) -> list[Access]:
         .select_from(ExportStudent)
         .join(ExportRecord, ExportRecord.id == ExportStudent.export_id)
     )
-    query = _staff_joins(
-        query.add_columns(*_staff_columns(student, None)), student, ExportRecord.actor_account_id
-    )
+    query = _staff_joins(query.add_columns(*STAFF_COLUMNS), student, ExportRecord.actor_account_id)
     rows = db.execute(
         query.where(ExportStudent.student_id == student.id, ExportRecord.board_id == student.board_id)
         .order_by(ExportRecord.created_at.desc(), ExportRecord.id.desc())
@@ -137,9 +135,7 @@ def _exports(db: Session, student: Student, show_names: bool) -> list[Access]:
 
 
 def _records(db: Session, student: Student, show_names: bool) -> list[Access]:
-    query = select(ChoiceEvent.id, ChoiceEvent.created_at, ChoiceEvent.channel).add_columns(
-        *_staff_columns(student, None)
-    )
+    query = select(ChoiceEvent.id, ChoiceEvent.created_at, ChoiceEvent.channel).add_columns(*STAFF_COLUMNS)
     query = _staff_joins(query, student, ChoiceEvent.actor_account_id)
     rows = db.execute(
         query.where(
