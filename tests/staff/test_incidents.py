@@ -99,6 +99,11 @@ def test_an_incident_notice_reaches_every_covered_family_in_their_language(
         "yoko.yamada@example.jp",
     ]
 
+    db.rollback()  # end the test session's read snapshot
+    assert (
+        db.scalar(select(Incident.emails).where(Incident.id == incident_id)) == 3
+        and "3通のメール" in client.get(created.headers["location"]).text
+    )
     actions = set(db.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "incident")))
     assert actions == {"incident.recorded", "incident.sent", "incident.notified"}
 

@@ -103,8 +103,9 @@ def queue_notices(db: Session, incident: Incident, base_url: str) -> int:
             "last_error",
             "created_at",
         ]
-        result = db.execute(insert(OutboxEmail).from_select(columns, addresses))
-        total += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+        # Core on the session's connection (same transaction): its rowcount is the rows written.
+        result = db.connection().execute(insert(OutboxEmail).from_select(columns, addresses))
+        total += max(result.rowcount or 0, 0)
     return total
 
 
