@@ -5,7 +5,7 @@ INSERT … SELECT writes every message to the outbox — in one transaction with
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Integer, String, Text, insert, literal, select
+from sqlalchemy import JSON, Integer, String, Text, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app.db import Database, UTCDateTime, utcnow
@@ -103,9 +103,9 @@ def queue_notices(db: Session, incident: Incident, base_url: str) -> int:
             "last_error",
             "created_at",
         ]
-        # Core on the session's connection (same transaction): its rowcount is the rows written.
-        result = db.connection().execute(insert(OutboxEmail).from_select(columns, addresses))
-        total += max(result.rowcount or 0, 0)
+        # Count first: drivers differ in what rowcount says of an INSERT … SELECT.
+        total += int(db.scalar(select(func.count()).select_from(addresses.subquery())) or 0)
+        db.execute(insert(OutboxEmail).from_select(columns, addresses))
     return total
 
 
