@@ -14,6 +14,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.resources import STATIC_DIR
 from app.surfaces import errors
+from app.surfaces.api import acknowledgements as api_acknowledgements
 from app.surfaces.api import router as api_router
 from app.surfaces.auth import router as accounts_router
 from app.surfaces.demo import router as demo_router
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(staff_router.router, include_in_schema=False)
     app.include_router(student_router.router, include_in_schema=False)
     app.include_router(api_router.router)
+    app.include_router(api_acknowledgements.router)
     if settings.is_dev:
         app.include_router(demo_router.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

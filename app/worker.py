@@ -15,6 +15,7 @@ from app.db import Database
 from app.domain.audit.service import SYSTEM, record
 from app.domain.choices import jobs as choice_jobs
 from app.domain.exports import audit_anchor
+from app.domain.incidents import notify as incident_notify
 from app.domain.jobs.runner import JobKind, JobRun, Worker
 from app.domain.notifications import dispatcher
 from app.domain.reach import reminders
@@ -27,6 +28,7 @@ KINDS = (
     JobKind(choice_jobs.ANNOUNCE, choice_jobs.run_announcement),
     JobKind(choice_jobs.EXPIRE, choice_jobs.run_expiry, every=choice_jobs.EXPIRY_EVERY),
     JobKind(audit_anchor.ANCHOR, audit_anchor.run_anchor, every=audit_anchor.ANCHOR_EVERY),
+    JobKind(incident_notify.NOTIFY, incident_notify.run_notify),
 )
 
 

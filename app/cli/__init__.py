@@ -79,9 +79,9 @@ def run_worker(
     once: bool = typer.Option(False, "--once", help="Run what is due now, then exit."),
 ) -> None:
     """Run background work until stopped (Ctrl-C or SIGTERM): roster imports, e-mail,
-    announcements of service changes, expiry of unconfirmed requests, reminders to families
-    who have not answered, the daily audit anchor mail, the emptying of old mail bodies and the
-    daily retention run. Run as many as you like."""
+    announcements of service changes, incident notices, expiry of unconfirmed requests,
+    reminders to families who have not answered, the daily audit anchor mail, the emptying of
+    old mail bodies and the daily retention run. Run as many as you like."""
     import signal
     import threading
 

@@ -92,3 +92,31 @@ def reminders(
         shown = reminders_of(db, row.id)
         typer.echo(f"{row.code}: delay-days={shown.delay_days} max={shown.max_reminders}")
     database.engine.dispose()
+
+
+@board_app.command("staff-names")
+def staff_names(
+    board: str = typer.Option(..., "--board", help="Board code."),
+    show: bool | None = typer.Option(
+        None,
+        "--show/--hide",
+        help="Whether guardians' 'who saw my child's data' names the staff member (default: hide, "
+        "role and school only).",
+    ),
+) -> None:
+    """Set whether guardians see staff names in who saw their child's data; with no option, show it."""
+    import app.domain.models  # noqa: F401  (all tables known to the ORM)
+    from app.domain.audit.service import CLI, record
+    from app.domain.boards.models import Board
+
+    database = Database(get_settings().database_url)
+    with database.transaction() as db:
+        row = db.scalar(select(Board).where(Board.code == board))
+        if row is None:
+            typer.echo(f"No board with code {board!r}.", err=True)
+            raise typer.Exit(code=2)
+        if show is not None and show != row.show_staff_names:
+            row.show_staff_names = show
+            record(db, "board.staff_names_changed", actor=CLI, board_id=row.id, details={"show": show})
+        typer.echo(f"{row.code}: staff names shown to guardians: {'yes' if row.show_staff_names else 'no'}")
+    database.engine.dispose()

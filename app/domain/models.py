@@ -6,6 +6,8 @@ from app.domain.audit import models as audit
 from app.domain.boards import models as boards
 from app.domain.catalog import models as catalog
 from app.domain.choices import models as choices
+from app.domain.evidence import models as evidence
+from app.domain.incidents import models as incidents
 from app.domain.jobs import models as jobs
 from app.domain.notifications import models as notifications
 from app.domain.people import models as people
@@ -22,6 +24,8 @@ __all__ = [
     "boards",
     "catalog",
     "choices",
+    "evidence",
+    "incidents",
     "jobs",
     "notifications",
     "people",

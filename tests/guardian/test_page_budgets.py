@@ -16,9 +16,9 @@ from app.domain.choices import service as choices
 from tests.guardian.factories import World, link, make_service, make_student
 from tests.helpers import StatementCounter, sign_in_as
 
-CHILD_PAGE_BUDGET = 19  # with the notice version the choice forms carry and the reviews owed (ADR 0089)
+CHILD_PAGE_BUDGET = 21  # with the notice version and reviews owed (ADR 0089, 0090), incidents and receipts (ADR 0086)
 CHILDREN_PAGE_BUDGET = 3
-HISTORY_PAGE_BUDGET = 7  # with who looked at the record (one statement)
+HISTORY_PAGE_BUDGET = 13  # with who saw the child's data (seven statements, ADR 0086)
 
 
 def _toggle(db: Session, service: Service, code: str) -> ChoiceDefinition:
@@ -144,3 +144,64 @@ def test_history_runs_the_same_statements_for_1_and_many_events(
     large = _statements(client, sql_statements, url)
     assert large.count == small, large.report()
     assert small <= HISTORY_PAGE_BUDGET, large.report()
+
+
+def test_who_saw_and_incidents_run_the_same_statements_for_few_and_many_accesses(
+    client: TestClient, db: Session, settings: Settings, world: World, sql_statements: StatementCounter
+) -> None:
+    """Exports, API reads, acknowledgements and incident notices add rows, never statements."""
+    from app.domain.apikeys import service as keys
+    from app.domain.audit.service import Actor
+    from app.domain.incidents import service as incidents
+    from tests.helpers import csrf_token
+    from tests.staff import factories as staff_factories
+
+    def hide() -> None:
+        choices.record_confirmed(
+            db,
+            definition=world.dashboard_choice,
+            student_id=world.hanako.id,
+            value="hide_all",
+            category_codes=[],
+            channel="paper",
+            reason="紙の申出書",
+            actor_account_id=None,
+        )
+        db.commit()
+
+    def grow(n: int) -> None:
+        staff = staff_factories.staff(db, world.board, "school_admin", world.school)
+        secret, _key = keys.create_key(db, board_id=world.board.id, name=f"System {n}", actor=Actor("system"))
+        db.commit()
+        client.cookies.clear()
+        sign_in_as(client, db, settings, staff)
+        for _ in range(n):
+            hide()
+            client.get(f"/staff/students/{world.hanako.id}")
+            client.post("/staff/exports", data={"csrf_token": csrf_token(client, settings), "format": "csv"})
+            auth = {"Authorization": f"Bearer {secret}"}
+            client.get("/api/v1/hide-list?service=dashboard&choice=dashboard_display", headers=auth)
+            cursor = client.get("/api/v1/changes", headers=auth).json()["next_cursor"]
+            client.post("/api/v1/acknowledgements", json={"cursor": cursor}, headers=auth)
+            draft = incidents.parse_draft(
+                {"title": f"事故 {n}", "body": "内容", "period_start": "2026-11-01"}, set(), []
+            )
+            incident = incidents.create(db, world.dashboard, draft, Actor("system"))
+            incidents.send(db, incident, Actor("system"), base_url="")
+            db.commit()
+        client.cookies.clear()
+        sign_in_as(client, db, settings, world.account)
+
+    grow(1)
+    child_url, history_url = f"/children/{world.hanako.id}", f"/children/{world.hanako.id}/history"
+    small_child = _statements(client, sql_statements, child_url).count
+    small_history = _statements(client, sql_statements, history_url).count
+    grow(4)
+    large_child = _statements(client, sql_statements, child_url).count  # one counter: read it now
+    large_history = _statements(client, sql_statements, history_url)
+    page = client.get(history_url).text
+    assert page.count("お子さまを含む一覧を出力しました") == 5 and "連携システム： System 4" in page
+    assert client.get(child_url).text.count("事故のお知らせ: 事故") == 5
+    assert large_child == small_child
+    assert large_history.count == small_history, large_history.report()
+    assert small_child <= CHILD_PAGE_BUDGET and small_history <= HISTORY_PAGE_BUDGET

@@ -24,6 +24,8 @@ class Board(Base):
     # sourcedId of the district org its rosters come from (kept by the first import), so a
     # roster of another district is noticed before it is applied.
     roster_district_id: Mapped[str] = mapped_column(String(255), default="")
+    # Guardians' "who saw my child's data" names the staff member (default: role and school only).
+    show_staff_names: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -124,11 +124,27 @@ def latest_position(db: Session, board_id: int) -> int:
     )
 
 
+@dataclass(frozen=True)
+class HideListPage:
+    """A hide-list page and what it covered: current-choice ids after `low` up to `high`, as of
+    feed position `as_of` (its `changes_cursor`) — what `api_pickups` keeps of it."""
+
+    body: HideList
+    low: int
+    high: int
+    as_of: int
+
+
 def hide_list(db: Session, facts: DefinitionFacts, *, cursor: str | None, limit: int) -> HideList:
+    return hide_list_page(db, facts, cursor=cursor, limit=limit).body
+
+
+def hide_list_page(db: Session, facts: DefinitionFacts, *, cursor: str | None, limit: int) -> HideListPage:
     after = decode_cursor("c", cursor)
     # Read the feed position first: a change landing while the pages are read is then
     # delivered again by the feed, never lost.
-    changes_cursor = encode_cursor("e", latest_position(db, facts.definition.board_id))
+    as_of = latest_position(db, facts.definition.board_id)
+    changes_cursor = encode_cursor("e", as_of)
     rows = db.execute(
         select(CurrentChoice.id, Student.sourced_id, CurrentChoice.value, chosen_categories())
         .join(Student, Student.id == CurrentChoice.student_id)
@@ -147,7 +163,7 @@ def hide_list(db: Session, facts: DefinitionFacts, *, cursor: str | None, limit:
         if hidden is not None:
             items.append(HiddenStudent(student_id=sourced_id, hide=hidden[0], categories=hidden[1]))
     next_cursor = encode_cursor("c", rows[limit - 1][0]) if len(rows) > limit else None
-    return HideList(
+    body = HideList(
         service=facts.service_code,
         choice=facts.definition.code,
         service_version=facts.service_version,
@@ -155,6 +171,8 @@ def hide_list(db: Session, facts: DefinitionFacts, *, cursor: str | None, limit:
         next_cursor=next_cursor,
         changes_cursor=changes_cursor,
     )
+    high = rows[:limit][-1][0] if rows else after
+    return HideListPage(body, after, high, as_of)
 
 
 def change_feed(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.db import Database
 from app.domain.audit.service import Actor, record
 from app.domain.exports import query, writers
+from app.domain.exports.inclusions import record_inclusions
 from app.domain.exports.query import ExportFilters
 
 
@@ -53,6 +54,8 @@ def prepare(db: Session, filters: ExportFilters, fmt: writers.Format, lang: str,
         outcome="refused" if problems else "success",
         details=details,
     )
+    if not problems:
+        record_inclusions(db, filters, fmt, row_count, actor)
     return Prepared(filters, fmt, lang, row_count, problems)
 
 

@@ -19,6 +19,7 @@ from app.db import utcnow
 from app.domain.apikeys import service as keys
 from app.domain.apikeys.models import ApiKey
 from app.domain.audit.service import Actor, record
+from app.domain.evidence.service import record_pickup
 from app.domain.exports import feed as service
 from app.domain.exports.feed_schemas import ChangeFeed, ErrorResponse, HideList
 from app.domain.tokens.service import rate_key, rate_limited
@@ -94,9 +95,21 @@ def hide_list(
     if item is None:
         raise HTTPException(status_code=404, detail="No such service and choice for this board.")
     try:
-        result = service.hide_list(db, item, cursor=cursor, limit=limit)
+        page = service.hide_list_page(db, item, cursor=cursor, limit=limit)
     except service.BadCursor as exc:
         raise _bad_request("The cursor is not valid; start again without one.") from exc
+    result = page.body
+    record_pickup(
+        db,
+        board_id=caller.board_id,
+        api_key_id=caller.id,
+        kind="hide_list",
+        definition_id=item.definition.id,
+        low=page.low,
+        high=page.high,
+        served_position=page.as_of,
+        rows=len(result.items),
+    )
     record(
         db,
         "api.hide_list",
@@ -133,6 +146,18 @@ def changes(
         feed = service.change_feed(db, caller.board_id, facts, since=since, limit=limit, only=only)
     except service.BadCursor as exc:
         raise _bad_request("The cursor is not valid; fetch /hide-list again for a fresh one.") from exc
+    served = service.decode_cursor("e", feed.next_cursor)
+    record_pickup(
+        db,
+        board_id=caller.board_id,
+        api_key_id=caller.id,
+        kind="changes",
+        definition_id=only.definition.id if only is not None else None,
+        low=service.decode_cursor("e", since),
+        high=served,
+        served_position=served,
+        rows=len(feed.changes),
+    )
     record(
         db,
         "api.changes",

@@ -31,9 +31,11 @@ from app.domain.choices.guardian_queries import (
     service_cards,
 )
 from app.domain.choices.labels import LABELS
+from app.domain.choices.propagation import propagation
 from app.domain.choices.receipts import build_receipt, find_receipt_event, receipt_json
 from app.domain.choices.reviews import mark_reviewed
 from app.domain.choices.service import difference, effective_choice, history, validate_choice
+from app.domain.incidents.service import sent_for_services
 from app.domain.people.models import Guardian
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
@@ -95,6 +97,8 @@ def _child_page(
             "category_map": category_names(db),
             "email_on_file": LABELS.mask_email(guardian.email),
             "notice_id": notices.current_notice_id(db, child.student.board_id),
+            "incidents": sent_for_services(db, child.student.board_id, [c.view.service.id for c in cards]),
+            "propagation": propagation(db, child.student),
         },
         status_code=status_code,
     )

@@ -28,6 +28,7 @@ from app.domain.catalog.models import (
     Service,
 )
 from app.domain.choices.jobs import request_announcement
+from app.domain.incidents.service import of_service as incidents_of_service
 from app.errors import Invalid, NotFound
 from app.i18n import gettext
 from app.surfaces.dependencies import DbSession, RowId
@@ -249,6 +250,7 @@ def _service_page(
         )
     )
     context = {"view": view, "definitions": definitions, "scope": scope, "kinds": DEFINITION_KINDS}
+    context["incidents"] = incidents_of_service(db, scope.board_id, view.service.id)
     return render(request, "staff/service.html", {**context, "errors": list(errors)}, status_code=status)
 
 

@@ -20,6 +20,8 @@ from app.surfaces.staff import (
     student_messages,
     students,
 )
+from app.surfaces.staff import downstream as downstream_pages
+from app.surfaces.staff import incidents as incident_pages
 from app.surfaces.staff import reach as reach_pages
 from app.surfaces.staff import retention as retention_pages
 from app.surfaces.staff.labels import ROLE_LABELS
@@ -39,6 +41,8 @@ router.include_router(reviews.router)
 router.include_router(retention_pages.router)
 router.include_router(student_messages.router)
 router.include_router(reach_pages.router)
+router.include_router(downstream_pages.router)
+router.include_router(incident_pages.router)
 
 
 @router.get("/staff")
