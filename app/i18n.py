@@ -82,6 +82,11 @@ def format_date(value: object, lang: str | None = None, with_time: bool = False)
     from zoneinfo import ZoneInfo
 
     lang = lang or current_language.get()
+    if isinstance(value, str):  # an ISO 8601 time, as receipts and packages carry them
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         local = value.astimezone(ZoneInfo("Asia/Tokyo"))
         day = local.date()

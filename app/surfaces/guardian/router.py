@@ -208,6 +208,7 @@ def receipt(
     request: Request,
     db: DbSession,
     principal: CurrentGuardian,
+    settings: AppSettings,
     student_id: RowId,
     receipt_id: str,
     format: str = "html",
@@ -216,7 +217,7 @@ def receipt(
     event = find_receipt_event(db, child.student.id, receipt_id)
     if event is None:
         raise HTTPException(status_code=404)
-    data = build_receipt(db, event)
+    data = build_receipt(db, event, base_url=settings.base_url)
     if format == "json":
         return Response(
             receipt_json(data),
@@ -282,7 +283,11 @@ def confirm(
     return _page(
         request,
         "guardian/confirmed.html",
-        {**_link_context(db, link), "event": confirmed, "receipt": build_receipt(db, confirmed)},
+        {
+            **_link_context(db, link),
+            "event": confirmed,
+            "receipt": build_receipt(db, confirmed, base_url=settings.base_url),
+        },
     )
 
 
