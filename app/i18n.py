@@ -83,10 +83,11 @@ def format_date(value: object, lang: str | None = None, with_time: bool = False)
 
     lang = lang or current_language.get()
     if isinstance(value, str):  # an ISO 8601 time, as receipts and packages carry them
+        text = value
         try:
-            value = datetime.fromisoformat(value)
+            value = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
         except ValueError:
-            return value
+            return text
     if isinstance(value, datetime):
         local = value.astimezone(ZoneInfo("Asia/Tokyo"))
         day = local.date()

@@ -9,6 +9,7 @@ from app.domain.choices import models as choices
 from app.domain.jobs import models as jobs
 from app.domain.notifications import models as notifications
 from app.domain.people import models as people
+from app.domain.requests import models as requests
 from app.domain.roster import models as roster
 from app.domain.tokens import models as tokens
 
@@ -22,6 +23,7 @@ __all__ = [
     "jobs",
     "notifications",
     "people",
+    "requests",
     "roster",
     "tokens",
 ]

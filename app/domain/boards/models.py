@@ -24,6 +24,8 @@ class Board(Base):
     # sourcedId of the district org its rosters come from (kept by the first import), so a
     # roster of another district is noticed before it is applied.
     roster_district_id: Mapped[str] = mapped_column(String(255), default="")
+    # Days a guardian's request (disclosure, correction …) is answered within, from receipt.
+    request_answer_days: Mapped[int] = mapped_column(default=30)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -42,7 +42,7 @@ LEGAL_BASIS = {
 }
 WITHDRAWAL = {
     "method": "web_or_school",
-    "text": "お子さまのページでいつでも選択を変更・取り消しできます。学校へ書面・電話で伝えることもできます。",
+    "text": "お子さまのページでいつでも選択を変更・取り消しできます。学校へ書面・電話で伝えることもできます。",  # noqa: E501
     "text_en": "Change or withdraw the choice at any time on the child's page, or tell the school on paper or by phone.",  # noqa: E501
 }
 
@@ -112,7 +112,7 @@ def build_receipts(db: Session, events: Sequence[ChoiceEvent], *, base_url: str 
     )
     service_ids = {e.definition.service_id for e in events}
     versions: dict[int, list[ServiceVersion]] = defaultdict(list)
-    for version in db.scalars(
+    for found in db.scalars(
         select(ServiceVersion)
         .options(
             selectinload(ServiceVersion.categories).joinedload(ServiceVersionCategory.category),
@@ -122,7 +122,7 @@ def build_receipts(db: Session, events: Sequence[ChoiceEvent], *, base_url: str 
         .where(ServiceVersion.service_id.in_(service_ids))
         .order_by(ServiceVersion.service_id, ServiceVersion.version)
     ):
-        versions[version.service_id].append(version)
+        versions[found.service_id].append(found)
     # Later confirmed choices on the same (student, choice) withdraw the earlier ones.
     pairs = {(e.student_id, e.definition_id) for e in events}
     later: dict[tuple[int, int], list[ChoiceEvent]] = defaultdict(list)

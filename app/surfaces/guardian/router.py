@@ -36,11 +36,13 @@ from app.domain.people.models import Guardian
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
 from app.surfaces.guardian import language
+from app.surfaces.guardian import requests as data_requests
 from app.surfaces.permissions import CurrentGuardian, OptionalPrincipal
 from app.surfaces.web import is_htmx, redirect, render
 
 router = APIRouter()
 router.include_router(language.router)
+router.include_router(data_requests.router)
 
 CHOICE_FRAGMENT = "guardian/_choice.html"
 

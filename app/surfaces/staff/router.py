@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app.surfaces.dependencies import DbSession
 from app.surfaces.permissions import AnyStaff
 from app.surfaces.staff import admin, carry_over, catalogue, coverage, exports, roles, roster, students
+from app.surfaces.staff import requests as guardian_requests
 from app.surfaces.staff.labels import ROLE_LABELS
 from app.surfaces.web import render
 
@@ -20,6 +21,7 @@ router.include_router(roles.router)
 router.include_router(roster.router)
 router.include_router(exports.router)
 router.include_router(carry_over.router)
+router.include_router(guardian_requests.router)
 
 
 @router.get("/staff")
