@@ -192,6 +192,10 @@ def test_an_extension_moves_the_due_date_and_tells_the_guardian(
     assert jp(new_due) in page and "記録が多数にわたるため" in page
     listing = client.get(f"/children/{world.hanako.id}/data-requests").text
     assert jp(new_due) in listing and "延長" in listing
+    client.cookies.set("tobira_lang", "en")
+    english = client.get(f"/children/{world.hanako.id}/data-requests/{made.id}").text
+    assert "Answer due by" in english and "Correction of the data" in english
+    client.cookies.delete("tobira_lang")
     # A correction has no package, for anyone.
     assert client.get(f"/children/{world.hanako.id}/data-requests/{made.id}/package").status_code == 404
 
@@ -253,3 +257,24 @@ def test_the_board_sets_the_answer_period(
     db.commit()
     made = _submit(client, db, settings, world, "disclosure")
     assert made.due_on == datetime_jst_today() + timedelta(days=14)
+
+
+def test_the_queue_and_the_guardians_list_take_a_fixed_number_of_statements(
+    client: TestClient, db: Session, settings: Settings, world: World, sql_statements: Any
+) -> None:
+    admin = staff_factories.staff(db, world.board, "board_admin")
+    db.commit()
+    counts: dict[str, list[int]] = {"queue": [], "list": []}
+    for _round in range(2):
+        for _n in range(1 if not counts["queue"] else 5):
+            _submit(client, db, settings, world, "disclosure")
+        _as(client, db, settings, world.account)
+        with sql_statements as counter:
+            assert client.get(f"/children/{world.hanako.id}/data-requests").status_code == 200
+        counts["list"].append(counter.count)
+        _as(client, db, settings, admin)
+        with sql_statements as counter:
+            assert client.get("/staff/requests").status_code == 200
+        counts["queue"].append(counter.count)
+    assert counts["list"][0] == counts["list"][1], counts
+    assert counts["queue"][0] == counts["queue"][1], counts
