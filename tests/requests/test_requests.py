@@ -266,7 +266,7 @@ def test_the_queue_and_the_guardians_list_take_a_fixed_number_of_statements(
     db.commit()
     counts: dict[str, list[int]] = {"queue": [], "list": []}
     for _round in range(2):
-        for _n in range(1 if not counts["queue"] else 5):
+        for _n in range(1 if not counts["queue"] else 3):
             _submit(client, db, settings, world, "disclosure")
         _as(client, db, settings, world.account)
         with sql_statements as counter:
@@ -278,3 +278,14 @@ def test_the_queue_and_the_guardians_list_take_a_fixed_number_of_statements(
         counts["queue"].append(counter.count)
     assert counts["list"][0] == counts["list"][1], counts
     assert counts["queue"][0] == counts["queue"][1], counts
+
+
+def test_five_open_requests_about_a_child_are_the_most(
+    client: TestClient, db: Session, settings: Settings, world: World
+) -> None:
+    for _n in range(5):
+        _submit(client, db, settings, world, "disclosure")
+    sixth = _post(client, settings, f"/children/{world.hanako.id}/data-requests", kind="stop_use")
+    assert sixth.status_code == 422 and "回答待ちの請求が既に5件" in sixth.text
+    db.expire_all()
+    assert len(db.scalars(select(GuardianRequest)).all()) == 5

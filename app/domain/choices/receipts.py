@@ -311,9 +311,10 @@ def _receipt(
                 "role": "student",
             },
             {
+                # The guardian by roster id only: a child's other guardian opens this receipt too.
                 "party_type": "representative",
                 "party_id": guardian.sourced_id if guardian else None,
-                "name": guardian.full_name if guardian else None,
+                "name": None,
                 "role": "guardian",
             },
         ],

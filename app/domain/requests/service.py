@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -30,6 +31,8 @@ JST = ZoneInfo("Asia/Tokyo")
 DETAILS_MAX = 2000
 REASON_MAX = 1000
 ANSWER_MAX = 10000
+# Requests one guardian may have waiting for an answer about one child.
+OPEN_AT_MOST = 5
 # The longest a due date may move from the day of receipt (the statutory 30 days, a 30-day
 # extension, and the special extension for a large volume, which the law leaves open).
 LONGEST_DAYS = 365
@@ -54,6 +57,21 @@ def _text_problem(value: str, limit: int, *, required: bool, too_long: str, empt
     if CONTROL.search(value):
         return N_("Remove the control characters from the text.")
     return None
+
+
+def _open_count(db: Session, student_id: int, guardian_id: int) -> int:
+    return int(
+        db.scalar(
+            select(func.count())
+            .select_from(GuardianRequest)
+            .where(
+                GuardianRequest.student_id == student_id,
+                GuardianRequest.guardian_id == guardian_id,
+                GuardianRequest.status.in_(OPEN_STATUSES),
+            )
+        )
+        or 0
+    )
 
 
 def _link(settings: Settings, request: GuardianRequest) -> str:
@@ -116,6 +134,10 @@ def submit(
     )
     if problem:
         problems["details"] = problem
+    if not problems and _open_count(db, student.id, guardian.id) >= OPEN_AT_MOST:
+        problems["kind"] = N_(
+            "You already have 5 requests about this child waiting for an answer. Please wait for their answers."  # noqa: E501
+        )
     if problems:
         raise Invalid(fields=problems)
     board = db.get_one(Board, student.board_id)
