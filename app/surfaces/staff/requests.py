@@ -46,6 +46,14 @@ def queue(request: Request, db: DbSession, scope: ChoiceRecorder) -> Response:
     include_done = request.query_params.get("all") == "1"
     rows = queries.queue(db, scope.board_id, _schools(scope), include_done=include_done)
     today = requests.today_jst()
+    record(
+        db,
+        "guardian_request.queue_viewed",
+        actor=Actor.account(scope.account_id),
+        board_id=scope.board_id,
+        target_type="guardian_request",
+        details={"shown": len(rows), "include_done": include_done},
+    )
     return render(
         request,
         "staff/requests.html",
