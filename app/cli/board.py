@@ -1,4 +1,5 @@
-"""`portal board contact --board CODE [--email X] [--phone X] [--jurisdiction JP-11]` and
+"""`portal board contact --board CODE [--email X] [--phone X] [--jurisdiction JP-11] [--name X]
+[--name-en X]` and
 `portal board requests --board CODE [--answer-days N]`."""
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ def contact(
     jurisdiction: str | None = typer.Option(
         None, "--jurisdiction", help="ISO 3166 code on receipts, e.g. JP-11."
     ),
+    name: str | None = typer.Option(None, "--name", help="The controller's name on receipts (Japanese)."),
+    name_en: str | None = typer.Option(None, "--name-en", help="The controller's name in English."),
 ) -> None:
-    """Set the board's contact and jurisdiction; with no option, show them."""
+    """Set the board's contact, jurisdiction and name (the controller on receipts); with no
+    option, show them."""
     import app.domain.models  # noqa: F401  (all tables known to the ORM)
     from app.domain.audit.service import CLI, record
     from app.domain.boards import service as boards
@@ -38,17 +42,22 @@ def contact(
             typer.echo(f"No board with code {board!r}.", err=True)
             raise typer.Exit(code=2)
         try:
-            changed = boards.set_contact(db, row, email=email, phone=phone, jurisdiction=jurisdiction)
+            changed = boards.set_contact(
+                db, row, email=email, phone=phone, jurisdiction=jurisdiction, name=name, name_en=name_en
+            )
         except Invalid as exc:
             for field, message in exc.fields.items():
-                typer.echo(f"--{field}: {both(message)}", err=True)
+                typer.echo(f"--{field.replace('_', '-')}: {both(message)}", err=True)
             raise typer.Exit(code=2) from exc
         if changed:
             record(
                 db, "board.contact_changed", actor=CLI, board_id=row.id, details={"fields": sorted(changed)}
             )
         email_shown, phone_shown = row.contact_email or "-", row.contact_phone or "-"
-        typer.echo(f"{row.code}: e-mail={email_shown} phone={phone_shown} jurisdiction={row.jurisdiction}")
+        typer.echo(
+            f"{row.code}: e-mail={email_shown} phone={phone_shown} jurisdiction={row.jurisdiction}"
+            f" name={row.name} name-en={row.name_en or '-'}"
+        )
     database.engine.dispose()
 
 

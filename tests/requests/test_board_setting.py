@@ -40,3 +40,24 @@ def test_the_answer_period_is_set_from_the_command_line(db: Session, world: Worl
     assert changed is not None and changed.details == {"answer_days": 45}
     unknown = run.invoke(main, ["board", "requests", "--board", "nowhere"])
     assert unknown.exit_code == 2
+
+
+def test_the_controller_name_on_receipts_is_a_board_setting(
+    db: Session, world: World, run: CliRunner
+) -> None:
+    code = world.board.code
+    db.commit()
+    empty = run.invoke(main, ["board", "contact", "--board", code, "--name", " "])
+    assert empty.exit_code == 2 and "--name" in empty.output
+    done = run.invoke(
+        main,
+        ["board", "contact", "--board", code, "--name", "とびら市教育委員会", "--name-en", "Tobira City BoE"],
+    )
+    assert (
+        done.exit_code == 0 and "name=とびら市教育委員会" in done.output and "Tobira City BoE" in done.output
+    )
+    db.expire_all()
+    board = db.get_one(Board, world.board.id)
+    assert (board.name, board.name_en) == ("とびら市教育委員会", "Tobira City BoE")
+    changed = db.scalars(select(AuditEvent).where(AuditEvent.action == "board.contact_changed")).all()
+    assert changed[-1].details == {"fields": ["name", "name_en"]}
