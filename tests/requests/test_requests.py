@@ -289,3 +289,29 @@ def test_five_open_requests_about_a_child_are_the_most(
     assert sixth.status_code == 422 and "回答待ちの請求が既に5件" in sixth.text
     db.expire_all()
     assert len(db.scalars(select(GuardianRequest)).all()) == 5
+
+
+def test_an_answered_request_is_not_answered_or_extended_again(
+    client: TestClient, db: Session, settings: Settings, world: World
+) -> None:
+    admin = staff_factories.staff(db, world.board, "board_admin")
+    db.commit()
+    made = _submit(client, db, settings, world, "stop_use")
+    _as(client, db, settings, admin)
+    assert _post(client, settings, f"/staff/requests/{made.id}/close").status_code == 409  # not answered yet
+    assert (
+        _post(client, settings, f"/staff/requests/{made.id}/answer", answer="停止しました。").status_code
+        == 303
+    )
+    again = _post(client, settings, f"/staff/requests/{made.id}/answer", answer="別の回答")
+    assert again.status_code == 409 and "既に回答" in again.text
+    later = (made.due_on + timedelta(days=5)).isoformat()
+    assert (
+        _post(client, settings, f"/staff/requests/{made.id}/extend", due_on=later, reason="x").status_code
+        == 409
+    )
+    assert _post(client, settings, f"/staff/requests/{made.id}/close").status_code == 303
+    db.expire_all()
+    row = db.get_one(GuardianRequest, made.id)
+    assert (row.status, row.answer, row.due_on) == ("closed", "停止しました。", made.due_on)
+    assert "完了" in client.get(f"/staff/requests/{made.id}").text
