@@ -82,6 +82,12 @@ def format_date(value: object, lang: str | None = None, with_time: bool = False)
     from zoneinfo import ZoneInfo
 
     lang = lang or current_language.get()
+    if isinstance(value, str):  # an ISO 8601 time, as receipts and packages carry them
+        text = value
+        try:
+            value = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
+        except ValueError:
+            return text
     if isinstance(value, datetime):
         local = value.astimezone(ZoneInfo("Asia/Tokyo"))
         day = local.date()

@@ -1,5 +1,7 @@
-"""`portal board contact --board CODE [--email X] [--phone X] [--jurisdiction JP-11]` and
-`portal board reminders --board CODE [--delay-days N] [--max K]`."""
+"""`portal board contact --board CODE [--email X] [--phone X] [--jurisdiction JP-11] [--name X]
+[--name-en X]`, `portal board reminders --board CODE [--delay-days N] [--max K]`,
+`portal board staff-names --board CODE [--show/--hide]` and
+`portal board requests --board CODE [--answer-days N]`."""
 
 from __future__ import annotations
 
@@ -25,8 +27,11 @@ def contact(
     jurisdiction: str | None = typer.Option(
         None, "--jurisdiction", help="ISO 3166 code on receipts, e.g. JP-11."
     ),
+    name: str | None = typer.Option(None, "--name", help="The controller's name on receipts (Japanese)."),
+    name_en: str | None = typer.Option(None, "--name-en", help="The controller's name in English."),
 ) -> None:
-    """Set the board's contact and jurisdiction; with no option, show them."""
+    """Set the board's contact, jurisdiction and name (the controller on receipts); with no
+    option, show them."""
     import app.domain.models  # noqa: F401  (all tables known to the ORM)
     from app.domain.audit.service import CLI, record
     from app.domain.boards import service as boards
@@ -39,17 +44,60 @@ def contact(
             typer.echo(f"No board with code {board!r}.", err=True)
             raise typer.Exit(code=2)
         try:
-            changed = boards.set_contact(db, row, email=email, phone=phone, jurisdiction=jurisdiction)
+            changed = boards.set_contact(
+                db, row, email=email, phone=phone, jurisdiction=jurisdiction, name=name, name_en=name_en
+            )
         except Invalid as exc:
             for field, message in exc.fields.items():
-                typer.echo(f"--{field}: {both(message)}", err=True)
+                typer.echo(f"--{field.replace('_', '-')}: {both(message)}", err=True)
             raise typer.Exit(code=2) from exc
         if changed:
             record(
                 db, "board.contact_changed", actor=CLI, board_id=row.id, details={"fields": sorted(changed)}
             )
         email_shown, phone_shown = row.contact_email or "-", row.contact_phone or "-"
-        typer.echo(f"{row.code}: e-mail={email_shown} phone={phone_shown} jurisdiction={row.jurisdiction}")
+        typer.echo(
+            f"{row.code}: e-mail={email_shown} phone={phone_shown} jurisdiction={row.jurisdiction}"
+            f" name={row.name} name-en={row.name_en or '-'}"
+        )
+    database.engine.dispose()
+
+
+@board_app.command("requests")
+def request_settings(
+    board: str = typer.Option(..., "--board", help="Board code."),
+    answer_days: int | None = typer.Option(
+        None, "--answer-days", help="Days from receipt to answer a guardian's request (default 30)."
+    ),
+) -> None:
+    """Set how many days the board has to answer guardians' requests; with no option, show it."""
+    import app.domain.models  # noqa: F401  (all tables known to the ORM)
+    from app.domain.audit.service import CLI, record
+    from app.domain.boards.models import Board
+    from app.domain.requests import service as requests
+
+    database = Database(get_settings().database_url)
+    with database.transaction() as db:
+        row = db.scalar(select(Board).where(Board.code == board))
+        if row is None:
+            typer.echo(f"No board with code {board!r}.", err=True)
+            raise typer.Exit(code=2)
+        if answer_days is not None:
+            try:
+                changed = requests.set_answer_days(db, row, answer_days)
+            except Invalid as exc:
+                for field, message in exc.fields.items():
+                    typer.echo(f"--{field.replace('_', '-')}: {both(message)}", err=True)
+                raise typer.Exit(code=2) from exc
+            if changed:
+                record(
+                    db,
+                    "board.request_days_changed",
+                    actor=CLI,
+                    board_id=row.id,
+                    details={"answer_days": answer_days},
+                )
+        typer.echo(f"{row.code}: answer-days={row.request_answer_days}")
     database.engine.dispose()
 
 

@@ -12,6 +12,7 @@ from app.domain.jobs import models as jobs
 from app.domain.notifications import models as notifications
 from app.domain.people import models as people
 from app.domain.reach import models as reach
+from app.domain.requests import models as requests
 from app.domain.retention import models as retention
 from app.domain.roster import models as roster
 from app.domain.student_view import models as student_view
@@ -30,6 +31,7 @@ __all__ = [
     "notifications",
     "people",
     "reach",
+    "requests",
     "retention",
     "roster",
     "student_view",

@@ -96,7 +96,7 @@ def test_hide_grades_confirm_from_mailed_link(
     assert len(receipts) == 1
     [attachment] = list(receipts[0].iter_attachments())
     attached = json.loads(attachment.get_content())
-    assert attached["event_id"] == current.event_id and attached["receipt_id"]
+    assert attached["references"]["event_id"] == current.event_id and attached["header"]["record_id"]
     [notice] = smtp.to("taro.yamada@example.jp")
     assert "was changed" in str(notice["Subject"])
     assert "Display on the School Dashboard" in body_of(notice)

@@ -50,19 +50,28 @@ def test_receipt_carries_the_consent_receipt_fields(
     assert data.headers["content-type"].startswith("application/json")
     assert "attachment" in data.headers["content-disposition"]
     receipt = data.json()
-    assert receipt["receipt_id"] == confirmed.receipt_id
-    assert receipt["timestamp"].startswith(str(confirmed.created_at.year))
-    assert receipt["jurisdiction"] == "JP-11"
-    assert receipt["controller"]["name"] == "さいたま市教育委員会"
-    assert receipt["controller"]["contact_email"] == "kyoiku@city.example.jp"
-    assert receipt["principal"]["name"] == "山田 花子"
-    assert receipt["principal"]["represented_by"] == "guardian"
-    assert receipt["service"]["name"] == "スクールダッシュボード" and receipt["service"]["version"] == 1
-    assert [p["text"] for p in receipt["purposes"]] == ["学習状況の把握のため", "不具合対応のため"]
-    assert {c["code"] for c in receipt["data_categories"]} == {"identity", "grades", "health_attendance"}
-    assert receipt["choice"]["value"] == "hide_some" and receipt["choice"]["category_codes"] == ["grades"]
-    assert receipt["notice_version"]["version"] == 1
-    assert receipt["method_of_collection"] == "web"
+    header, processing = receipt["header"], receipt["processing"]
+    parties = {p["party_type"]: p for p in receipt["parties"]}
+    assert header["record_id"] == confirmed.receipt_id
+    assert header["timestamps"]["created"].startswith(str(confirmed.created_at.year))
+    assert processing["jurisdiction"] == "JP-11"
+    assert parties["controller"]["name"] == "さいたま市教育委員会"
+    assert parties["controller"]["contact"]["email"] == "kyoiku@city.example.jp"
+    assert parties["pii_principal"]["name"] == "山田 花子"
+    assert parties["representative"]["role"] == "guardian"
+    assert processing["service"]["name"] == "スクールダッシュボード" and processing["service"]["version"] == 1
+    assert [p["text"] for p in processing["purposes"]] == ["学習状況の把握のため", "不具合対応のため"]
+    assert {c["code"] for c in processing["personal_data_categories"]} == {
+        "identity",
+        "grades",
+        "health_attendance",
+    }
+    assert processing["choice"]["value"] == "hide_some" and processing["choice"]["category_codes"] == [
+        "grades"
+    ]
+    assert processing["notice"]["version"] == 1
+    assert processing["collection_method"] == "web"
+    assert [e["event_type"] for e in receipt["events"]] == ["given"]
 
     page = client.get(url)
     assert page.status_code == 200
@@ -149,9 +158,9 @@ def test_receipt_cites_the_version_and_notice_the_guardian_was_shown(
     db.commit()
     confirmed = _confirm_hide_grades(client, db, database, settings, smtp, world)
     receipt = client.get(f"/children/{world.hanako.id}/receipts/{confirmed.receipt_id}?format=json").json()
-    assert receipt["service"]["version"] == 2
-    assert receipt["notice_version"]["version"] == 2
-    assert "guidance" in {c["code"] for c in receipt["data_categories"]}
+    assert receipt["processing"]["service"]["version"] == 2
+    assert receipt["processing"]["notice"]["version"] == 2
+    assert "guidance" in {c["code"] for c in receipt["processing"]["personal_data_categories"]}
 
 
 def test_guardian_without_an_address_on_file_is_told_and_nothing_is_recorded(

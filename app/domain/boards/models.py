@@ -26,6 +26,8 @@ class Board(Base):
     roster_district_id: Mapped[str] = mapped_column(String(255), default="")
     # Guardians' "who saw my child's data" names the staff member (default: role and school only).
     show_staff_names: Mapped[bool] = mapped_column(default=False)
+    # Days a guardian's request (disclosure, correction …) is answered within, from receipt.
+    request_answer_days: Mapped[int] = mapped_column(default=30)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

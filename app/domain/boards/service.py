@@ -61,11 +61,23 @@ def set_contact(
     email: str | None = None,
     phone: str | None = None,
     jurisdiction: str | None = None,
+    name: str | None = None,
+    name_en: str | None = None,
 ) -> dict[str, str]:
-    """The board's data-protection contact and jurisdiction, as receipts and the daily audit
-    anchor state them; returns what changed (the caller audits it)."""
-    wanted = {"contact_email": email, "contact_phone": phone, "jurisdiction": jurisdiction}
+    """The board's data-protection contact, jurisdiction and name (the controller on receipts),
+    as receipts and the daily audit anchor state them; returns what changed (the caller audits it)."""
+    wanted = {
+        "contact_email": email,
+        "contact_phone": phone,
+        "jurisdiction": jurisdiction,
+        "name": name,
+        "name_en": name_en,
+    }
     problems = {}
+    if name is not None and not 0 < len(name.strip()) <= 200:
+        problems["name"] = N_("Enter the board's name (at most 200 characters).")
+    if name_en is not None and len(name_en) > 200:
+        problems["name_en"] = N_("The English name is too long (200 characters at most).")
     if email is not None and email and ("@" not in email or len(email) > 320):
         problems["email"] = N_("Enter an e-mail address (at most 320 characters).")
     if phone is not None and len(phone) > 40:

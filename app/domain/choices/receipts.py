@@ -1,16 +1,29 @@
-"""Consent receipts in the shape of ISO/IEC TS 27560 and the Kantara Consent Receipt.
+"""Consent receipts in the structure of ISO/IEC TS 27560:2023 (consent record information).
 
-One receipt per confirmed choice event; `receipt_id` is the event's UUID. The same
-dictionary is shown as a page, downloaded as JSON and attached to the receipt e-mail.
+One receipt per confirmed choice event; `header.record_id` is the event's receipt UUID. The
+same dictionary is shown as a page, downloaded as JSON, attached to the receipt e-mail and put
+in the disclosure package. Its JSON Schema is `docs/schemas/consent-receipt.schema.json`
+(docs/receipts.md explains every field).
+
+The four parts follow TS 27560: `header` (schema version, record id, timestamps), `processing`
+(purposes, personal data categories, storage location, retention, recipients with the
+subcontractor chain, jurisdiction, legal basis, collection method, the notice and the choice),
+`parties` (the controller with its contact from the board settings, the PII principal and the
+guardian who represents them) and `events` (given, and withdrawn when a later choice replaced
+it), with the `withdrawal` method.
+
+`build_receipts` builds any number of receipts in a fixed number of statements.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.boards.models import Board
@@ -19,7 +32,19 @@ from app.domain.choices.models import ChoiceEvent
 from app.domain.people.language import language_of
 from app.domain.people.models import Guardian, Student
 
-RECEIPT_SCHEMA = "ISO/IEC TS 27560:2023 / Kantara Consent Receipt v1.1 fields"
+SCHEMA_VERSION = "tobira-consent-receipt/2 (ISO/IEC TS 27560:2023)"
+# A public body's handling of student data rests on its statutory duties, not on consent; the
+# guardian's choice limits what is shown (Act on the Protection of Personal Information, art. 61).
+LEGAL_BASIS = {
+    "code": "public_task",
+    "text": "個人情報の保護に関する法律第61条（法令の定める所掌事務の遂行に必要な範囲での保有）。保護者の選択により表示・利用の範囲を制限します。",  # noqa: E501
+    "text_en": "Act on the Protection of Personal Information, art. 61 (held as needed for the duties the law gives the board); the guardian's choice limits what is shown and used.",  # noqa: E501
+}
+WITHDRAWAL = {
+    "method": "web_or_school",
+    "text": "お子さまのページでいつでも選択を変更・取り消しできます。学校へ書面・電話で伝えることもできます。",  # noqa: E501
+    "text_en": "Change or withdraw the choice at any time on the child's page, or tell the school on paper or by phone.",  # noqa: E501
+}
 
 
 def find_receipt_event(db: Session, student_id: int, receipt_id: str) -> ChoiceEvent | None:
@@ -34,49 +59,159 @@ def find_receipt_event(db: Session, student_id: int, receipt_id: str) -> ChoiceE
     )
 
 
-def version_at(
-    db: Session, service_id: int, moment: datetime, notice: NoticeVersion | None = None
+def _pick_version(
+    versions: list[ServiceVersion], moment: datetime, notice: NoticeVersion | None
 ) -> ServiceVersion | None:
-    """The service version the guardian was shown: the one in the notice's catalogue
-    snapshot, else the one in force at `moment` (else the earliest one)."""
-    query = select(ServiceVersion).options(
-        selectinload(ServiceVersion.categories).joinedload(ServiceVersionCategory.category),
-        selectinload(ServiceVersion.purposes),
-    )
+    """The version the guardian was shown: the one in the notice's catalogue snapshot, else
+    the one in force at `moment`, else the earliest one. `versions` are one service's, oldest first."""
+    if not versions:
+        return None
     snapshot = (notice.catalogue or {}).get("service_versions", {}) if notice else {}
-    version_id = snapshot.get(str(service_id)) if isinstance(snapshot, dict) else None
-    if isinstance(version_id, int):
-        pinned = db.scalar(
-            query.where(ServiceVersion.id == version_id, ServiceVersion.service_id == service_id)
-        )
-        if pinned is not None:
-            return pinned
-    found = db.scalar(
-        query.where(ServiceVersion.service_id == service_id, ServiceVersion.published_at <= moment)
-        .order_by(ServiceVersion.version.desc())
-        .limit(1)
+    version_id = snapshot.get(str(versions[0].service_id)) if isinstance(snapshot, dict) else None
+    for version in versions:
+        if isinstance(version_id, int) and version.id == version_id:
+            return version
+    published = [v for v in versions if _naive(v.published_at) <= _naive(moment)]
+    return published[-1] if published else versions[0]
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def build_receipt(db: Session, event: ChoiceEvent, *, base_url: str = "") -> dict[str, Any]:
+    return build_receipts(db, [event], base_url=base_url)[0]
+
+
+def build_receipts(db: Session, events: Sequence[ChoiceEvent], *, base_url: str = "") -> list[dict[str, Any]]:
+    """The receipts of confirmed events (their `definition` loaded), in the same order; the
+    statements run do not depend on how many there are."""
+    if not events:
+        return []
+    boards = {b.id: b for b in db.scalars(select(Board).where(Board.id.in_({e.board_id for e in events})))}
+    students = {
+        s.id: s for s in db.scalars(select(Student).where(Student.id.in_({e.student_id for e in events})))
+    }
+    guardian_ids = {e.guardian_id for e in events if e.guardian_id}
+    guardians = (
+        {g.id: g for g in db.scalars(select(Guardian).where(Guardian.id.in_(guardian_ids)))}
+        if guardian_ids
+        else {}
     )
-    if found is None:
-        found = db.scalar(
-            query.where(ServiceVersion.service_id == service_id).order_by(ServiceVersion.version).limit(1)
+    notice_ids = {e.notice_version_id for e in events if e.notice_version_id}
+    notices = (
+        {n.id: n for n in db.scalars(select(NoticeVersion).where(NoticeVersion.id.in_(notice_ids)))}
+        if notice_ids
+        else {}
+    )
+    service_ids = {e.definition.service_id for e in events}
+    versions: dict[int, list[ServiceVersion]] = defaultdict(list)
+    for found in db.scalars(
+        select(ServiceVersion)
+        .options(
+            selectinload(ServiceVersion.categories).joinedload(ServiceVersionCategory.category),
+            selectinload(ServiceVersion.purposes),
+            selectinload(ServiceVersion.subcontractors),
         )
-    return found
+        .where(ServiceVersion.service_id.in_(service_ids))
+        .order_by(ServiceVersion.service_id, ServiceVersion.version)
+    ):
+        versions[found.service_id].append(found)
+    # Later confirmed choices on the same (student, choice) withdraw the earlier ones.
+    pairs = {(e.student_id, e.definition_id) for e in events}
+    later: dict[tuple[int, int], list[ChoiceEvent]] = defaultdict(list)
+    for other in db.scalars(
+        select(ChoiceEvent)
+        .where(
+            ChoiceEvent.kind == "confirmed",
+            tuple_(ChoiceEvent.student_id, ChoiceEvent.definition_id).in_(sorted(pairs)),
+        )
+        .order_by(ChoiceEvent.created_at, ChoiceEvent.id)
+    ):
+        later[(other.student_id, other.definition_id)].append(other)
+    receipts = []
+    for event in events:
+        notice = notices.get(event.notice_version_id) if event.notice_version_id else None
+        version = _pick_version(versions.get(event.definition.service_id, []), event.created_at, notice)
+        following = [
+            e
+            for e in later[(event.student_id, event.definition_id)]
+            if (_naive(e.created_at), e.id) > (_naive(event.created_at), event.id)
+        ]
+        receipts.append(
+            _receipt(
+                event,
+                board=boards[event.board_id],
+                student=students[event.student_id],
+                guardian=guardians.get(event.guardian_id) if event.guardian_id else None,
+                notice=notice,
+                version=version,
+                withdrawn_by=following[0] if following else None,
+                base_url=base_url,
+            )
+        )
+    return receipts
 
 
-def build_receipt(db: Session, event: ChoiceEvent) -> dict[str, Any]:
-    """All receipt fields, with Japanese and English text side by side (language-neutral)."""
+def _recipients(version: ServiceVersion) -> list[dict[str, Any]]:
+    recipients: list[dict[str, Any]] = [
+        {
+            "name": version.vendor_name,
+            "name_en": version.vendor_name_en,
+            "role": "processor",
+            "country": version.data_centre_country,
+            "certifications": list(version.certifications),
+        }
+    ]
+    names = {sub.id: sub.name for sub in version.subcontractors}
+    for sub in version.subcontractors:
+        recipients.append(
+            {
+                "name": sub.name,
+                "name_en": sub.name_en,
+                "role": "subcontractor",
+                "subcontracted_by": names.get(sub.parent_id) if sub.parent_id else version.vendor_name,
+                "task": sub.task,
+                "task_en": sub.task_en,
+                "country": sub.country,
+                "certifications": list(sub.certifications),
+            }
+        )
+    return recipients
+
+
+def _receipt(
+    event: ChoiceEvent,
+    *,
+    board: Board,
+    student: Student,
+    guardian: Guardian | None,
+    notice: NoticeVersion | None,
+    version: ServiceVersion | None,
+    withdrawn_by: ChoiceEvent | None,
+    base_url: str,
+) -> dict[str, Any]:
     definition = event.definition
-    board = db.get_one(Board, event.board_id)
-    student = db.get_one(Student, event.student_id)
-    guardian = db.get(Guardian, event.guardian_id) if event.guardian_id else None
-    notice = db.get(NoticeVersion, event.notice_version_id) if event.notice_version_id else None
-    version = version_at(db, definition.service_id, event.created_at, notice)
-    hidden_codes = list(event.category_codes)
-    categories = []
-    purposes = []
-    service: dict[str, Any] = {"id": definition.service_id}
+    service: dict[str, Any] = {"id": definition.service_id, "version": None, "name": "", "name_en": ""}
+    purposes: list[dict[str, Any]] = []
+    categories: list[dict[str, Any]] = []
+    storage: dict[str, Any] = {"country": None}
+    retention: dict[str, Any] = {
+        "backup_retention_days": None,
+        "erased_at_graduation": None,
+        "erased_at_contract_end": None,
+        "erasure_certificate": None,
+    }
+    recipients: list[dict[str, Any]] = []
     if version is not None:
-        service |= {
+        service = {
+            "id": definition.service_id,
             "version": version.version,
             "name": version.name,
             "name_en": version.name_en,
@@ -84,6 +219,9 @@ def build_receipt(db: Session, event: ChoiceEvent) -> dict[str, Any]:
             "vendor_en": version.vendor_name_en,
             "policy_url": version.policy_url,
         }
+        purposes = [
+            {"text": p.text, "text_en": p.text_en, "permitted_use": p.permitted_use} for p in version.purposes
+        ]
         categories = [
             {
                 "code": c.category.code,
@@ -94,48 +232,101 @@ def build_receipt(db: Session, event: ChoiceEvent) -> dict[str, Any]:
             }
             for c in version.categories
         ]
-        purposes = [
-            {"text": p.text, "text_en": p.text_en, "permitted_use": p.permitted_use} for p in version.purposes
-        ]
+        storage = {"country": version.data_centre_country}
+        retention = {
+            "backup_retention_days": version.backup_retention_days,
+            "erased_at_graduation": version.erased_at_graduation,
+            "erased_at_contract_end": version.erased_at_contract_end,
+            "erasure_certificate": version.erasure_certificate,
+        }
+        recipients = _recipients(version)
+    by = "guardian" if event.channel == "web" else "school_staff"
+    events: list[dict[str, Any]] = [
+        {"event_type": "given", "event_time": _iso(event.created_at), "event_by": by, "method": event.channel}
+    ]
+    if withdrawn_by is not None:
+        events.append(
+            {
+                "event_type": "withdrawn",
+                "event_time": _iso(withdrawn_by.created_at),
+                "event_by": "guardian" if withdrawn_by.channel == "web" else "school_staff",
+                "method": withdrawn_by.channel,
+                "replaced_by": withdrawn_by.receipt_id,
+            }
+        )
+    child_path = f"/children/{student.id}"
     return {
-        "schema": RECEIPT_SCHEMA,
-        "receipt_id": event.receipt_id,
-        "timestamp": event.created_at.isoformat(),
-        "jurisdiction": board.jurisdiction,
-        "language": language_of(guardian),
-        "controller": {
-            "name": board.name,
-            "name_en": board.name_en,
-            "contact_email": board.contact_email,
-            "contact_phone": board.contact_phone,
+        "header": {
+            "schema_version": SCHEMA_VERSION,
+            "record_id": event.receipt_id,
+            "timestamps": {
+                "created": _iso(event.created_at),
+                "last_event": events[-1]["event_time"],
+            },
+            "language": language_of(guardian),
+            "state": "withdrawn" if withdrawn_by is not None else "active",
         },
-        "principal": {
-            "type": "student",
-            "id": student.sourced_id,
-            "name": student.full_name,
-            "represented_by": "guardian",
-            "guardian_id": guardian.sourced_id if guardian else None,
+        "processing": {
+            "service": service,
+            "purposes": purposes,
+            "personal_data_categories": categories,
+            "storage_location": storage,
+            "retention": retention,
+            "recipients": recipients,
+            "jurisdiction": board.jurisdiction,
+            "legal_basis": dict(LEGAL_BASIS),
+            "collection_method": event.channel,
+            "notice": (
+                {
+                    "id": notice.id,
+                    "version": notice.version,
+                    "title": notice.title,
+                    "title_en": notice.title_en,
+                }
+                if notice
+                else None
+            ),
+            "choice": {
+                "code": definition.code,
+                "label": definition.label,
+                "label_en": definition.label_en,
+                "value": event.value,
+                "category_codes": list(event.category_codes),
+                "default_value": definition.default_value,
+            },
         },
-        "service": service,
-        "purposes": purposes,
-        "data_categories": categories,
-        "choice": {
-            "code": definition.code,
-            "label": definition.label,
-            "label_en": definition.label_en,
-            "value": event.value,
-            "category_codes": hidden_codes,
-            "default_value": definition.default_value,
-        },
-        "notice_version": (
-            {"id": notice.id, "version": notice.version, "title": notice.title, "title_en": notice.title_en}
-            if notice
-            else None
-        ),
-        "method_of_collection": event.channel,
-        "request_event_id": event.request_id,
-        "event_id": event.id,
+        "parties": [
+            {
+                "party_type": "controller",
+                "party_id": board.code,
+                "name": board.name,
+                "name_en": board.name_en,
+                "jurisdiction": board.jurisdiction,
+                "contact": {"email": board.contact_email, "phone": board.contact_phone},
+            },
+            {
+                "party_type": "pii_principal",
+                "party_id": student.sourced_id,
+                "name": student.full_name,
+                "role": "student",
+            },
+            {
+                # The guardian by roster id only: a child's other guardian opens this receipt too.
+                "party_type": "representative",
+                "party_id": guardian.sourced_id if guardian else None,
+                "name": None,
+                "role": "guardian",
+            },
+        ],
+        "events": events,
+        "withdrawal": {**WITHDRAWAL, "url": f"{base_url.rstrip('/')}{child_path}"},
+        "references": {"event_id": event.id, "request_event_id": event.request_id},
     }
+
+
+def party(receipt: dict[str, Any], party_type: str) -> dict[str, Any]:
+    """The receipt's party of one type (controller, pii_principal, representative)."""
+    return next(p for p in receipt["parties"] if p["party_type"] == party_type)
 
 
 def receipt_json(receipt: dict[str, Any]) -> str:
@@ -144,7 +335,7 @@ def receipt_json(receipt: dict[str, Any]) -> str:
 
 def receipt_attachment(receipt: dict[str, Any]) -> dict[str, Any]:
     return {
-        "filename": f"receipt-{receipt['receipt_id']}.json",
+        "filename": f"receipt-{receipt['header']['record_id']}.json",
         "content_type": "application/json",
         "content": receipt_json(receipt),
     }

@@ -283,7 +283,7 @@ def confirm_link(
     student = db.get_one(Student, request.student_id)
     guardians = guardians_of(db, student.id)
     requester = next((g for g in guardians if g.id == request.guardian_id), None)
-    receipt = build_receipt(db, confirmed)
+    receipt = build_receipt(db, confirmed, base_url=settings.base_url)
     if requester is not None and requester.email:
         queue_email(
             db,

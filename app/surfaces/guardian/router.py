@@ -40,6 +40,7 @@ from app.domain.people.models import Guardian
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
 from app.surfaces.guardian import language, notice, reviews
+from app.surfaces.guardian import requests as data_requests
 from app.surfaces.permissions import CurrentGuardian, OptionalPrincipal
 from app.surfaces.web import is_htmx, redirect, render
 
@@ -47,6 +48,7 @@ router = APIRouter()
 router.include_router(language.router)
 router.include_router(notice.router)
 router.include_router(reviews.router)
+router.include_router(data_requests.router)
 
 CHOICE_FRAGMENT = "guardian/_choice.html"
 
@@ -235,6 +237,7 @@ def receipt(
     request: Request,
     db: DbSession,
     principal: CurrentGuardian,
+    settings: AppSettings,
     student_id: RowId,
     receipt_id: str,
     format: str = "html",
@@ -243,7 +246,7 @@ def receipt(
     event = find_receipt_event(db, child.student.id, receipt_id)
     if event is None:
         raise HTTPException(status_code=404)
-    data = build_receipt(db, event)
+    data = build_receipt(db, event, base_url=settings.base_url)
     if format == "json":
         return Response(
             receipt_json(data),
@@ -309,7 +312,11 @@ def confirm(
     return _page(
         request,
         "guardian/confirmed.html",
-        {**_link_context(db, link), "event": confirmed, "receipt": build_receipt(db, confirmed)},
+        {
+            **_link_context(db, link),
+            "event": confirmed,
+            "receipt": build_receipt(db, confirmed, base_url=settings.base_url),
+        },
     )
 
 

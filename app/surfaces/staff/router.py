@@ -23,6 +23,7 @@ from app.surfaces.staff import (
 from app.surfaces.staff import downstream as downstream_pages
 from app.surfaces.staff import incidents as incident_pages
 from app.surfaces.staff import reach as reach_pages
+from app.surfaces.staff import requests as guardian_requests
 from app.surfaces.staff import retention as retention_pages
 from app.surfaces.staff.labels import ROLE_LABELS
 from app.surfaces.web import render
@@ -43,6 +44,7 @@ router.include_router(student_messages.router)
 router.include_router(reach_pages.router)
 router.include_router(downstream_pages.router)
 router.include_router(incident_pages.router)
+router.include_router(guardian_requests.router)
 
 
 @router.get("/staff")
