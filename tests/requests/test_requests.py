@@ -93,7 +93,10 @@ def test_disclosure_goes_from_the_guardian_to_staff_to_a_downloaded_package(
     assert data["student"]["given_name"] == "花子" and data["student"]["homeroom"] == "3年2組"
     assert [e["value"] for e in data["choice_events"] if e["kind"] == "confirmed"] == ["hide_all"]
     assert "書面（職員A）" not in package.text  # staff reasons stay out
-    assert [a["page"] for a in data["access_history"]] == ["record"]
+    assert [(a["kind"], a["page"]) for a in data["access_history"]] == [
+        ("view", "record"),
+        ("record", "paper"),
+    ]
     assert data["receipts"] and data["receipts"][0]["header"]["record_id"]
     assert [m["purpose"] for m in data["mails"]] == ["request_received"]
     assert [r["id"] for r in data["requests"]] == [made.id]

@@ -188,7 +188,10 @@ def carry_over(
         in_force = current.get((line.student.id, line.definition.id))
         since = datetime.combine(line.received_on, time(0), TOKYO)
         if in_force is not None and in_force.effective_since >= since:
-            same = in_force.value == line.value and sorted(in_force.category_codes) == sorted(line.categories)
+            # Only "hide some" is told apart by its kinds; "hide all" holds the list frozen with it.
+            same = in_force.value == line.value and (
+                line.value != "hide_some" or sorted(in_force.category_codes) == sorted(line.categories)
+            )
             if same:
                 report.unchanged += 1
             else:
@@ -206,6 +209,7 @@ def carry_over(
             channel="import",
             reason=f"carried over: received {line.received_on.isoformat()} by {line.received_by}",
             actor_account_id=actor.id if actor.type == "account" else None,
+            received=(line.received_on, line.received_by),
         )
         row = db.scalar(select(CurrentChoice).where(CurrentChoice.event_id == event.id))
         assert row is not None

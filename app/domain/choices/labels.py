@@ -85,6 +85,16 @@ def channel(code: str | None) -> str:
     }.get(code, code or "")
 
 
+def received_by(how: str) -> str:
+    """How the school received a choice carried over from before Tobira."""
+    return {
+        "paper": _("on paper"),
+        "email": _("by e-mail"),
+        "phone": _("by telephone"),
+        "in_person": _("in person"),
+    }.get(how, how)
+
+
 def event_kind(kind: str) -> str:
     return {
         "requested": _("Requested"),
@@ -167,6 +177,7 @@ class Labels:
     permitted_use = staticmethod(permitted_use)
     use_letter = staticmethod(use_letter)
     channel = staticmethod(channel)
+    received_by = staticmethod(received_by)
     event_kind = staticmethod(event_kind)
     change = staticmethod(change)
     change_words = staticmethod(change_words)

@@ -9,7 +9,7 @@ written in the same transaction, so exports and the API read one row per student
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -60,6 +60,10 @@ class ChoiceEvent(Base):
     # (FeedCounter); the feed's cursor is a position, never an id.
     feed_position: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A choice the school received before Tobira (carried over): the day and how it came
+    # (paper, email, phone, in_person), shown to the guardian on the history and the receipt.
+    received_on: Mapped[date | None]
+    received_by: Mapped[str] = mapped_column(String(12), default="")
 
     definition: Mapped[ChoiceDefinition] = relationship(lazy="raise")
 

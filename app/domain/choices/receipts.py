@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -45,6 +46,8 @@ WITHDRAWAL = {
     "text": "お子さまのページでいつでも選択を変更・取り消しできます。学校へ書面・電話で伝えることもできます。",  # noqa: E501
     "text_en": "Change or withdraw the choice at any time on the child's page, or tell the school on paper or by phone.",  # noqa: E501
 }
+
+TOKYO_TIME = ZoneInfo("Asia/Tokyo")
 
 
 def find_receipt_event(db: Session, student_id: int, receipt_id: str) -> ChoiceEvent | None:
@@ -241,9 +244,16 @@ def _receipt(
         }
         recipients = _recipients(version)
     by = "guardian" if event.channel == "web" else "school_staff"
-    events: list[dict[str, Any]] = [
-        {"event_type": "given", "event_time": _iso(event.created_at), "event_by": by, "method": event.channel}
-    ]
+    given: dict[str, Any] = {
+        "event_type": "given",
+        "event_time": _iso(event.created_at),
+        "event_by": by,
+        "method": event.channel,
+    }
+    if event.received_on is not None:  # carried over: given when the school received it
+        given["event_time"] = datetime.combine(event.received_on, time(), TOKYO_TIME).isoformat()
+        given["received_by"] = event.received_by
+    events: list[dict[str, Any]] = [given]
     if withdrawn_by is not None:
         events.append(
             {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from sqlalchemy import select
@@ -141,6 +141,7 @@ def write_request(
     actor_account_id: int | None,
     guardian_id: int | None,
     reason: str = "",
+    received: tuple[date, str] | None = None,
 ) -> ChoiceEvent:
     problem = validate_choice(definition, value, category_codes)
     if problem:
@@ -160,6 +161,8 @@ def write_request(
         actor_account_id=actor_account_id,
         guardian_id=guardian_id,
         notice_version_id=notice.id if notice is not None else None,
+        received_on=received[0] if received else None,
+        received_by=received[1] if received else "",
     )
     db.add(event)
     db.flush()
@@ -207,6 +210,8 @@ def _follow_up(request: ChoiceEvent, kind: str, actor_account_id: int | None) ->
         actor_account_id=actor_account_id,
         guardian_id=request.guardian_id,
         notice_version_id=request.notice_version_id,
+        received_on=request.received_on,
+        received_by=request.received_by,
     )
 
 
@@ -316,8 +321,10 @@ def record_confirmed(
     reason: str,
     actor_account_id: int | None,
     guardian_id: int | None = None,
+    received: tuple[date, str] | None = None,
 ) -> ChoiceEvent:
-    """A choice staff take on paper, by phone or in person: effective at once."""
+    """A choice staff take on paper, by phone or in person: effective at once. `received`:
+    the day and way the school received it, for a choice carried over from before Tobira."""
     request = write_request(
         db,
         definition=definition,
@@ -328,6 +335,7 @@ def record_confirmed(
         actor_account_id=actor_account_id,
         guardian_id=guardian_id,
         reason=reason,
+        received=received,
     )
     return confirm_request(db, request, actor_account_id=actor_account_id)
 
