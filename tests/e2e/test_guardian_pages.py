@@ -34,6 +34,8 @@ def _pages(world: World) -> list[tuple[str, str]]:
         ("children", "/children"),
         ("child", f"/children/{world.hanako.id}"),
         ("history", f"/children/{world.hanako.id}/history"),
+        ("notice", f"/children/{world.hanako.id}/notice"),
+        ("data-requests", f"/children/{world.hanako.id}/data-requests"),
         ("language", "/account/language"),
     ]
 
