@@ -117,6 +117,9 @@ def test_disclosure_goes_from_the_guardian_to_staff_to_a_downloaded_package(
     assert mine.json()["student"]["sourced_id"] == world.hanako.sourced_id
     assert mine.json()["requests"][0]["status"] == "answered"
     assert client.get(f"/children/{world.hanako.id}/data-requests/{made.id}/package").status_code == 200
+    # Staff opening the package is in who saw her child's data.
+    history = client.get(f"/children/{world.hanako.id}/history").text
+    assert "ご請求への回答のため、お子さまについて保有するすべての情報の写しを開きました" in history
     # The other guardian does not see this guardian's request.
     _as(client, db, settings, world.father_account)
     assert client.get(f"/children/{world.hanako.id}/data-requests/{made.id}").status_code == 404

@@ -193,6 +193,16 @@ def package(
             "by": "staff",
         },
     )
+    # Everything Tobira holds about the child was opened: the guardian's "who saw" lists it.
+    record(
+        db,
+        "student.viewed",
+        actor=Actor.account(scope.account_id),
+        board_id=scope.board_id,
+        target_type="student",
+        target_id=row.student.id,
+        details={"page": "disclosure_package"},
+    )
     if format == "json":
         return Response(
             package_json(data),
