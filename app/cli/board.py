@@ -5,15 +5,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
 import typer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.cli.text import both
 from app.config import get_settings
 from app.db import Database
 from app.errors import Invalid
 
+if TYPE_CHECKING:
+    from app.domain.boards.models import Board
+
 board_app = typer.Typer(help="Board settings.", no_args_is_help=True)
+
+
+@contextmanager
+def _board_settings(code: str) -> Iterator[tuple[Session, Board]]:
+    """One transaction on the board with this code; exit 2 when there is none."""
+    import app.domain.models  # noqa: F401  (all tables known to the ORM)
+    from app.domain.boards.models import Board
+
+    database = Database(get_settings().database_url)
+    try:
+        with database.transaction() as db:
+            row = db.scalar(select(Board).where(Board.code == code))
+            if row is None:
+                typer.echo(f"No board with code {code!r}.", err=True)
+                raise typer.Exit(code=2)
+            yield db, row
+    finally:
+        database.engine.dispose()
+
+
 OPTIONS = {"delay_days": "--delay-days", "max_reminders": "--max"}
 
 
@@ -32,17 +60,10 @@ def contact(
 ) -> None:
     """Set the board's contact, jurisdiction and name (the controller on receipts); with no
     option, show them."""
-    import app.domain.models  # noqa: F401  (all tables known to the ORM)
     from app.domain.audit.service import CLI, record
     from app.domain.boards import service as boards
-    from app.domain.boards.models import Board
 
-    database = Database(get_settings().database_url)
-    with database.transaction() as db:
-        row = db.scalar(select(Board).where(Board.code == board))
-        if row is None:
-            typer.echo(f"No board with code {board!r}.", err=True)
-            raise typer.Exit(code=2)
+    with _board_settings(board) as (db, row):
         try:
             changed = boards.set_contact(
                 db, row, email=email, phone=phone, jurisdiction=jurisdiction, name=name, name_en=name_en
@@ -60,7 +81,6 @@ def contact(
             f"{row.code}: e-mail={email_shown} phone={phone_shown} jurisdiction={row.jurisdiction}"
             f" name={row.name} name-en={row.name_en or '-'}"
         )
-    database.engine.dispose()
 
 
 @board_app.command("requests")
@@ -71,17 +91,10 @@ def request_settings(
     ),
 ) -> None:
     """Set how many days the board has to answer guardians' requests; with no option, show it."""
-    import app.domain.models  # noqa: F401  (all tables known to the ORM)
     from app.domain.audit.service import CLI, record
-    from app.domain.boards.models import Board
     from app.domain.requests import service as requests
 
-    database = Database(get_settings().database_url)
-    with database.transaction() as db:
-        row = db.scalar(select(Board).where(Board.code == board))
-        if row is None:
-            typer.echo(f"No board with code {board!r}.", err=True)
-            raise typer.Exit(code=2)
+    with _board_settings(board) as (db, row):
         if answer_days is not None:
             try:
                 changed = requests.set_answer_days(db, row, answer_days)
@@ -98,7 +111,6 @@ def request_settings(
                     details={"answer_days": answer_days},
                 )
         typer.echo(f"{row.code}: answer-days={row.request_answer_days}")
-    database.engine.dispose()
 
 
 @board_app.command("reminders")
@@ -113,17 +125,10 @@ def reminders(
 ) -> None:
     """Set when families who have not answered are reminded by e-mail (a request waiting for
     confirmation, a service change not looked at); with no option, show the setting."""
-    import app.domain.models  # noqa: F401  (all tables known to the ORM)
     from app.domain.audit.service import CLI
-    from app.domain.boards.models import Board
     from app.domain.reach.settings import reminders_of, set_reminders
 
-    database = Database(get_settings().database_url)
-    with database.transaction() as db:
-        row = db.scalar(select(Board).where(Board.code == board))
-        if row is None:
-            typer.echo(f"No board with code {board!r}.", err=True)
-            raise typer.Exit(code=2)
+    with _board_settings(board) as (db, row):
         current = reminders_of(db, row.id)
         try:
             set_reminders(
@@ -139,7 +144,6 @@ def reminders(
             raise typer.Exit(code=2) from exc
         shown = reminders_of(db, row.id)
         typer.echo(f"{row.code}: delay-days={shown.delay_days} max={shown.max_reminders}")
-    database.engine.dispose()
 
 
 @board_app.command("staff-names")
@@ -153,18 +157,10 @@ def staff_names(
     ),
 ) -> None:
     """Set whether guardians see staff names in who saw their child's data; with no option, show it."""
-    import app.domain.models  # noqa: F401  (all tables known to the ORM)
     from app.domain.audit.service import CLI, record
-    from app.domain.boards.models import Board
 
-    database = Database(get_settings().database_url)
-    with database.transaction() as db:
-        row = db.scalar(select(Board).where(Board.code == board))
-        if row is None:
-            typer.echo(f"No board with code {board!r}.", err=True)
-            raise typer.Exit(code=2)
+    with _board_settings(board) as (db, row):
         if show is not None and show != row.show_staff_names:
             row.show_staff_names = show
             record(db, "board.staff_names_changed", actor=CLI, board_id=row.id, details={"show": show})
         typer.echo(f"{row.code}: staff names shown to guardians: {'yes' if row.show_staff_names else 'no'}")
-    database.engine.dispose()

@@ -61,6 +61,15 @@ def redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303, headers={"Vary": "HX-Request"})
 
 
+def json_download(body: str | bytes, filename: str) -> Response:
+    """A JSON file to save (a receipt, a disclosure package): never cached on the way."""
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
 def safe_next(url: str | None, default: str = "/") -> str:
     """Only same-site relative paths, so `next` cannot send anyone elsewhere."""
     if not url:

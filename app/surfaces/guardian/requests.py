@@ -26,7 +26,7 @@ from app.domain.requests.package import build_package, package_json
 from app.errors import Invalid, NotFound
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
 from app.surfaces.permissions import CurrentGuardian
-from app.surfaces.web import redirect, render
+from app.surfaces.web import json_download, redirect, render
 
 router = APIRouter()
 ANSWERED = ("answered", "closed")
@@ -169,14 +169,7 @@ def package(
         },
     )
     if format == "json":
-        return Response(
-            package_json(data),
-            media_type="application/json",
-            headers={
-                "Content-Disposition": f'attachment; filename="disclosure-{found.id}.json"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return json_download(package_json(data), f"disclosure-{found.id}.json")
     return render(
         request,
         "requests/package.html",

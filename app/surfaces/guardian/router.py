@@ -42,7 +42,7 @@ from app.surfaces.dependencies import AppSettings, DbSession, RowId
 from app.surfaces.guardian import language, notice, reviews
 from app.surfaces.guardian import requests as data_requests
 from app.surfaces.permissions import CurrentGuardian, OptionalPrincipal
-from app.surfaces.web import is_htmx, redirect, render
+from app.surfaces.web import is_htmx, json_download, redirect, render
 
 router = APIRouter()
 router.include_router(language.router)
@@ -248,14 +248,7 @@ def receipt(
         raise HTTPException(status_code=404)
     data = build_receipt(db, event, base_url=settings.base_url)
     if format == "json":
-        return Response(
-            receipt_json(data),
-            media_type="application/json",
-            headers={
-                "Content-Disposition": f'attachment; filename="receipt-{event.receipt_id}.json"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return json_download(receipt_json(data), f"receipt-{event.receipt_id}.json")
     return _page(
         request,
         "guardian/receipt.html",

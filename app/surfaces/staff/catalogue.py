@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 
 from app.domain.audit.service import Actor
 from app.domain.catalog import service as catalog
+from app.domain.catalog.changes import PROMISES
 from app.domain.catalog.models import (
     ANONYMIZED_STATISTICS,
     PERMITTED_USES,
@@ -40,16 +41,7 @@ from app.surfaces.web import redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
-BOOLEAN_FIELDS = (
-    "erased_at_graduation",
-    "erased_at_contract_end",
-    "erasure_certificate",
-    "subcontracting_requires_approval",
-    "no_advertising",
-    "no_profiling",
-    "yearly_audit",
-    "incident_reporting",
-)
+BOOLEAN_FIELDS = PROMISES  # the vendor's promises, ticked on the form
 TEXT_FIELDS = (
     "name",
     "name_en",

@@ -25,7 +25,7 @@ from app.domain.requests.package import build_package, package_json
 from app.errors import Invalid, NotFound
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
 from app.surfaces.permissions import ChoiceRecorder, RecentSignIn, StaffScope
-from app.surfaces.web import redirect, render
+from app.surfaces.web import json_download, redirect, render
 
 router = APIRouter(prefix="/staff/requests", include_in_schema=False)
 
@@ -204,14 +204,7 @@ def package(
         details={"page": "disclosure_package"},
     )
     if format == "json":
-        return Response(
-            package_json(data),
-            media_type="application/json",
-            headers={
-                "Content-Disposition": f'attachment; filename="disclosure-{row.request.id}.json"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return json_download(package_json(data), f"disclosure-{row.request.id}.json")
     return render(
         request,
         "requests/package.html",
