@@ -135,7 +135,9 @@ def test_a_material_change_asks_for_review_in_words_and_the_new_kind_can_be_hidd
     db.expire_all()
     assert [
         e.details["outcome"]
-        for e in db.scalars(select(AuditEvent).where(AuditEvent.action == "choice.reviewed"))
+        for e in db.scalars(
+            select(AuditEvent).where(AuditEvent.action == "choice.reviewed").order_by(AuditEvent.id)
+        )
     ] == [
         "kept",
         "changed",
