@@ -26,6 +26,7 @@ from app.domain.roster import jobs as roster_jobs
 KINDS = (
     JobKind(roster_jobs.IMPORT, roster_jobs.run_import_job, give_up=roster_jobs.give_up_import),
     JobKind(choice_jobs.ANNOUNCE, choice_jobs.run_announcement),
+    JobKind(choice_jobs.ANNOUNCE_COVERAGE, choice_jobs.run_coverage_announcement),
     JobKind(choice_jobs.EXPIRE, choice_jobs.run_expiry, every=choice_jobs.EXPIRY_EVERY),
     JobKind(audit_anchor.ANCHOR, audit_anchor.run_anchor, every=audit_anchor.ANCHOR_EVERY),
     JobKind(incident_notify.NOTIFY, incident_notify.run_notify),

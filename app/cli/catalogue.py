@@ -30,9 +30,11 @@ def cover(
     from app.domain.boards.models import Board
     from app.domain.catalog import coverage
     from app.domain.catalog.models import Service
+    from app.domain.choices import coverage_changes
     from app.domain.people.models import School, SchoolClass, Student
 
-    database = Database(get_settings().database_url)
+    settings = get_settings()
+    database = Database(settings.database_url)
     with database.transaction() as db:
         board_row = db.scalar(select(Board).where(Board.code == board))
         service_row = (
@@ -79,7 +81,7 @@ def cover(
         reach = coverage.reach(db, board_row.id, [rule])
         typer.echo(f"The rule covers {reach.students} students and {reach.guardians} guardians.")
         if not dry_run:
-            coverage.add_rule(db, service_row, rule, actor=CLI)
+            coverage_changes.cover(db, service_row, [rule], actor=CLI, base_url=str(settings.base_url))
             total = coverage.reach(db, board_row.id, coverage.rules_of(db, service_row.id))
             typer.echo(
                 f"Added. {service} now covers {total.students} students and {total.guardians} guardians."

@@ -9,10 +9,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.db import Database
 from app.domain.audit.models import AuditEvent
-from app.domain.catalog.models import ServiceAssignment
-from tests.guardian.factories import World, build_world, make_service
-from tests.helpers import csrf_token, sign_in_as
+from app.domain.catalog.models import ServiceAssignment, ServiceVersion
+from tests.guardian.factories import World, build_world, link, make_guardian, make_service, make_student
+from tests.helpers import SmtpSink, body_of, csrf_token, deliver_mail, run_jobs, sign_in_as
 from tests.staff import factories as staff_factories
 
 NAME = "テスト学習アプリ"
@@ -137,3 +138,67 @@ def test_coverage_from_the_command_line(
     finally:
         get_settings.cache_clear()
     assert _sees(client, db, settings, world, world.hanako.id)
+
+
+def test_a_coverage_change_is_a_version_and_tells_only_the_guardians_it_brings_in(
+    client: TestClient, db: Session, database: Database, settings: Settings, smtp: SmtpSink, world: World
+) -> None:
+    service = make_service(db, world.board, code="newapp", name=NAME, use_group="learning")
+    db.execute(delete(ServiceAssignment).where(ServiceAssignment.service_id == service.id))
+    admin = staff_factories.staff(db, world.board, "board_admin")
+    fifth_grader = make_student(db, world.school, given="五年", grade="P5")
+    link(db, make_guardian(db, world.board, email="outsider@example.jp"), fifth_grader)
+    db.commit()
+    sign_in_as(client, db, settings, world.account)
+    client.get(f"/children/{world.jiro.id}")  # the mother has looked at Jiro's page before
+    client.cookies.clear()
+    sign_in_as(client, db, settings, admin)
+    page = f"/staff/services/{service.id}/coverage"
+    token = csrf_token(client, settings)
+    third_grade = {"csrf_token": token, "school": str(world.school.id), "grade_from": "P3", "grade_to": "P3"}
+    assert client.post(page, data={**third_grade, "action": "add"}).status_code == 200
+
+    # The rule is part of the service's published record.
+    db.expire_all()
+    versions = list(
+        db.scalars(
+            select(ServiceVersion)
+            .where(ServiceVersion.service_id == service.id)
+            .order_by(ServiceVersion.version)
+        )
+    )
+    assert [v.version for v in versions] == [1, 2]
+    assert versions[-1].coverage == [{"school": world.school.code, "grade_from": "P3", "grade_to": "P3"}]
+    assert versions[-1].name == versions[0].name  # the content is unchanged
+
+    # The guardians it brings in are told, by a job, once: Hanako's, not the others.
+    assert deliver_mail(database, settings) == 0
+    run_jobs(database, settings)
+    deliver_mail(database, settings)
+    [told] = [m for m in smtp.to("yoko.yamada@example.jp") if NAME in str(m["Subject"])]
+    assert "花子" in body_of(told) and "次郎" not in body_of(told)
+    assert smtp.to("outsider@example.jp") == []  # a fifth-grader's family is not covered
+
+    # A second rule bringing in Jiro tells the family about Jiro only.
+    jiro = {"csrf_token": token, "students": world.jiro.sourced_id}
+    assert client.post(page, data={**jiro, "action": "add"}).status_code == 200
+    run_jobs(database, settings)
+    deliver_mail(database, settings)
+    told_again = [m for m in smtp.to("yoko.yamada@example.jp") if NAME in str(m["Subject"])]
+    assert (
+        len(told_again) == 2 and "次郎" in body_of(told_again[-1]) and "花子" not in body_of(told_again[-1])
+    )
+    announced = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "guardian.coverage_announced")))
+    assert len(announced) == 2
+
+    # For a guardian who already saw the service, a coverage change is no change to read.
+    client.cookies.clear()
+    sign_in_as(client, db, settings, world.account)
+    client.get(f"/children/{world.hanako.id}")
+    client.cookies.clear()
+    sign_in_as(client, db, settings, admin)
+    everyone = {"csrf_token": csrf_token(client, settings), "school": str(world.school.id)}
+    assert client.post(page, data={**everyone, "action": "add"}).status_code == 200
+    client.cookies.clear()
+    sign_in_as(client, db, settings, world.account)
+    assert "変更あり" not in client.get(f"/children/{world.hanako.id}").text

@@ -19,8 +19,6 @@ Change = dict[str, Any]  # {"field": …, "before": …, "after": …}
 
 # Compared one to one; the value is shown as it is (codes are put in words when shown).
 PLAIN_FIELDS = (
-    "name",
-    "vendor_name",
     "use_group",
     "policy_url",
     "data_centre_country",
@@ -28,7 +26,7 @@ PLAIN_FIELDS = (
     "anonymized_statistics",
 )
 # Japanese with an English twin: compared as the pair, shown in the reader's language.
-BILINGUAL_FIELDS = ("governing_law", "court")
+BILINGUAL_FIELDS = ("name", "vendor_name", "governing_law", "court")
 PROMISES = (
     "erased_at_graduation",
     "erased_at_contract_end",
@@ -66,6 +64,9 @@ def _company(sub: SubcontractorInput) -> list[str]:
 def diff(before: VersionInput, after: VersionInput) -> list[Change]:
     """Every difference a guardian can read, in the order the card shows the facts."""
     changes: list[Change] = []
+    for name in BILINGUAL_FIELDS[:2]:  # the service's and the vendor's names come first
+        if _pair(before, name) != _pair(after, name):
+            changes.append({"field": name, "before": _pair(before, name), "after": _pair(after, name)})
     for name in PLAIN_FIELDS:
         if getattr(before, name) != getattr(after, name):
             changes.append({"field": name, "before": getattr(before, name), "after": getattr(after, name)})
@@ -92,7 +93,7 @@ def diff(before: VersionInput, after: VersionInput) -> list[Change]:
         changes.append(
             {"field": "certifications", "before": before.certifications, "after": after.certifications}
         )
-    for name in BILINGUAL_FIELDS:
+    for name in BILINGUAL_FIELDS[2:]:
         if _pair(before, name) != _pair(after, name):
             changes.append({"field": name, "before": _pair(before, name), "after": _pair(after, name)})
     for name in PROMISES:

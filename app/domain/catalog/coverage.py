@@ -4,7 +4,8 @@ A rule matches the students that satisfy every field it sets — a school, a gra
 (P1–P6, J1–J3, H1–H3), a homeroom, one student; a rule with none set covers the whole board.
 A service covers the union of its rules; with no rule it reaches nobody. Rules are added and
 removed by board administrators (console, `portal catalogue cover`), each change audited, and
-the reach of a rule (students and guardians) can be previewed before it is saved.
+the reach of a rule (students and guardians) can be previewed before it is saved. Each change
+publishes a version holding the rules (`snapshot`); see app/domain/choices/coverage_changes.py.
 """
 
 from __future__ import annotations
@@ -55,6 +56,36 @@ def condition(rule: Rule | ServiceAssignment) -> ColumnElement[bool]:
     if rule.grade_from is not None or rule.grade_to is not None:
         parts.append(Student.grade.in_(grades_between(rule.grade_from, rule.grade_to)))
     return and_(true(), *parts)
+
+
+def snapshot(db: Session, service_id: int) -> list[dict[str, str]]:
+    """The rules in words a person (and a file) can read: codes, titles and roster ids."""
+    rows = db.execute(
+        select(ServiceAssignment, School.code, SchoolClass.title, Student.sourced_id)
+        .outerjoin(School, School.id == ServiceAssignment.school_id)
+        .outerjoin(SchoolClass, SchoolClass.id == ServiceAssignment.class_id)
+        .outerjoin(Student, Student.id == ServiceAssignment.student_id)
+        .where(ServiceAssignment.service_id == service_id)
+        .order_by(ServiceAssignment.id)
+    )
+    shown = []
+    for rule, school_code, class_title, roster_id in rows:
+        parts = {
+            "school": school_code,
+            "grade_from": rule.grade_from,
+            "grade_to": rule.grade_to,
+            "class": class_title,
+            "student": roster_id,
+        }
+        shown.append({key: value for key, value in parts.items() if value})
+    return shown
+
+
+def newly_covered(rule: ServiceAssignment, earlier: Sequence[ServiceAssignment]) -> ColumnElement[bool]:
+    """Students this rule brings in: it matches them and no rule added before it did (so a
+    child covered by two new rules is told once, by the older one)."""
+    before = [condition(r) for r in earlier if r.id < rule.id]
+    return and_(condition(rule), ~or_(*before)) if before else condition(rule)
 
 
 def rules_of(db: Session, service_id: int) -> list[ServiceAssignment]:

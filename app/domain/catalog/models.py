@@ -90,6 +90,9 @@ class ServiceVersion(Base):
     # A material change from the previous version (catalog.changes.MATERIAL): the guardians of
     # covered children are asked to look at their choice again (ServiceReview).
     asks_review: Mapped[bool] = mapped_column(default=False)
+    # Who the service covered when this version was published (coverage.snapshot): school and
+    # homeroom by code and title, students by roster id, so the record outlives database ids.
+    coverage: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
 
     service: Mapped[Service] = relationship(lazy="raise")
     categories: Mapped[list[ServiceVersionCategory]] = relationship(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.db import utcnow
 from app.domain.audit.service import Actor, record
+from app.domain.catalog import coverage
 from app.domain.catalog.changes import Change, diff, is_material
 from app.domain.catalog.models import (
     USE_GROUPS,
@@ -387,6 +388,7 @@ def _publish(
     details = diff(version_input_from(previous), data) if previous is not None else []
     version = write_version(db, service, (previous.version + 1) if previous else 1, data, actor)
     version.asks_review = is_material(details)
+    version.coverage = coverage.snapshot(db, service.id)
     record(
         db,
         "service.published",
@@ -435,6 +437,34 @@ def _follow_new_categories(db: Session, service: Service, details: list[Change],
             details={"added": new_codes},
         )
     db.flush()
+
+
+def publish_coverage(db: Session, *, service: Service, actor: Actor) -> ServiceVersion:
+    """Version n+1 with the same content and the coverage as it now is: who a service covers
+    is part of its published record. Guardians see no change on the card (nothing they read
+    changed) and no new notice is published; newly covered guardians are told by the caller
+    (choices.jobs.request_coverage_announcement)."""
+    previous = db.scalar(
+        select(ServiceVersion)
+        .options(*_VERSION_LOADS)
+        .where(ServiceVersion.service_id == service.id)
+        .order_by(ServiceVersion.version.desc())
+        .limit(1)
+    )
+    assert previous is not None, "a service is created with its first version"
+    version = write_version(db, service, previous.version + 1, version_input_from(previous), actor)
+    version.coverage = coverage.snapshot(db, service.id)
+    record(
+        db,
+        "service.published",
+        actor=actor,
+        board_id=service.board_id,
+        target_type="service",
+        target_id=service.id,
+        details={"version": version.version, "changed": ["coverage"], "material": False},
+    )
+    db.flush()
+    return version
 
 
 def retire_service(db: Session, *, service: Service, actor: Actor) -> NoticeVersion:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -39,9 +39,12 @@ class CoveredChild(NamedTuple):
     full_name: str
 
 
-def covered_guardians(db: Session, board_id: int, service_id: int) -> dict[int, list[CoveredChild]]:
+def covered_guardians(
+    db: Session, board_id: int, service_id: int, *, only: ColumnElement[bool] | None = None
+) -> dict[int, list[CoveredChild]]:
     """Guardian id → their covered active children, in one query over the assignments
-    (plain columns, not ORM objects, so that a city-wide service stays light)."""
+    (plain columns, not ORM objects, so that a city-wide service stays light). `only` narrows
+    it to some of the covered students (e.g. those a new coverage rule brings in)."""
     assignments = list(
         db.scalars(select(ServiceAssignment).where(ServiceAssignment.service_id == service_id))
     )
@@ -55,6 +58,7 @@ def covered_guardians(db: Session, board_id: int, service_id: int) -> dict[int, 
             Student.status == "active",
             GuardianStudent.status == "active",
             or_(*[coverage.condition(a) for a in assignments]),
+            only if only is not None else true(),
         )
         .order_by(GuardianStudent.guardian_id, Student.id)
     )

@@ -57,7 +57,7 @@ def _value(field: str, value: Any) -> str:
         return _("{days} days").format(days=value)
     if field == "certifications":
         return "、".join(LABELS.certification(c) for c in value)
-    if field in ("governing_law", "court"):
+    if field in ("name", "vendor_name", "governing_law", "court"):
         return _pair(value)
     return str(value)
 

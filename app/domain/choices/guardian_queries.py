@@ -164,8 +164,9 @@ def choice_state(db: Session, student_id: int, definition: ChoiceDefinition) -> 
 
 
 def version_changes(old: ServiceVersion, new: ServiceVersion) -> list[Change]:
-    """What differs between two versions, field by field (put in words on the card)."""
-    return diff(version_input_from(old), version_input_from(new)) or [{"field": "description"}]
+    """What differs between two versions, field by field (put in words on the card); nothing
+    when only the coverage changed."""
+    return diff(version_input_from(old), version_input_from(new))
 
 
 def _load_versions(db: Session, ids: set[int]) -> dict[int, ServiceVersion]:
@@ -249,8 +250,6 @@ def service_cards(db: Session, child: Child, *, mark_seen: bool = True) -> list[
             old = old_versions.get(row.service_version_id)
             if old is not None:
                 card.changes = version_changes(old, view.version)
-            if not card.changes:
-                card.changes = [{"field": "description"}]
             if mark_seen:
                 row.service_version_id = view.version.id
                 row.seen_at = now

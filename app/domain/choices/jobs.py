@@ -14,10 +14,16 @@ from sqlalchemy.orm import Session
 
 from app.db import Database, utcnow
 from app.domain.audit.service import Actor, record
-from app.domain.catalog.models import ServiceVersion
+from app.domain.catalog import coverage
+from app.domain.catalog.models import Service, ServiceAssignment, ServiceVersion
 from app.domain.catalog.service import PublishResult
 from app.domain.choices import reviews
-from app.domain.choices.announcements import ANNOUNCED_CHANGES, covered_guardians, queue_announcements
+from app.domain.choices.announcements import (
+    ANNOUNCED_CHANGES,
+    CoveredChild,
+    covered_guardians,
+    queue_announcements,
+)
 from app.domain.choices.models import ChoiceEvent
 from app.domain.choices.queries import CONFIRMATION_PURPOSE
 from app.domain.choices.requests import CONFIRMATION_TTL
@@ -28,6 +34,7 @@ from app.domain.jobs.runner import JobRun
 from app.domain.tokens.models import OneTimeToken
 
 ANNOUNCE = "choices.announce_service_change"
+ANNOUNCE_COVERAGE = "choices.announce_coverage"
 EXPIRE = "choices.expire_requests"
 EXPIRY_EVERY = timedelta(minutes=5)
 CHUNK = 500
@@ -53,12 +60,68 @@ def request_announcement(db: Session, result: PublishResult, actor: Actor, *, ba
     return jobs.enqueue(db, ANNOUNCE, payload, board_id=result.service.board_id, max_attempts=5)
 
 
-def run_announcement(database: Database, run: JobRun) -> None:
+def request_coverage_announcement(
+    db: Session,
+    service: Service,
+    version: ServiceVersion,
+    rule: ServiceAssignment,
+    actor: Actor,
+    *,
+    base_url: str,
+) -> Job:
+    """Queue telling the guardians a new coverage rule brings in ("a new service will hold your
+    child's data"), in the transaction that added the rule."""
+    payload = {
+        "service_id": service.id,
+        "version_id": version.id,
+        "rule_id": rule.id,
+        "actor": [actor.type, actor.id],
+        "base_url": base_url,
+    }
+    return jobs.enqueue(db, ANNOUNCE_COVERAGE, payload, board_id=service.board_id, max_attempts=5)
+
+
+def run_coverage_announcement(database: Database, run: JobRun) -> None:
+    board_id = run.board_id
+    assert board_id is not None
+    service_id, rule_id = int(run.payload["service_id"]), int(run.payload["rule_id"])
+    with database.session() as db:
+        rule = db.get(ServiceAssignment, rule_id)
+        if rule is None:  # removed again before anyone was told
+            return
+        only = coverage.newly_covered(rule, coverage.rules_of(db, service_id))
+        children = covered_guardians(db, board_id, service_id, only=only)
+    _mail_in_chunks(database, run, children, changed=[], details=[], is_new=True)
+    actor_type, actor_id = run.payload["actor"]
+    with database.transaction() as db:
+        record(
+            db,
+            "guardian.coverage_announced",
+            actor=Actor(actor_type, actor_id),
+            board_id=board_id,
+            target_type="service_version",
+            target_id=run.payload["version_id"],
+            details={
+                "service_id": service_id,
+                "rule_id": rule_id,
+                "emails": int(run.payload.get("emails", 0)),
+            },
+        )
+
+
+def _mail_in_chunks(
+    database: Database,
+    run: JobRun,
+    children: dict[int, list[CoveredChild]],
+    *,
+    changed: list[str],
+    details: list[dict[str, object]],
+    is_new: bool,
+) -> None:
+    """Queue one e-mail per guardian, a chunk per transaction with the job's progress."""
     board_id = run.board_id
     assert board_id is not None
     after = int(run.payload.get("after_guardian_id", 0))
-    with database.session() as db:
-        children = covered_guardians(db, board_id, int(run.payload["service_id"]))
     remaining = sorted(g for g in children if g > after)
     for start in range(0, len(remaining), CHUNK):
         chunk = remaining[start : start + CHUNK]
@@ -72,10 +135,10 @@ def run_announcement(database: Database, run: JobRun) -> None:
                 version=version,
                 guardian_ids=chunk,
                 children=children,
-                changed=list(run.payload["changed"]),
-                details=list(run.payload.get("details", [])),
-                is_new=bool(run.payload["is_new"]),
+                changed=changed,
+                is_new=is_new,
                 base_url=str(run.payload["base_url"]),
+                details=details,
             )
             if run.payload.get("asks_review"):
                 reviews.request_reviews(
@@ -90,6 +153,21 @@ def run_announcement(database: Database, run: JobRun) -> None:
             run.save_progress(
                 db, after_guardian_id=chunk[-1], emails=int(run.payload.get("emails", 0)) + queued
             )
+
+
+def run_announcement(database: Database, run: JobRun) -> None:
+    board_id = run.board_id
+    assert board_id is not None
+    with database.session() as db:
+        children = covered_guardians(db, board_id, int(run.payload["service_id"]))
+    _mail_in_chunks(
+        database,
+        run,
+        children,
+        changed=list(run.payload["changed"]),
+        details=list(run.payload.get("details", [])),
+        is_new=bool(run.payload["is_new"]),
+    )
     actor_type, actor_id = run.payload["actor"]
     with database.transaction() as db:
         record(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.domain.audit.service import Actor
 from app.domain.catalog import coverage
 from app.domain.catalog.models import Service
+from app.domain.choices import coverage_changes
 from app.domain.choices.labels import LABELS
 from app.domain.people.models import GRADES, School, SchoolClass, Student
 from app.errors import Invalid, NotFound
@@ -148,8 +149,8 @@ def add_coverage(
         return _page(request, db, service, values=values, errors=form_errors(exc), status=422)
     if action != "add":
         return _page(request, db, service, values=values, preview=coverage.reach(db, service.board_id, rules))
-    for rule in rules:
-        coverage.add_rule(db, service, rule, actor=Actor.account(scope.account_id))
+    base_url = str(request.app.state.settings.base_url)
+    coverage_changes.cover(db, service, rules, actor=Actor.account(scope.account_id), base_url=base_url)
     return redirect(request, f"/staff/services/{service.id}/coverage")
 
 
@@ -158,5 +159,5 @@ def remove_coverage(
     request: Request, db: DbSession, scope: BoardAdmin, service_id: RowId, rule_id: RowId
 ) -> Response:
     service = _service(db, scope, service_id)
-    coverage.remove_rule(db, service, rule_id, actor=Actor.account(scope.account_id))
+    coverage_changes.uncover(db, service, rule_id, actor=Actor.account(scope.account_id))
     return redirect(request, f"/staff/services/{service.id}/coverage")
