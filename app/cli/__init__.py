@@ -49,8 +49,10 @@ def serve(
     searches, is off. Forwarded headers are believed only from TRUSTED_PROXIES."""
     import uvicorn
 
+    from app.cli import serving
+
     trusted = get_settings().trusted_proxies.strip()
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.asgi:app",
         host=host,
         port=port,
@@ -60,6 +62,7 @@ def serve(
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or None,
     )
+    serving.run(config)
 
 
 @mail_app.command("dispatch")
