@@ -376,7 +376,7 @@ def _schema_problems(error: ValidationError) -> Iterator[Problem]:
     elif kind == "uniqueItems":
         yield Problem(path_of(where), N_("Each value may appear only once."))
     elif kind == "minItems":
-        yield Problem(path_of(where), N_("List at least {limit}."), {"limit": error.validator_value})
+        yield Problem(path_of(where), N_("List at least {limit} entries."), {"limit": error.validator_value})
     else:
         yield Problem(path_of(where), N_("This value is not valid here."))
 
