@@ -330,3 +330,34 @@ def test_a_second_import_changes_nothing_and_a_changed_file_publishes_version_tw
     assert db.get_one(ChoiceDefinition, definition.id).status == "retired"
     versions = db.scalars(select(ServiceVersion).order_by(ServiceVersion.version)).all()
     assert [v.version for v in versions] == [1, 2]  # version 1 is kept as it was published
+
+
+def test_a_board_admin_downloads_the_catalogue_file_from_the_services_page(
+    client: TestClient, db: Session, settings: Settings, run: CliRunner, tmp_path: Path
+) -> None:
+    from tests.staff import factories as staff_factories
+
+    board, _students = _empty_board(db)
+    path = tmp_path / "catalogue.json"
+    path.write_text(json.dumps(GOOD, ensure_ascii=False), encoding="utf-8")
+    assert run.invoke(main, ["catalogue", "import", str(path), "--board", "other"]).exit_code == 0
+    admin = staff_factories.staff(db, board, "board_admin")
+    teacher = staff_factories.staff(db, board, "teacher", db.scalars(select(School)).first())
+    db.commit()
+    sign_in_as(client, db, settings, admin)
+    assert 'href="/staff/catalogue-file"' in client.get("/staff/services").text
+    download = client.get("/staff/catalogue-file")
+    assert download.status_code == 200 and "catalogue-other.yaml" in download.headers["content-disposition"]
+    document = yaml.safe_load(download.text)
+    assert [s["code"] for s in document["services"]] == ["drill"]
+    assert document["services"][0]["coverage"] == [
+        {"school": "E01", "grades": "P3-P6"},
+        {"school": "J01", "homeroom": "2年1組"},
+    ]
+    as_json = client.get("/staff/catalogue-file?format=json")
+    assert as_json.json()["services"][0]["choices"][0]["default"] == "deny"
+    assert db.scalar(select(func.count()).where(AuditEvent.action == "catalogue.exported")) == 2
+    client.cookies.clear()
+    sign_in_as(client, db, settings, teacher)
+    assert 'href="/staff/catalogue-file"' not in client.get("/staff/services").text
+    assert client.get("/staff/catalogue-file").status_code in (403, 404)
