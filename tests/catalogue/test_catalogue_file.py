@@ -161,6 +161,7 @@ def test_an_exported_demo_catalogue_imported_into_an_empty_board_gives_guardians
     again = run.invoke(main, ["catalogue", "export", "--board", "other", "--format", "json"])
     assert again.exit_code == 0
     copied = json.loads(again.stdout)
+    assert copied["notice"] == document["notice"] and copied["board"] == "other"
     assert copied["services"] == sorted(document["services"], key=lambda s: _order(copied, s["code"]))
 
 
