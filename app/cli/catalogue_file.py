@@ -37,8 +37,10 @@ def export(
         None, "--format", help="yaml or json (default: from the file name, else yaml)."
     ),
 ) -> None:
-    """Write the board's whole catalogue as one YAML or JSON file: services with their latest
-    version, coverage rules, choices and the notice text (schema: docs/catalogue-file.md)."""
+    """Write the board's whole catalogue as one YAML or JSON file.
+
+    Services with their latest version, coverage rules, choices and the notice text, in the
+    format of docs/catalogue-file.md (its JSON Schema: app/_resources/schemas/)."""
     import app.domain.models  # noqa: F401  (all tables known to the ORM)
     from app.domain.audit.service import CLI, record
     from app.domain.catalog.catalogue_file import dump, export_document
@@ -79,8 +81,9 @@ def import_file(
     board: str = typer.Option(..., "--board", help="Board code."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would change; change nothing."),
 ) -> None:
-    """Check a catalogue file and bring the board's catalogue in line with it, in one
-    transaction: new services are created, changed ones publish a new version, coverage rules
+    """Check a catalogue file, then bring the board's catalogue in line with it.
+
+    In one transaction: new services are created, changed ones publish a new version, coverage rules
     and choices are added (or removed when the file no longer lists them), and the notice text
     is published when it differs. Any problem, named by its path, refuses the whole file."""
     import app.domain.models  # noqa: F401  (all tables known to the ORM)
