@@ -362,3 +362,26 @@ def test_a_board_admin_downloads_the_catalogue_file_from_the_services_page(
     sign_in_as(client, db, settings, teacher)
     assert 'href="/staff/catalogue-file"' not in client.get("/staff/services").text
     assert client.get("/staff/catalogue-file").status_code in (403, 404)
+
+
+def test_a_choice_is_not_changed_in_place_nor_a_retired_service_brought_back(
+    db: Session, run: CliRunner, tmp_path: Path
+) -> None:
+    board, _students = _empty_board(db)
+    path = tmp_path / "catalogue.json"
+    retired = json.loads(json.dumps(GOOD))
+    retired["services"].append({**retired["services"][0], "code": "old", "status": "retired", "choices": []})
+    path.write_text(json.dumps(retired, ensure_ascii=False), encoding="utf-8")
+    assert run.invoke(main, ["catalogue", "import", str(path), "--board", "other"]).exit_code == 0
+    before = _counts(db, board.id)
+    assert db.scalar(select(Service.status).where(Service.code == "old")) == "retired"
+
+    changed = json.loads(json.dumps(retired))
+    changed["services"][0]["choices"][0]["label"]["ja"] = "統計への利用（変更）"
+    changed["services"][1]["status"] = "active"
+    path.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
+    result = run.invoke(main, ["catalogue", "import", str(path), "--board", "other"])
+    assert result.exit_code == 2
+    assert "services[0].choices[0]: このコードの選択項目は別の設定で提供中です" in result.stderr
+    assert "services[1].status: 利用を終了したサービスは戻せません" in result.stderr
+    assert _counts(db, board.id) == before
