@@ -15,6 +15,9 @@ TEMPLATES_DIR = RESOURCES / "templates"
 LOCALE_DIR = RESOURCES / "locale"
 STATIC_DIR = RESOURCES / "static"
 MIGRATIONS_DIR = RESOURCES / "migrations"
+# The catalogue file's JSON Schema, and the demo board's catalogue file (docs/catalogue-file.md).
+SCHEMAS_DIR = RESOURCES / "schemas"
+DEMO_DIR = RESOURCES / "demo"
 # Filled from npm by `make assets`; a build without them would serve pages without htmx or tokens.
 VENDOR_FILES = (STATIC_DIR / "vendor" / "htmx.min.js", STATIC_DIR / "vendor" / "tokens.css")
 

@@ -107,6 +107,7 @@ def _register_domain_commands() -> None:
     from app.cli.audit import audit_app
     from app.cli.board import board_app
     from app.cli.catalogue import catalogue_app
+    from app.cli.catalogue_file import export as _catalogue_file  # noqa: F401  (export, import)
     from app.cli.choices import choices_app
     from app.cli.demo import demo
     from app.cli.exports import export_app

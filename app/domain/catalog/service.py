@@ -106,7 +106,8 @@ class PublishResult:
     service: Service
     version: ServiceVersion
     previous: ServiceVersion | None
-    notice: NoticeVersion
+    # None when the caller publishes one notice for several changes (a catalogue import).
+    notice: NoticeVersion | None
     changed: list[str]
     # Field by field, for guardians (empty for a new service); see catalog.changes.
     details: list[Change] = field(default_factory=list)
@@ -360,16 +361,17 @@ def publish_notice(
 
 
 def create_service(
-    db: Session, *, board_id: int, code: str, data: VersionInput, actor: Actor
+    db: Session, *, board_id: int, code: str, data: VersionInput, actor: Actor, notice: bool = True
 ) -> PublishResult:
+    """`notice=False`: the caller publishes one notice for all its changes (publish_notice)."""
     service = Service(board_id=board_id, code=code)
     db.add(service)
     db.flush()
-    return _publish(db, service, None, data, actor)
+    return _publish(db, service, None, data, actor, notice)
 
 
 def publish_service_version(
-    db: Session, *, service: Service, data: VersionInput, actor: Actor
+    db: Session, *, service: Service, data: VersionInput, actor: Actor, notice: bool = True
 ) -> PublishResult:
     previous = db.scalar(
         select(ServiceVersion)
@@ -378,11 +380,16 @@ def publish_service_version(
         .order_by(ServiceVersion.version.desc())
         .limit(1)
     )
-    return _publish(db, service, previous, data, actor)
+    return _publish(db, service, previous, data, actor, notice)
 
 
 def _publish(
-    db: Session, service: Service, previous: ServiceVersion | None, data: VersionInput, actor: Actor
+    db: Session,
+    service: Service,
+    previous: ServiceVersion | None,
+    data: VersionInput,
+    actor: Actor,
+    with_notice: bool = True,
 ) -> PublishResult:
     changed = _changes(previous, data)
     details = diff(version_input_from(previous), data) if previous is not None else []
@@ -398,11 +405,15 @@ def _publish(
         target_id=service.id,
         details={"version": version.version, "changed": changed, "material": is_material(details)},
     )
-    notice = publish_notice(
-        db,
-        service.board_id,
-        actor,
-        [{"service_id": service.id, "version": version.version, "changed": changed}],
+    notice = (
+        publish_notice(
+            db,
+            service.board_id,
+            actor,
+            [{"service_id": service.id, "version": version.version, "changed": changed}],
+        )
+        if with_notice
+        else None
     )
     _follow_new_categories(db, service, details, actor)
     return PublishResult(service, version, previous, notice, changed, details)
@@ -467,7 +478,9 @@ def publish_coverage(db: Session, *, service: Service, actor: Actor) -> ServiceV
     return version
 
 
-def retire_service(db: Session, *, service: Service, actor: Actor) -> NoticeVersion:
+def retire_service(
+    db: Session, *, service: Service, actor: Actor, notice: bool = True
+) -> NoticeVersion | None:
     service.status = "retired"
     service.retired_at = utcnow()
     db.flush()
@@ -479,6 +492,8 @@ def retire_service(db: Session, *, service: Service, actor: Actor) -> NoticeVers
         target_type="service",
         target_id=service.id,
     )
+    if not notice:
+        return None
     return publish_notice(db, service.board_id, actor, [{"service_id": service.id, "changed": ["retired"]}])
 
 

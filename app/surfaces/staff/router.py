@@ -20,6 +20,7 @@ from app.surfaces.staff import (
     student_messages,
     students,
 )
+from app.surfaces.staff import catalogue_file as catalogue_file_download
 from app.surfaces.staff import downstream as downstream_pages
 from app.surfaces.staff import incidents as incident_pages
 from app.surfaces.staff import reach as reach_pages
@@ -45,6 +46,7 @@ router.include_router(reach_pages.router)
 router.include_router(downstream_pages.router)
 router.include_router(incident_pages.router)
 router.include_router(guardian_requests.router)
+router.include_router(catalogue_file_download.router)
 
 
 @router.get("/staff")

@@ -17,22 +17,15 @@ from sqlalchemy.orm import Session
 from app.domain.accounts.models import StaffGroupMapping, StaffRole
 from app.domain.audit import service as audit
 from app.domain.boards.models import Board, BoardProviderSetting
-from app.domain.catalog import service as catalog
-from app.domain.catalog.models import (
-    ChoiceDefinition,
-    DataCategory,
-    NoticeVersion,
-    Service,
-    ServiceAssignment,
-    ServiceVersion,
-)
+from app.domain.catalog import catalogue_file, catalogue_import
+from app.domain.catalog.models import ChoiceDefinition, Service
 from app.domain.choices.models import CurrentChoice
 from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, SchoolYear, Student
 from app.domain.tokens import service as tokens
 from app.domain.tokens.models import OneTimeToken
+from app.resources import DEMO_DIR
 from app.surfaces.demo import identities as ids
 from app.surfaces.demo.seed import texts
-from app.surfaces.demo.seed.catalogue import DASHBOARD_CODE, PERMITTED_USES, PHOTO_SERVICE_CODE, SERVICES, Sub
 from app.surfaces.demo.seed.paper_choices import seed_paper_choices
 from app.surfaces.demo.seed.roster import FamilySpec, build_families
 
@@ -95,8 +88,7 @@ def _create_board(db: Session) -> Board:
     )
     schools = _create_schools(db, board)
     _create_roster(db, board, schools)
-    services = _create_catalogue(db, board, schools)
-    _create_choices(db, board, services)
+    _create_catalogue(db, board)
     story = db.scalars(
         select(GuardianStudent.student_id)
         .join(Guardian, Guardian.id == GuardianStudent.guardian_id)
@@ -199,105 +191,11 @@ def _people(
     return students, guardians
 
 
-def _create_catalogue(db: Session, board: Board, schools: dict[str, School]) -> dict[str, Service]:
-    categories = set(db.scalars(select(DataCategory.code)))
-    services: dict[str, Service] = {}
-    for spec in SERVICES:
-        service = Service(board_id=board.id, code=spec.code)
-        db.add(service)
-        db.flush()
-        purposes = [catalog.PurposeInput(spec.purpose, spec.purpose_en)]
-        purposes += [catalog.PurposeInput(text, text_en, letter) for letter, text, text_en in PERMITTED_USES]
-        missing = {code for code, _items in spec.categories} - categories
-        if missing:
-            raise RuntimeError(f"data categories {sorted(missing)} missing: run `portal db upgrade` first")
-        data = catalog.VersionInput(
-            name=spec.name,
-            name_en=spec.name_en,
-            use_group=spec.use_group,
-            description=spec.description,
-            description_en=spec.description_en,
-            vendor_name=spec.vendor,
-            vendor_name_en=spec.vendor_en,
-            policy_url=spec.policy_url,
-            certifications=list(spec.certifications),
-            data_centre_country=spec.country,
-            governing_law=spec.governing_law,
-            governing_law_en=spec.governing_law_en,
-            court=spec.court,
-            court_en=spec.court_en,
-            backup_retention_days=spec.backup_days,
-            erasure_certificate=spec.erasure_certificate,
-            anonymized_statistics=spec.statistics,
-            yearly_audit=spec.yearly_audit,
-            categories=[
-                catalog.CategoryInput(code, items, items_en) for code, (items, items_en) in spec.categories
-            ],
-            purposes=purposes,
-            subcontractors=_flatten(spec.subcontractors),
-        )
-        catalog.write_version(db, service, 1, data, audit.SYSTEM)
-        for rule in spec.assignments:
-            db.add(
-                ServiceAssignment(
-                    service_id=service.id,
-                    school_id=schools[rule.school].id if rule.school else None,
-                    grade_from=rule.grade_from,
-                    grade_to=rule.grade_to,
-                )
-            )
-        services[spec.code] = service
-    db.flush()
-    versions = db.execute(
-        select(ServiceVersion.service_id, ServiceVersion.id).where(
-            ServiceVersion.service_id.in_([s.id for s in services.values()])
-        )
-    ).all()
-    db.add(
-        NoticeVersion(
-            board_id=board.id,
-            version=1,
-            title=texts.NOTICE_TITLE,
-            title_en=texts.NOTICE_TITLE_EN,
-            body=texts.NOTICE_BODY,
-            body_en=texts.NOTICE_BODY_EN,
-            catalogue={"service_versions": {str(sid): vid for sid, vid in versions}, "changes": []},
-        )
-    )
-    db.flush()
-    return services
-
-
-def _flatten(
-    subs: tuple[Sub, ...], flat: list[catalog.SubcontractorInput] | None = None, parent: int | None = None
-) -> list[catalog.SubcontractorInput]:
-    """Nested 委託 → 再委託 specs as the flat list the catalogue takes (parent by index)."""
-    flat = [] if flat is None else flat
-    for sub in subs:
-        flat.append(
-            catalog.SubcontractorInput(
-                sub.name,
-                sub.name_en,
-                sub.task,
-                sub.task_en,
-                sub.data_items,
-                sub.data_items_en,
-                sub.country,
-                list(sub.certifications),
-                parent,
-            )
-        )
-        _flatten(sub.children, flat, len(flat) - 1)
-    return flat
-
-
-def _create_choices(db: Session, board: Board, services: dict[str, Service]) -> None:
-    for service_code, spec in (
-        (DASHBOARD_CODE, texts.DASHBOARD_CHOICE),
-        (PHOTO_SERVICE_CODE, texts.PHOTO_CHOICE),
-    ):
-        db.add(ChoiceDefinition(board_id=board.id, service_id=services[service_code].id, **spec))
-    db.flush()
+def _create_catalogue(db: Session, board: Board) -> None:
+    """The demo catalogue file, through the same import as `portal catalogue import`."""
+    raw = (DEMO_DIR / "catalogue.yaml").read_bytes()
+    spec = catalogue_file.read_document(db, board.id, raw, "catalogue.yaml")
+    catalogue_import.apply(db, catalogue_import.plan(db, board.id, spec), actor=audit.SYSTEM)
 
 
 def _create_staff(db: Session, board: Board, schools: dict[str, School]) -> None:
