@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from app.cli import main
 from app.config import Settings, get_settings
+from app.db import Database
 from app.domain.audit.models import AuditEvent
 from app.domain.boards.models import Board
 from app.domain.catalog.models import (
@@ -34,7 +35,7 @@ from app.domain.jobs.models import Job
 from app.domain.people.models import Guardian, GuardianStudent, School, Student
 from app.surfaces.demo.seed import seed_demo
 from tests.guardian import factories as f
-from tests.helpers import sign_in_as
+from tests.helpers import SmtpSink, body_of, deliver_mail, run_jobs, sign_in_as
 
 
 @pytest.fixture
@@ -385,3 +386,29 @@ def test_a_choice_is_not_changed_in_place_nor_a_retired_service_brought_back(
     assert "services[0].choices[0]: このコードの選択項目は別の設定で提供中です" in result.stderr
     assert "services[1].status: 利用を終了したサービスは戻せません" in result.stderr
     assert _counts(db, board.id) == before
+
+
+def test_a_coverage_rule_added_by_a_file_is_a_version_and_tells_the_family_it_brings_in(
+    db: Session, database: Database, settings: Settings, smtp: SmtpSink, run: CliRunner, tmp_path: Path
+) -> None:
+    _board, students = _empty_board(db)
+    first = json.loads(json.dumps(GOOD))
+    first["services"][0]["coverage"] = [{"school": "E01", "grades": "P3-P6"}]
+    path = tmp_path / "catalogue.json"
+    path.write_text(json.dumps(first, ensure_ascii=False), encoding="utf-8")
+    assert run.invoke(main, ["catalogue", "import", str(path), "--board", "other"]).exit_code == 0
+    run_jobs(database, settings)
+    deliver_mail(database, settings)
+    [new_service] = smtp.to("other-board@example.jp")
+    assert students["P4"].given_name in body_of(new_service)
+
+    path.write_text(json.dumps(GOOD, ensure_ascii=False), encoding="utf-8")  # adds the J01 homeroom
+    assert run.invoke(main, ["catalogue", "import", str(path), "--board", "other"]).exit_code == 0
+    db.expire_all()
+    latest = db.scalars(select(ServiceVersion).order_by(ServiceVersion.version.desc())).first()
+    assert latest is not None and latest.version == 2
+    assert {"school": "J01", "class": "2年1組"} in latest.coverage
+    run_jobs(database, settings)
+    deliver_mail(database, settings)
+    told = smtp.to("other-board@example.jp")
+    assert len(told) == 2 and students["J2"].given_name in body_of(told[-1])
