@@ -32,6 +32,7 @@ from tests.helpers import (
     shown_notice,
     sign_in_as,
 )
+from tests.requests.test_receipt_schema import RECEIPT_SCHEMA, _validate
 from tests.staff import factories as staff_factories
 
 LABEL = "学校だよりへのお子様の写真の掲載"
@@ -138,6 +139,7 @@ def test_an_opt_in_board_wide_choice_is_created_announced_chosen_confirmed_and_e
     confirmed = db.get_one(ChoiceEvent, current.event_id)
     receipt = client.get(f"/children/{world.hanako.id}/receipts/{confirmed.receipt_id}?format=json").json()
     assert receipt["processing"]["service"] is None
+    _validate(receipt, RECEIPT_SCHEMA)  # the published schema allows it
     assert receipt["processing"]["choice"]["default_value"] == "deny"
     assert receipt["processing"]["choice"]["label"] == LABEL
     shown = client.get(f"/children/{world.hanako.id}/receipts/{confirmed.receipt_id}").text

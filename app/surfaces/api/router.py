@@ -93,6 +93,10 @@ def hide_list(
     caller = authenticate(request, db, credentials)
     facts = service.definition_facts(db, caller.board_id)
     item = service.find_definition(facts, service_code, choice)
+    if item is None and choice_list.find_choice(db, caller.board_id, service_code, choice) is not None:
+        raise HTTPException(  # an opt-in choice: "allow" does not hide (ADR 0092)
+            status_code=404, detail="This choice is opt-in; read who allowed it from /api/v1/choice-list."
+        )
     if item is None:
         raise HTTPException(status_code=404, detail="No such service and choice for this board.")
     try:
