@@ -294,3 +294,35 @@ def test_an_opt_in_service_choice_is_on_the_choice_list_not_the_hide_list_and_re
         notice_version=shown_notice(db, world.board.id),
     )
     assert refused.status_code == 404
+
+
+def test_the_school_records_a_board_wide_choice_given_on_paper(
+    client: TestClient, db: Session, database: Database, settings: Settings, smtp: SmtpSink, world: World
+) -> None:
+    admin = staff_factories.staff(db, world.board, "board_admin")
+    clerk = staff_factories.staff(db, world.board, "school_admin", world.school)
+    db.commit()
+    sign_in_as(client, db, settings, admin)
+    definition_id = _create_board_choice(client, settings)
+    client.cookies.clear()
+    sign_in_as(client, db, settings, clerk)
+    student_page = client.get(f"/staff/students/{world.hanako.id}").text
+    assert LABEL in student_page and "教育委員会全体" in student_page
+    assert f'value="{definition_id}"' in client.get(f"/staff/students/{world.hanako.id}/record").text
+    recorded = _post(
+        client,
+        settings,
+        f"/staff/students/{world.hanako.id}/record",
+        definition=str(definition_id),
+        value="allow",
+        channel="paper",
+        reason="12月1日の同意書",
+        guardian=str(world.mother.id),
+    )
+    assert recorded.status_code == 303
+    db.expire_all()
+    current = db.scalar(select(CurrentChoice).where(CurrentChoice.definition_id == definition_id))
+    assert current is not None and current.value == "allow" and current.channel == "paper"
+    deliver_mail(database, settings)
+    [told] = [m for m in smtp.to("yoko.yamada@example.jp") if "記録" in str(m["Subject"])]
+    assert "教育委員会全体（特定のサービスではありません）" in body_of(told) and LABEL in body_of(told)
