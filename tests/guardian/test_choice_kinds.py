@@ -326,3 +326,38 @@ def test_the_school_records_a_board_wide_choice_given_on_paper(
     deliver_mail(database, settings)
     [told] = [m for m in smtp.to("yoko.yamada@example.jp") if "記録" in str(m["Subject"])]
     assert "教育委員会全体（特定のサービスではありません）" in body_of(told) and LABEL in body_of(told)
+
+
+def test_announcing_a_service_choice_mails_only_the_guardians_of_covered_children(
+    client: TestClient, db: Session, database: Database, settings: Settings, smtp: SmtpSink, world: World
+) -> None:
+    from tests.guardian.factories import link, make_guardian, make_school, make_student
+
+    elsewhere = make_school(db, world.board, name="けやき中学校", name_en="Keyaki JHS")
+    uncovered = make_guardian(db, world.board, family="鈴木", given="花", email="hana.suzuki@example.jp")
+    link(db, uncovered, make_student(db, elsewhere, family="鈴木", given="一郎", grade="J1"))
+    admin = staff_factories.staff(db, world.board, "board_admin")
+    db.commit()
+    sign_in_as(client, db, settings, admin)
+    # Teams covers the first school only; the new choice is announced to its families alone.
+    created = _post(
+        client,
+        settings,
+        f"/staff/services/{world.learning.id}/definitions",
+        code="video_lessons",
+        kind="opt_out",
+        label="授業動画の録画",
+    )
+    assert created.status_code == 303
+    definition = db.scalar(select(ChoiceDefinition).where(ChoiceDefinition.code == "video_lessons"))
+    assert definition is not None and definition.default_value == "allow"
+    assert _post(client, settings, f"/staff/definitions/{definition.id}/announce").status_code == 303
+    run_jobs(database, settings)
+    deliver_mail(database, settings)
+    announced = [
+        m for m in smtp.messages if "新しい選択" in str(m["Subject"]) or "A new choice" in str(m["Subject"])
+    ]
+    recipients = sorted(str(m["To"]) for m in announced)
+    assert recipients == ["misaki.sato@example.jp", "taro.yamada@example.jp", "yoko.yamada@example.jp"]
+    assert "オプトアウト" in body_of(next(m for m in announced if "yoko" in str(m["To"])))
+    assert smtp.to("hana.suzuki@example.jp") == []
