@@ -72,6 +72,8 @@ def _fragment_context(db: DbSession, child: Child, state: ChoiceState) -> dict[s
         "category_map": category_names(db),
         "email_on_file": LABELS.mask_email(guardian.email),
         "notice_id": notices.current_notice_id(db, child.student.board_id),
+        # A board-wide choice sits under its section's h2 (ADR 0092), a service's under h4.
+        "choice_heading": "h3" if state.definition.service_id is None else "h5",
     }
 
 
