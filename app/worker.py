@@ -13,6 +13,7 @@ from datetime import timedelta
 from app.config import Settings
 from app.db import Database
 from app.domain.audit.service import SYSTEM, record
+from app.domain.choices import choice_announcements
 from app.domain.choices import jobs as choice_jobs
 from app.domain.exports import audit_anchor
 from app.domain.incidents import notify as incident_notify
@@ -27,6 +28,7 @@ KINDS = (
     JobKind(roster_jobs.IMPORT, roster_jobs.run_import_job, give_up=roster_jobs.give_up_import),
     JobKind(choice_jobs.ANNOUNCE, choice_jobs.run_announcement),
     JobKind(choice_jobs.ANNOUNCE_COVERAGE, choice_jobs.run_coverage_announcement),
+    JobKind(choice_announcements.ANNOUNCE_CHOICE, choice_announcements.run_choice_announcement),
     JobKind(choice_jobs.EXPIRE, choice_jobs.run_expiry, every=choice_jobs.EXPIRY_EVERY),
     JobKind(audit_anchor.ANCHOR, audit_anchor.run_anchor, every=audit_anchor.ANCHOR_EVERY),
     JobKind(incident_notify.NOTIFY, incident_notify.run_notify),

@@ -180,6 +180,8 @@ def test_every_page_is_accessible_and_fits_320_pixels(
         ("staff-students", "/staff/students?q=%E5%B1%B1%E7%94%B0"),
         ("staff-student", f"/staff/students/{hanako.id}"),
         ("staff-service-new", "/staff/services/new"),
+        ("staff-choices", "/staff/choices"),
+        ("staff-definition", f"/staff/definitions/{photo}"),
         ("staff-providers", "/staff/providers"),
         ("staff-letters-class", f"/staff/letters/classes/{class_id}"),
     ]:

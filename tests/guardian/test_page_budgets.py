@@ -16,8 +16,9 @@ from app.domain.choices import service as choices
 from tests.guardian.factories import World, link, make_service, make_student
 from tests.helpers import StatementCounter, sign_in_as
 
-# With the notice version and reviews owed (ADR 0089, 0090), incidents and receipts (ADR 0086).
-CHILD_PAGE_BUDGET = 21
+# With the notice version and reviews owed (ADR 0089, 0090), incidents and receipts (ADR 0086),
+# and the board-wide choices (one statement whatever their number, ADR 0092).
+CHILD_PAGE_BUDGET = 22
 CHILDREN_PAGE_BUDGET = 3
 HISTORY_PAGE_BUDGET = 13  # with who saw the child's data (seven statements, ADR 0086)
 

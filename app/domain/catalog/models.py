@@ -245,9 +245,12 @@ CHOICE_KINDS = ("toggle", "categories")
 
 
 class ChoiceDefinition(Base):
-    """A decision the board offers per service, e.g. "hide on the School Dashboard".
+    """A decision the board offers per service, e.g. "hide on the School Dashboard", or to the
+    whole board (`service_id` null, e.g. photos in the newsletter: offered to every guardian
+    of every active student of the board, ADR 0092).
 
-    `kind="toggle"`: values are `options` (e.g. ["show", "hide"]).
+    `kind="toggle"`: values are `options` (["show", "hide"], or ["allow", "deny"] with either
+    default: opt-out when the default is "allow", opt-in when it is "deny").
     `kind="categories"`: values are `options` (e.g. ["show", "hide_all", "hide_some"]);
     with `hide_some` the guardian picks among `category_codes`.
     """
@@ -257,7 +260,7 @@ class ChoiceDefinition(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
-    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(60))
     kind: Mapped[str] = mapped_column(String(20), default="toggle")
     options: Mapped[list[str]] = mapped_column(default=list)
@@ -270,3 +273,30 @@ class ChoiceDefinition(Base):
     status: Mapped[str] = mapped_column(String(10), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     retired_at: Mapped[datetime | None]
+    # The wording above is that of version `version` (ChoiceDefinitionVersion); an edit adds
+    # a version and moves these columns to it, so the rows guardians confirmed keep theirs.
+    version: Mapped[int] = mapped_column(default=1)
+    announced_at: Mapped[datetime | None]
+
+    @property
+    def board_wide(self) -> bool:
+        return self.service_id is None
+
+
+class ChoiceDefinitionVersion(Base):
+    """The wording and options of a choice as published; never edited (ADR 0092)."""
+
+    __tablename__ = "choice_definition_versions"
+    __table_args__ = (UniqueConstraint("definition_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("choice_definitions.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    options: Mapped[list[str]] = mapped_column(default=list)
+    category_codes: Mapped[list[str]] = mapped_column(default=list)
+    label: Mapped[str] = mapped_column(String(300))
+    label_en: Mapped[str] = mapped_column(String(300), default="")
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    explanation_en: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))

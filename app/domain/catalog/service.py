@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.db import utcnow
 from app.domain.audit.service import Actor, record
 from app.domain.catalog import coverage
+from app.domain.catalog import definitions as choice_definitions
 from app.domain.catalog.changes import Change, diff, is_material
 from app.domain.catalog.models import (
     USE_GROUPS,
@@ -167,7 +168,8 @@ def _definitions_by_service(db: Session, service_ids: Sequence[int]) -> dict[int
         .order_by(ChoiceDefinition.id)
     )
     for definition in db.scalars(query):
-        result.setdefault(definition.service_id, []).append(definition)
+        if definition.service_id is not None:
+            result.setdefault(definition.service_id, []).append(definition)
     return result
 
 
@@ -534,6 +536,10 @@ def add_definition(
         explanation_en=explanation_en,
     )
     db.add(definition)
+    db.flush()
+    db.add(
+        choice_definitions.snapshot(definition, actor.id if actor.type == "account" else None)
+    )  # version 1 (ADR 0092)
     db.flush()
     record(
         db,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from app.db import utcnow
 from app.domain.accounts.models import Account
 from app.domain.catalog.changes import Change, diff
+from app.domain.catalog.definitions import board_wide_definitions
 from app.domain.catalog.models import (
     USE_GROUPS,
     ChoiceDefinition,
@@ -198,9 +199,17 @@ def service_cards(db: Session, child: Child, *, mark_seen: bool = True) -> list[
 
     With `mark_seen` the guardian's view of each service is moved to the current version.
     """
+    return child_choices(db, child, mark_seen=mark_seen)[0]
+
+
+def child_choices(
+    db: Session, child: Child, *, mark_seen: bool = True
+) -> tuple[list[ServiceCard], list[ChoiceState]]:
+    """The service cards, and the board-wide choices (ADR 0092) read with the same statements."""
     student = child.student
     views = services_for_student(db, student)
-    definitions = [d for view in views for d in view.definitions]
+    board_wide = board_wide_definitions(db, student.board_id)
+    definitions = [d for view in views for d in view.definitions] + board_wide
     effective = effective_choices(db, [student.id], definitions) if definitions else {}
     seen = {
         row.service_id: row
@@ -255,7 +264,7 @@ def service_cards(db: Session, child: Child, *, mark_seen: bool = True) -> list[
                 row.seen_at = now
         cards.append(card)
     db.flush()
-    return cards
+    return cards, [states[d.id] for d in board_wide]
 
 
 def group_cards(cards: list[ServiceCard]) -> list[tuple[str, list[ServiceCard]]]:
@@ -268,7 +277,18 @@ def group_cards(cards: list[ServiceCard]) -> list[tuple[str, list[ServiceCard]]]
 
 def find_definition(db: Session, student: Student, definition_id: int) -> ChoiceDefinition | None:
     """Only active definitions of services that cover this child can be set for this child
-    (an id from another service, school or board is simply not found)."""
+    (an id from another service, school or board is simply not found); a board-wide choice
+    can be set for every active child of its board."""
+    board_wide = db.scalar(
+        select(ChoiceDefinition).where(
+            ChoiceDefinition.id == definition_id,
+            ChoiceDefinition.board_id == student.board_id,
+            ChoiceDefinition.service_id.is_(None),
+            ChoiceDefinition.status == "active",
+        )
+    )
+    if board_wide is not None:
+        return board_wide
     for view in services_for_student(db, student):
         for definition in view.definitions:
             if definition.id == definition_id:

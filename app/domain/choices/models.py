@@ -64,6 +64,8 @@ class ChoiceEvent(Base):
     # (paper, email, phone, in_person), shown to the guardian on the history and the receipt.
     received_on: Mapped[date | None]
     received_by: Mapped[str] = mapped_column(String(12), default="")
+    # The version of the choice's wording the guardian was shown (ADR 0092); null = version 1.
+    definition_version: Mapped[int | None]
 
     definition: Mapped[ChoiceDefinition] = relationship(lazy="raise")
 

@@ -28,7 +28,13 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.boards.models import Board
-from app.domain.catalog.models import NoticeVersion, ServiceVersion, ServiceVersionCategory
+from app.domain.catalog.definitions import wordings
+from app.domain.catalog.models import (
+    ChoiceDefinitionVersion,
+    NoticeVersion,
+    ServiceVersion,
+    ServiceVersionCategory,
+)
 from app.domain.choices.models import ChoiceEvent
 from app.domain.people.language import language_of
 from app.domain.people.models import Guardian, Student
@@ -113,7 +119,9 @@ def build_receipts(db: Session, events: Sequence[ChoiceEvent], *, base_url: str 
         if notice_ids
         else {}
     )
-    service_ids = {e.definition.service_id for e in events}
+    service_ids = {e.definition.service_id for e in events if e.definition.service_id is not None}
+    # The wording each guardian was shown (ADR 0092): the version recorded with the event.
+    shown = wordings(db, {(e.definition_id, e.definition_version or 1) for e in events})
     versions: dict[int, list[ServiceVersion]] = defaultdict(list)
     for found in db.scalars(
         select(ServiceVersion)
@@ -141,7 +149,8 @@ def build_receipts(db: Session, events: Sequence[ChoiceEvent], *, base_url: str 
     receipts = []
     for event in events:
         notice = notices.get(event.notice_version_id) if event.notice_version_id else None
-        version = _pick_version(versions.get(event.definition.service_id, []), event.created_at, notice)
+        service_id = event.definition.service_id
+        version = _pick_version(versions.get(service_id, []) if service_id else [], event.created_at, notice)
         following = [
             e
             for e in later[(event.student_id, event.definition_id)]
@@ -157,6 +166,7 @@ def build_receipts(db: Session, events: Sequence[ChoiceEvent], *, base_url: str 
                 version=version,
                 withdrawn_by=following[0] if following else None,
                 base_url=base_url,
+                wording=shown.get((event.definition_id, event.definition_version or 1)),
             )
         )
     return receipts
@@ -199,9 +209,15 @@ def _receipt(
     version: ServiceVersion | None,
     withdrawn_by: ChoiceEvent | None,
     base_url: str,
+    wording: ChoiceDefinitionVersion | None = None,
 ) -> dict[str, Any]:
     definition = event.definition
-    service: dict[str, Any] = {"id": definition.service_id, "version": None, "name": "", "name_en": ""}
+    # A board-wide choice (ADR 0092) is about no one service: `service` is null.
+    service: dict[str, Any] | None = (
+        None
+        if definition.service_id is None
+        else {"id": definition.service_id, "version": None, "name": "", "name_en": ""}
+    )
     purposes: list[dict[str, Any]] = []
     categories: list[dict[str, Any]] = []
     storage: dict[str, Any] = {"country": None}
@@ -298,11 +314,16 @@ def _receipt(
             ),
             "choice": {
                 "code": definition.code,
-                "label": definition.label,
-                "label_en": definition.label_en,
+                "label": wording.label if wording else definition.label,
+                "label_en": wording.label_en if wording else definition.label_en,
+                "explanation": wording.explanation if wording else definition.explanation,
+                "explanation_en": wording.explanation_en if wording else definition.explanation_en,
+                "definition_version": wording.version if wording else definition.version,
                 "value": event.value,
                 "category_codes": list(event.category_codes),
                 "default_value": definition.default_value,
+                "kind": definition.kind,
+                "options": list(wording.options if wording else definition.options),
             },
         },
         "parties": [

@@ -26,7 +26,7 @@ def record_for_guardian(
     db: Session,
     *,
     definition: ChoiceDefinition,
-    service_version: ServiceVersion,
+    service_version: ServiceVersion | None,  # None: a board-wide choice (ADR 0092)
     student: Student,
     value: str,
     category_codes: list[str],

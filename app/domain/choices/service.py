@@ -163,6 +163,7 @@ def write_request(
         notice_version_id=notice.id if notice is not None else None,
         received_on=received[0] if received else None,
         received_by=received[1] if received else "",
+        definition_version=definition.version,
     )
     db.add(event)
     db.flush()
@@ -207,6 +208,7 @@ def _follow_up(request: ChoiceEvent, kind: str, actor_account_id: int | None) ->
         category_codes=list(request.category_codes),
         channel=request.channel,
         reason=request.reason,
+        definition_version=request.definition_version,
         actor_account_id=actor_account_id,
         guardian_id=request.guardian_id,
         notice_version_id=request.notice_version_id,

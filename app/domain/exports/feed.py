@@ -58,7 +58,8 @@ class DefinitionFacts:
 
 
 def definition_facts(db: Session, board_id: int) -> dict[int, DefinitionFacts]:
-    """Every choice definition of a board with its service's latest version categories."""
+    """Every choice definition of a board with its service's latest version categories
+    (service choices whose non-default value hides; board-wide choices have no service)."""
     versions = db.execute(
         select(ServiceVersion.id, ServiceVersion.service_id, ServiceVersion.version).where(
             ServiceVersion.id.in_(latest_version_ids(board_id))
@@ -79,10 +80,12 @@ def definition_facts(db: Session, board_id: int) -> dict[int, DefinitionFacts]:
     rows2 = db.execute(
         select(ChoiceDefinition, Service.code)
         .join(Service, Service.id == ChoiceDefinition.service_id)
-        .where(ChoiceDefinition.board_id == board_id)
+        # An opt-in choice's non-default value allows rather than hides: it is on the choice
+        # list (`choice_list.py`), not the hide list or this feed (ADR 0092).
+        .where(ChoiceDefinition.board_id == board_id, ChoiceDefinition.default_value != "deny")
     ).all()
     for definition, code in rows2:
-        version_id, number = version_of.get(definition.service_id, (0, 0))
+        version_id, number = version_of.get(definition.service_id or 0, (0, 0))
         facts[definition.id] = DefinitionFacts(definition, code, number, categories.get(version_id, []))
     return facts
 

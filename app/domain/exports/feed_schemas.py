@@ -40,6 +40,25 @@ class ChangeFeed(BaseModel):
     has_more: bool = Field(description="True when more changes are waiting; ask again at once.")
 
 
+class StudentChoice(BaseModel):
+    student_id: str = Field(description="The student's roster id (OneRoster sourcedId).")
+    value: str = Field(description="The confirmed value in force; it differs from the choice's `default`.")
+    categories: list[str] = Field(description="For a categories choice: the data category codes hidden.")
+
+
+class ChoiceList(BaseModel):
+    service: str | None = Field(description="Service code; null for a board-wide choice.")
+    choice: str
+    kind: Literal["toggle", "categories"]
+    options: list[str]
+    default: str = Field(
+        description="What is in force for every student not listed (e.g. `deny` for an opt-in choice)."
+    )
+    status: Literal["active", "retired"]
+    items: list[StudentChoice] = Field(description="Students whose confirmed value is not the default.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
 class ErrorBody(BaseModel):
     status: int
     title: str

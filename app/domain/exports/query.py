@@ -38,6 +38,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("service", "Service"),
     ("choice", "Choice"),
     ("value", "Value"),
+    ("default", "Default"),
     ("effective_since", "Effective since"),
     ("channel", "Channel"),
 )
@@ -78,10 +79,11 @@ class DefinitionInfo:
 
 
 def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, DefinitionInfo]:
-    """Service names (latest version) and choice labels of a board, in `lang`."""
+    """Service names (latest version) and choice labels of a board, in `lang`; a board-wide
+    choice (ADR 0092) has no service code and the service column says so."""
     rows = db.execute(
         select(ChoiceDefinition, Service.code, ServiceVersion.name, ServiceVersion.name_en)
-        .join(Service, Service.id == ChoiceDefinition.service_id)
+        .outerjoin(Service, Service.id == ChoiceDefinition.service_id)
         .outerjoin(
             ServiceVersion,
             and_(
@@ -94,6 +96,14 @@ def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, Definit
     infos: dict[int, DefinitionInfo] = {}
     for definition, code, name, name_en in rows:
         english = lang == "en"
+        if code is None:
+            infos[definition.id] = DefinitionInfo(
+                service_code="",
+                service_name=gettext("Whole board", lang),
+                choice=(definition.label_en if english and definition.label_en else definition.label),
+                definition=definition,
+            )
+            continue
         infos[definition.id] = DefinitionInfo(
             service_code=code,
             service_name=(name_en if english and name_en else name) or code,
@@ -217,6 +227,7 @@ def iter_rows(
             info.service_name,
             info.choice,
             format_value(value, category_codes, info),
+            info.definition.default_value if info.definition is not None else "",
             since.astimezone(TOKYO).isoformat(timespec="seconds") if since else "",
             channel,
         ]

@@ -20,8 +20,9 @@ from app.domain.apikeys import service as keys
 from app.domain.apikeys.models import ApiKey
 from app.domain.audit.service import Actor, record
 from app.domain.evidence.service import record_pickup
+from app.domain.exports import choice_list
 from app.domain.exports import feed as service
-from app.domain.exports.feed_schemas import ChangeFeed, ErrorResponse, HideList
+from app.domain.exports.feed_schemas import ChangeFeed, ChoiceList, ErrorResponse, HideList
 from app.domain.tokens.service import rate_key, rate_limited
 from app.errors import RateLimited
 from app.surfaces.dependencies import DbSession
@@ -92,6 +93,10 @@ def hide_list(
     caller = authenticate(request, db, credentials)
     facts = service.definition_facts(db, caller.board_id)
     item = service.find_definition(facts, service_code, choice)
+    if item is None and choice_list.find_choice(db, caller.board_id, service_code, choice) is not None:
+        raise HTTPException(  # an opt-in choice: "allow" does not hide (ADR 0092)
+            status_code=404, detail="This choice is opt-in; read who allowed it from /api/v1/choice-list."
+        )
     if item is None:
         raise HTTPException(status_code=404, detail="No such service and choice for this board.")
     try:
@@ -117,6 +122,47 @@ def hide_list(
         board_id=caller.board_id,
         target_type="choice_definition",
         target_id=item.definition.id,
+        details={"rows": len(result.items), "cursor": cursor or ""},
+    )
+    return _with_etag(request, result)
+
+
+@router.get(
+    "/choice-list", response_model=ChoiceList, summary="Every student whose choice is not the default"
+)
+def choice_list_route(
+    request: Request,
+    db: DbSession,
+    credentials: Credentials,
+    choice: Annotated[str, Query(pattern=CODE, description="Choice code, e.g. `newsletter_photos`.")],
+    service_code: Annotated[
+        str | None,
+        Query(alias="service", pattern=CODE, description="Service code; omit for a board-wide choice."),
+    ] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^v[0-9]{1,18}$", description="`next_cursor` of the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> Response:
+    """Any kind of choice (show/hide, opt-out or opt-in allow/deny, categories, board-wide):
+    each student whose confirmed value differs from `default`, with that value. Students not
+    listed have the default — for an opt-in choice (default `deny`) the list is who allowed."""
+    caller = authenticate(request, db, credentials)
+    found = choice_list.find_choice(db, caller.board_id, service_code, choice)
+    if found is None:
+        raise HTTPException(status_code=404, detail="No such choice for this board.")
+    definition, code = found
+    try:
+        result = choice_list.choice_list(db, definition, code, cursor=cursor, limit=limit)
+    except service.BadCursor as exc:
+        raise _bad_request("The cursor is not valid; start again without one.") from exc
+    record(
+        db,
+        "api.choice_list",
+        actor=Actor.api_key(caller.id),
+        board_id=caller.board_id,
+        target_type="choice_definition",
+        target_id=definition.id,
         details={"rows": len(result.items), "cursor": cursor or ""},
     )
     return _with_etag(request, result)

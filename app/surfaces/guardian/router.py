@@ -21,6 +21,7 @@ from app.domain.choices.access_history import access_history
 from app.domain.choices.guardian_queries import (
     Child,
     ChoiceState,
+    child_choices,
     children_of,
     choice_state,
     find_child,
@@ -28,7 +29,6 @@ from app.domain.choices.guardian_queries import (
     group_cards,
     history_actor_kinds,
     request_states,
-    service_cards,
 )
 from app.domain.choices.labels import LABELS
 from app.domain.choices.propagation import propagation
@@ -72,6 +72,8 @@ def _fragment_context(db: DbSession, child: Child, state: ChoiceState) -> dict[s
         "category_map": category_names(db),
         "email_on_file": LABELS.mask_email(guardian.email),
         "notice_id": notices.current_notice_id(db, child.student.board_id),
+        # A board-wide choice sits under its section's h2 (ADR 0092), a service's under h4.
+        "choice_heading": "h3" if state.definition.service_id is None else "h5",
     }
 
 
@@ -84,10 +86,11 @@ def _child_page(
     failed: ChoiceState | None = None,
     status_code: int = 200,
 ) -> Response:
-    cards = service_cards(db, child)
+    cards, board_choices = child_choices(db, child)
     if failed is not None:
         for card in cards:
             card.choices = [failed if s.definition.id == failed.definition.id else s for s in card.choices]
+        board_choices = [failed if s.definition.id == failed.definition.id else s for s in board_choices]
     guardian = db.get_one(Guardian, child.guardian_id)
     return _page(
         request,
@@ -96,6 +99,7 @@ def _child_page(
             "child": child,
             "siblings": children_of(db, principal.guardian_ids),
             "groups": group_cards(cards),
+            "board_choices": board_choices,
             "category_map": category_names(db),
             "email_on_file": LABELS.mask_email(guardian.email),
             "notice_id": notices.current_notice_id(db, child.student.board_id),
@@ -163,15 +167,16 @@ def set_choice(
         category_codes=codes,
         account_id=principal.account.id,
     )
-    mark_reviewed(
-        db,
-        board_id=child.student.board_id,
-        guardian_id=guardian.id,
-        student_id=child.student.id,
-        service_id=definition.service_id,
-        outcome="changed",
-        account_id=principal.account.id,
-    )
+    if definition.service_id is not None:  # a board-wide choice has no service to review
+        mark_reviewed(
+            db,
+            board_id=child.student.board_id,
+            guardian_id=guardian.id,
+            student_id=child.student.id,
+            service_id=definition.service_id,
+            outcome="changed",
+            account_id=principal.account.id,
+        )
     return _after_change(request, db, child, definition)
 
 

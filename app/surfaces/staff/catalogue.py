@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.domain.audit.service import Actor
+from app.domain.catalog import definitions as choice_definitions
 from app.domain.catalog import service as catalog
 from app.domain.catalog.changes import PROMISES
 from app.domain.catalog.models import (
@@ -297,17 +298,16 @@ def create_definition(
     hideable = [c.category.code for c in view.version.categories]
     try:
         data = DefinitionForm.parse(form)
-        catalog.add_definition(
+        choice_definitions.create_definition(
             db,
+            board_id=view.service.board_id,
             service=view.service,
             code=data.code,
-            kind=data.kind,
-            options=list(DEFINITION_KINDS[data.kind]),
-            category_codes=hideable if data.kind == "categories" else [],
-            label=data.label[:300],
-            label_en=data.label_en[:300],
-            explanation=data.explanation,
-            explanation_en=data.explanation_en,
+            form_kind=data.kind,
+            wording=choice_definitions.Wording(
+                data.label, data.label_en, data.explanation, data.explanation_en
+            ),
+            category_codes=hideable,
             actor=Actor.account(scope.account_id),
         )
     except Invalid as exc:
@@ -325,4 +325,6 @@ def retire_definition(request: Request, db: DbSession, scope: BoardAdmin, defini
     if definition is None:
         raise NotFound()
     catalog.retire_definition(db, definition, actor=Actor.account(scope.account_id))
+    if definition.service_id is None:  # a board-wide choice (ADR 0092)
+        return redirect(request, "/staff/choices")
     return redirect(request, f"/staff/services/{definition.service_id}")

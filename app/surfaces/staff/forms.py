@@ -17,7 +17,13 @@ from app.errors import Invalid
 from app.i18n import N_
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
-DEFINITION_KINDS = {"toggle": ["show", "hide"], "categories": ["show", "hide_all", "hide_some"]}
+# What staff pick on the choice form (app.domain.catalog.definitions.KINDS, ADR 0092).
+DEFINITION_KINDS = {
+    "toggle": ["show", "hide"],
+    "opt_out": ["allow", "deny"],
+    "opt_in": ["allow", "deny"],
+    "categories": ["show", "hide_all", "hide_some"],
+}
 
 
 class FormModel(BaseModel):
@@ -55,6 +61,20 @@ class DefinitionForm(FormModel):
         if not self.label:
             problems["label"] = N_("Enter the question guardians are asked.")
         return problems
+
+
+class WordingForm(FormModel):
+    """A new version of a choice's wording (`/staff/definitions/{id}/edit`)."""
+
+    label: str
+    label_en: str = ""
+    explanation: str = ""
+    explanation_en: str = ""
+
+    def problems(self) -> dict[str, str]:
+        if not self.label:
+            return {"label": N_("Enter the question guardians are asked.")}
+        return {}
 
 
 class ApiKeyForm(FormModel):

@@ -11,6 +11,7 @@ from app.surfaces.staff import (
     admin,
     carry_over,
     catalogue,
+    choice_kinds,
     coverage,
     exports,
     notice,
@@ -32,6 +33,7 @@ from app.surfaces.web import render
 router = APIRouter(include_in_schema=False)
 router.include_router(students.router)
 router.include_router(catalogue.router)
+router.include_router(choice_kinds.router)
 router.include_router(coverage.router)
 router.include_router(admin.router)
 router.include_router(roles.router)

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.domain.audit.service import Actor, record
 from app.domain.catalog import service as catalog
+from app.domain.catalog.definitions import board_wide_definitions
+from app.domain.catalog.models import ChoiceDefinition
 from app.domain.catalog.queries import category_names
 from app.domain.choices import school_records
 from app.domain.choices import service as choices
@@ -142,12 +144,14 @@ def _category_names(db: Session) -> dict[str, str]:
 
 def _student_context(db: Session, scope: StaffScope, student: Student) -> dict[str, Any]:
     views = catalog.services_for_student(db, student)
-    definitions = [d for view in views for d in view.definitions]
+    board_choices = board_wide_definitions(db, student.board_id)
+    definitions = [d for view in views for d in view.definitions] + board_choices
     effective = choices.effective_choices(db, [student.id], definitions)
     pending = {e.definition_id for e in choices.pending_requests(db, student.id)}
     return {
         "student": student,
         "views": views,
+        "board_choices": board_choices,
         "effective": {d.id: effective[(student.id, d.id)] for d in definitions},
         "pending": pending,
         "history": choices.history(db, student.id),
@@ -201,6 +205,7 @@ def _record_form(
         {
             "student": student,
             "views": views,
+            "board_choices": board_wide_definitions(db, student.board_id),
             "guardians": _guardians(db, student),
             "channels": STAFF_CHANNELS,
             "category_names": _category_names(db),
@@ -255,9 +260,10 @@ def record_choice(
         "guardian": guardian,
     }
     errors: list[str] = []
-    offered = {
+    offered: dict[int, tuple[catalog.ServiceView | None, ChoiceDefinition]] = {
         d.id: (view, d) for view in catalog.services_for_student(db, student) for d in view.definitions
     }
+    offered.update({d.id: (None, d) for d in board_wide_definitions(db, student.board_id)})
     definition_id = bounded_int(definition)
     picked = offered.get(definition_id) if definition_id is not None else None
     if picked is None:
@@ -282,7 +288,7 @@ def record_choice(
     school_records.record_for_guardian(
         db,
         definition=choice_definition,
-        service_version=view.version,
+        service_version=view.version if view is not None else None,
         student=student,
         value=value,
         category_codes=chosen if value == "hide_some" else [],
