@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.catalog.changes import PROMISES as PROMISE_FIELDS
-from app.domain.catalog.models import DataCategory, Service, ServiceAssignment
+from app.domain.catalog.definitions import board_wide_definitions
+from app.domain.catalog.models import ChoiceDefinition, DataCategory, Service, ServiceAssignment
 from app.domain.catalog.service import (
     CategoryInput,
     NoticeText,
@@ -241,18 +242,7 @@ def export_document(db: Session, board_id: int, board_code: str) -> dict[str, An
                 "status": view.service.status,
                 **version_out(version_input_from(view.version)),
                 "coverage": _rules_out(coverage.get(view.service.id, [])),
-                "choices": [
-                    {
-                        "code": d.code,
-                        "kind": d.kind,
-                        "options": list(d.options),
-                        "default": d.default_value,
-                        "hideable_categories": list(d.category_codes),
-                        "label": _text(d.label, d.label_en),
-                        "explanation": _text(d.explanation, d.explanation_en),
-                    }
-                    for d in view.definitions
-                ],
+                "choices": [_choice_out(d) for d in view.definitions],
             }
         )
     document: dict[str, Any] = {"format_version": FORMAT_VERSION, "board": board_code}
@@ -263,8 +253,22 @@ def export_document(db: Session, board_id: int, board_code: str) -> dict[str, An
             "body": _text(notice.body, notice.body_en),
         }
     document["services"] = services
-    document["choices"] = []  # choices not tied to one service (board-wide)
+    # Choices not tied to one service (board-wide): exported so nothing is left out; an import
+    # names them as not importable yet (catalogue_checks).
+    document["choices"] = [_choice_out(d) for d in board_wide_definitions(db, board_id)]
     return document
+
+
+def _choice_out(d: ChoiceDefinition) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "kind": d.kind,
+        "options": list(d.options),
+        "default": d.default_value,
+        "hideable_categories": list(d.category_codes),
+        "label": _text(d.label, d.label_en),
+        "explanation": _text(d.explanation, d.explanation_en),
+    }
 
 
 class _Dumper(yaml.SafeDumper):  # type: ignore[misc]

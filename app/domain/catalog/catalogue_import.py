@@ -169,7 +169,8 @@ def plan(db: Session, board_id: int, spec: CatalogueSpec) -> Plan:
     views = {v.service.id: v for v in catalog.latest_versions(db, board_id, include_retired=True)}
     definitions: dict[int, list[ChoiceDefinition]] = {}
     for d in db.scalars(select(ChoiceDefinition).where(ChoiceDefinition.board_id == board_id)):
-        definitions.setdefault(d.service_id, []).append(d)
+        if d.service_id is not None:  # board-wide choices are not in the file yet
+            definitions.setdefault(d.service_id, []).append(d)
     current_rules = coverage_of(db, board_id)
     rule_ids = dict(
         db.execute(
