@@ -412,3 +412,53 @@ def test_a_coverage_rule_added_by_a_file_is_a_version_and_tells_the_family_it_br
     deliver_mail(database, settings)
     told = smtp.to("other-board@example.jp")
     assert len(told) == 2 and students["J2"].given_name in body_of(told[-1])
+
+
+def test_a_board_wide_choice_travels_in_the_file(db: Session, run: CliRunner, tmp_path: Path) -> None:
+    board, _students = _empty_board(db)
+    document = json.loads(json.dumps(GOOD))
+    document["choices"] = [
+        {
+            "code": "newsletter-photos",
+            "kind": "toggle",
+            "options": ["allow", "deny"],
+            "default": "deny",
+            "label": {"ja": "学校だよりへの写真の掲載", "en": "Photos in the school newsletter"},
+        },
+        {
+            "code": "bad",
+            "kind": "categories",
+            "options": ["show", "hide_all", "hide_some"],
+            "default": "show",
+        },
+    ]
+    path = tmp_path / "catalogue.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    refused = run.invoke(main, ["catalogue", "import", str(path), "--board", "other"])
+    assert refused.exit_code == 2 and "choices[1].kind" in refused.output
+
+    document["choices"] = document["choices"][:1]
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    done = run.invoke(main, ["catalogue", "import", str(path), "--board", "other"])
+    assert done.exit_code == 0 and "choice (whole board)/newsletter-photos: add" in done.output
+    db.expire_all()
+    wide = db.scalar(
+        select(ChoiceDefinition).where(
+            ChoiceDefinition.board_id == board.id, ChoiceDefinition.service_id.is_(None)
+        )
+    )
+    assert wide is not None and (wide.default_value, wide.label_en) == (
+        "deny",
+        "Photos in the school newsletter",
+    )
+    exported = tmp_path / "again.json"
+    assert run.invoke(main, ["catalogue", "export", "--board", "other", "-o", str(exported)]).exit_code == 0
+    assert json.loads(exported.read_text("utf-8"))["choices"][0]["code"] == "newsletter-photos"
+    again = run.invoke(main, ["catalogue", "import", str(exported), "--board", "other"])
+    assert again.exit_code == 0 and "choice (whole board): 1 choice(s) unchanged" in again.output
+
+    document["choices"] = []
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    assert run.invoke(main, ["catalogue", "import", str(path), "--board", "other"]).exit_code == 0
+    db.expire_all()
+    assert db.get_one(ChoiceDefinition, wide.id).status == "retired"

@@ -163,13 +163,14 @@ def board_problems(db: Session, board_id: int, document: dict[str, Any]) -> list
         problems += _duplicates(_dicts(service.get("choices")), "code", f"{path}.choices")
         for j, choice in _dicts(service.get("choices")):
             problems += _choice_problems(choice, held, vocabulary, f"{path}.choices[{j}]")
-    for i, _choice in _dicts(document.get("choices")):
-        problems.append(
-            Problem(
-                f"choices[{i}]",
-                N_(
-                    "Choices not tied to a service cannot be imported yet; list the choice under its service."
-                ),
+    problems += _duplicates(_dicts(document.get("choices")), "code", "choices")
+    for i, choice in _dicts(document.get("choices")):
+        if choice.get("kind") == "categories":
+            problems.append(
+                Problem(
+                    f"choices[{i}].kind",
+                    N_("A choice for the whole board is a toggle; kinds of data belong to a service."),
+                )
             )
-        )
+        problems += _choice_problems(choice, set(), vocabulary, f"choices[{i}]")
     return problems

@@ -106,6 +106,7 @@ class ServiceSpec:
 class CatalogueSpec:
     services: list[ServiceSpec]
     notice: NoticeText | None
+    choices: list[ChoiceSpec] = field(default_factory=list)  # not tied to one service (board-wide)
 
 
 @lru_cache
@@ -253,8 +254,7 @@ def export_document(db: Session, board_id: int, board_code: str) -> dict[str, An
             "body": _text(notice.body, notice.body_en),
         }
     document["services"] = services
-    # Choices not tied to one service (board-wide): exported so nothing is left out; an import
-    # names them as not importable yet (catalogue_checks).
+    # Choices not tied to one service (board-wide), offered to every active student.
     document["choices"] = [_choice_out(d) for d in board_wide_definitions(db, board_id)]
     return document
 
@@ -508,7 +508,8 @@ def to_spec(document: dict[str, Any]) -> CatalogueSpec:
         title, title_en = _both(document["notice"]["title"])
         body, body_en = _both(document["notice"].get("body"))
         notice = NoticeText(title, title_en, body, body_en)
-    return CatalogueSpec(services, notice)
+    choices = [_choice_in(c, f"choices[{i}]") for i, c in enumerate(document.get("choices", []))]
+    return CatalogueSpec(services, notice, choices)
 
 
 def read_document(db: Session, board_id: int, raw: bytes, filename: str) -> CatalogueSpec:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.audit.service import Actor, record
 from app.domain.catalog import coverage as coverage_rules
+from app.domain.catalog import definitions as choice_definitions
 from app.domain.catalog import notices
 from app.domain.catalog import service as catalog
 from app.domain.catalog.catalogue_file import (
@@ -60,10 +61,19 @@ class Plan:
     left_alone: list[str]  # codes of the board's services the file does not list
     notice: catalog.NoticeText | None  # the text to publish, when it differs from the current one
     notice_changed: list[str]
+    # Choices not tied to one service (board-wide).
+    board_choices_added: list[ChoiceSpec] = field(default_factory=list)
+    board_choices_retired: list[ChoiceDefinition] = field(default_factory=list)
+    board_choices_kept: int = 0
 
     @property
     def changes_anything(self) -> bool:
-        return bool(self.notice is not None or any(_touches(s) for s in self.services))
+        return bool(
+            self.notice is not None
+            or self.board_choices_added
+            or self.board_choices_retired
+            or any(_touches(s) for s in self.services)
+        )
 
     def lines(self) -> list[str]:
         """What the import does, one line per service, rule, choice and the notice (English)."""
@@ -89,6 +99,12 @@ class Plan:
             if s.choices_kept:
                 out.append(f"  choice {code}: {s.choices_kept} choice(s) unchanged")
         out += [f"service {code}: not in the file, left as it is" for code in self.left_alone]
+        out += [f"choice (whole board)/{c.code}: add" for c in self.board_choices_added]
+        out += [
+            f"choice (whole board)/{d.code}: retire (not in the file)" for d in self.board_choices_retired
+        ]
+        if self.board_choices_kept:
+            out.append(f"choice (whole board): {self.board_choices_kept} choice(s) unchanged")
         if self.notice is not None:
             out.append(f"notice: publish a new version ({', '.join(self.notice_changed)})")
         else:
@@ -168,8 +184,11 @@ def plan(db: Session, board_id: int, spec: CatalogueSpec) -> Plan:
     existing = {s.code: s for s in db.scalars(select(Service).where(Service.board_id == board_id))}
     views = {v.service.id: v for v in catalog.latest_versions(db, board_id, include_retired=True)}
     definitions: dict[int, list[ChoiceDefinition]] = {}
+    board_wide: list[ChoiceDefinition] = []
     for d in db.scalars(select(ChoiceDefinition).where(ChoiceDefinition.board_id == board_id)):
-        if d.service_id is not None:  # board-wide choices are not in the file yet
+        if d.service_id is None:
+            board_wide.append(d)
+        else:
             definitions.setdefault(d.service_id, []).append(d)
     current_rules = coverage_of(db, board_id)
     rule_ids = dict(
@@ -214,6 +233,7 @@ def plan(db: Session, board_id: int, spec: CatalogueSpec) -> Plan:
         if entry.status == "retired":
             item.action = "retire"
         plans.append(item)
+    wide_added, wide_retired, wide_kept = _compare_choices(board_wide, spec.choices, [], problems)
     if problems:
         raise CatalogueProblems(problems)
     notice_text, notice_changed = _plan_notice(db, board_id, spec.notice)
@@ -222,7 +242,7 @@ def plan(db: Session, board_id: int, spec: CatalogueSpec) -> Plan:
         for code, s in existing.items()
         if code not in {e.code for e in spec.services} and s.status == "active"
     )
-    return Plan(board_id, plans, left, notice_text, notice_changed)
+    return Plan(board_id, plans, left, notice_text, notice_changed, wide_added, wide_retired, wide_kept)
 
 
 def _rule_pairs(
@@ -251,11 +271,28 @@ def _plan_choices(
     followed: list[str],
     problems: list[Problem],
 ) -> None:
+    item.choices_added, item.choices_retired, item.choices_kept = _compare_choices(
+        current, entry.choices, followed, problems
+    )
+
+
+def _compare_choices(
+    current: list[ChoiceDefinition], wanted: list[ChoiceSpec], followed: list[str], problems: list[Problem]
+) -> tuple[list[ChoiceSpec], list[ChoiceDefinition], int]:
+    """(to add, to retire, kept) for the choices in the file against those offered now."""
     by_code = {d.code: d for d in current}
-    for choice in entry.choices:
+    added: list[ChoiceSpec] = []
+    kept = 0
+    for choice in wanted:
         definition = by_code.get(choice.code)
-        if definition is None:
-            item.choices_added.append(choice)
+        if definition is None and _form_kind(choice) not in choice_definitions.KINDS:
+            problems.append(
+                Problem(
+                    choice.path, N_("Use one of the offered kinds of choice with its options and default.")
+                )
+            )
+        elif definition is None:
+            added.append(choice)
         elif definition.status != "active":
             problems.append(
                 Problem(
@@ -273,9 +310,10 @@ def _plan_choices(
                 )
             )
         else:
-            item.choices_kept += 1
-    wanted = {c.code for c in entry.choices}
-    item.choices_retired = [d for d in current if d.status == "active" and d.code not in wanted]
+            kept += 1
+    codes = {c.code for c in wanted}
+    retired = [d for d in current if d.status == "active" and d.code not in codes]
+    return added, retired, kept
 
 
 def _plan_notice(
@@ -373,6 +411,10 @@ def apply(db: Session, the_plan: Plan, *, actor: Actor) -> ImportResult:
         if item.action == "retire" or (item.action == "create" and item.spec.status == "retired"):
             catalog.retire_service(db, service=service, actor=actor, notice=False)
             changes.append({"service_id": service.id, "changed": ["retired"]})
+    for definition in the_plan.board_choices_retired:
+        catalog.retire_definition(db, definition, actor=actor)
+    for choice in the_plan.board_choices_added:
+        _add_choice(db, None, choice, actor, board_id=board_id)
     notice = None
     if changes or the_plan.notice is not None:
         if the_plan.notice is not None:
@@ -390,24 +432,35 @@ def apply(db: Session, the_plan: Plan, *, actor: Actor) -> ImportResult:
     return ImportResult(the_plan, published, notice, covered)
 
 
-def _add_choice(db: Session, service: Service, choice: ChoiceSpec, actor: Actor) -> None:
-    definition = catalog.add_definition(
+def _add_choice(
+    db: Session, service: Service | None, choice: ChoiceSpec, actor: Actor, *, board_id: int | None = None
+) -> None:
+    """Offer a choice from the file (service None: to the whole board), version 1 of its wording."""
+    definition = choice_definitions.create_definition(
         db,
+        board_id=service.board_id if service is not None else board_id or 0,
         service=service,
         code=choice.code,
-        kind=choice.kind,
-        options=choice.options,
+        form_kind=_form_kind(choice),
+        wording=choice_definitions.Wording(
+            choice.label, choice.label_en, choice.explanation, choice.explanation_en
+        ),
         category_codes=choice.category_codes,
-        label=choice.label,
-        label_en=choice.label_en,
-        explanation=choice.explanation,
-        explanation_en=choice.explanation_en,
         actor=actor,
     )
-    # add_definition offers the first option as the default; the file may name another.
-    if definition.default_value != choice.default:
-        definition.default_value = choice.default
-        db.flush()
+    assert (list(definition.options), definition.default_value) == (list(choice.options), choice.default)
+
+
+def _form_kind(choice: ChoiceSpec) -> str:
+    """The kind a staff member would pick for these options and default (catalog.definitions)."""
+    for name, kind in choice_definitions.KINDS.items():
+        if (
+            kind.kind == choice.kind
+            and list(kind.options) == list(choice.options)
+            and kind.default == choice.default
+        ):
+            return name
+    return choice.kind
 
 
 def summary(the_plan: Plan) -> dict[str, int]:
@@ -419,5 +472,7 @@ def summary(the_plan: Plan) -> dict[str, int]:
     count["coverage_removed"] = sum(len(s.rules_removed) for s in the_plan.services)
     count["choices_added"] = sum(len(s.choices_added) for s in the_plan.services)
     count["choices_retired"] = sum(len(s.choices_retired) for s in the_plan.services)
+    count["choices_added"] += len(the_plan.board_choices_added)
+    count["choices_retired"] += len(the_plan.board_choices_retired)
     count["notice_published"] = int(the_plan.notice is not None)
     return count
