@@ -83,7 +83,7 @@ def test_a_material_change_asks_for_review_in_words_and_the_new_kind_can_be_hidd
     # The choice that lets guardians pick kinds of data now offers the new kind.
     db.expire_all()
     definition = db.get_one(ChoiceDefinition, world.dashboard_choice.id)
-    assert definition.category_codes[-1] == "survey_answers"
+    assert definition.category_codes[-1] == "survey_answers" and definition.version == 2  # a new version
     assert (
         db.scalar(select(AuditEvent).where(AuditEvent.action == "definition.categories_followed")) is not None
     )

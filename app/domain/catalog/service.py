@@ -439,7 +439,16 @@ def _follow_new_categories(db: Session, service: Service, details: list[Change],
         new_codes = [code for code in added if code not in definition.category_codes]
         if not new_codes:
             continue
-        definition.category_codes = [*definition.category_codes, *new_codes]
+        wording = choice_definitions.Wording(
+            definition.label, definition.label_en, definition.explanation, definition.explanation_en
+        )
+        choice_definitions.edit_definition(  # a new version of the choice: receipts keep the old list
+            db,
+            definition,
+            wording=wording,
+            category_codes=[*definition.category_codes, *new_codes],
+            actor=actor,
+        )
         record(
             db,
             "definition.categories_followed",
