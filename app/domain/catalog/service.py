@@ -508,60 +508,6 @@ def retire_service(
     return publish_notice(db, service.board_id, actor, [{"service_id": service.id, "changed": ["retired"]}])
 
 
-def add_definition(
-    db: Session,
-    *,
-    service: Service,
-    code: str,
-    kind: str,
-    options: list[str],
-    category_codes: list[str],
-    label: str,
-    label_en: str,
-    explanation: str,
-    explanation_en: str,
-    actor: Actor,
-) -> ChoiceDefinition:
-    """Offer guardians a new choice about a service (default: the first option)."""
-    if service.status != "active":
-        raise Invalid("This service has been retired.")
-    taken = select(ChoiceDefinition.id).where(
-        ChoiceDefinition.service_id == service.id, ChoiceDefinition.code == code
-    )
-    if db.scalar(taken) is not None:
-        raise Invalid(fields={"code": N_("A choice with this code already exists for this service.")})
-    board_id, service_id = service.board_id, service.id
-    definition = ChoiceDefinition(
-        board_id=board_id,
-        service_id=service_id,
-        code=code,
-        kind=kind,
-        options=options,
-        default_value=options[0],
-        category_codes=category_codes,
-        label=label,
-        label_en=label_en,
-        explanation=explanation,
-        explanation_en=explanation_en,
-    )
-    db.add(definition)
-    db.flush()
-    db.add(
-        choice_definitions.snapshot(definition, actor.id if actor.type == "account" else None)
-    )  # version 1 (ADR 0092)
-    db.flush()
-    record(
-        db,
-        "choice_definition.created",
-        actor=actor,
-        board_id=board_id,
-        target_type="choice_definition",
-        target_id=definition.id,
-        details={"service_id": service_id, "code": code, "kind": kind},
-    )
-    return definition
-
-
 def retire_definition(db: Session, definition: ChoiceDefinition, *, actor: Actor) -> None:
     """Stop offering a choice; choices already made keep their history."""
     if definition.status != "active":
