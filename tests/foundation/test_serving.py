@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
 
@@ -35,7 +36,9 @@ def _nodelay_of_accepted(listener: socket.socket) -> int:
         server.close()
         await server.wait_closed()
 
-    asyncio.run(main())
+    # Its own thread: the browser tests leave an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, main()).result()
     return seen[0]
 
 
