@@ -107,7 +107,9 @@ def _next_id(engine: Engine, table: Table) -> int:
         return int(conn.execute(text(f"SELECT coalesce(max(id), 0) + 1 FROM {table.name}")).scalar_one())
 
 
-def generate(url: str, students: int, opted_out: float, seed: int = 7) -> dict[str, Any]:
+def generate(
+    url: str, students: int, opted_out: float, seed: int = 7, board_code: str = BOARD_CODE
+) -> dict[str, Any]:
     started = time.perf_counter()
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -115,11 +117,11 @@ def generate(url: str, students: int, opted_out: float, seed: int = 7) -> dict[s
     now = datetime.now(UTC)
     tables = Base.metadata.tables
     with engine.begin() as conn:
-        if conn.execute(select(Board.id).where(Board.code == BOARD_CODE)).first():
-            raise SystemExit(f"board {BOARD_CODE} exists already; use an empty database")
+        if conn.execute(select(Board.id).where(Board.code == board_code)).first():
+            raise SystemExit(f"board {board_code} exists already; use another code or an empty database")
         board_id = conn.execute(
             insert(Board)
-            .values(code=BOARD_CODE, name="ベンチ市教育委員会", name_en="Bench City", created_at=now)
+            .values(code=board_code, name="ベンチ市教育委員会", name_en="Bench City", created_at=now)
             .returning(Board.id)
         ).scalar_one()
         service_id = conn.execute(
@@ -371,7 +373,7 @@ def generate(url: str, students: int, opted_out: float, seed: int = 7) -> dict[s
         "opted_out": len(chosen),
         "schools": school_count,
         "seconds": round(time.perf_counter() - started, 1),
-        "board": BOARD_CODE,
+        "board": board_code,
     }
 
 
@@ -382,8 +384,9 @@ def main() -> None:
     parser.add_argument("--database", required=True, help="Database URL (an empty database).")
     parser.add_argument("--students", type=int, default=300_000)
     parser.add_argument("--opted-out", type=float, default=0.15)
+    parser.add_argument("--board", default=BOARD_CODE, help="Board code (several boards may share a database).")
     args = parser.parse_args()
-    print(json.dumps(generate(args.database, args.students, args.opted_out)))
+    print(json.dumps(generate(args.database, args.students, args.opted_out, board_code=args.board)))
 
 
 if __name__ == "__main__":
