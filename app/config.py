@@ -55,6 +55,9 @@ class Settings(BaseSettings):
 
     environment: Literal["dev", "test", "production"] = "production"
     database_url: str = "sqlite:///./tobira.sqlite3"
+    # A read-only replica (e.g. a PostgreSQL streaming standby) for the long reads of
+    # opt-out exports; empty = the primary. docs/scaling.md says what may lag.
+    database_replica_url: str = ""
     base_url: str = "http://127.0.0.1:8000"
     secret_key: str = DEV_SECRET_KEY
 

@@ -100,12 +100,20 @@ def make_engine(url: str) -> Engine:
 class Database:
     """Holds the engine and session factory of one app instance (tests make their own)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, replica_url: str = "") -> None:
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self.replica_engine = make_engine(replica_url) if replica_url else self.engine
+        self.readers = sessionmaker(self.replica_engine, expire_on_commit=False, autoflush=False)
 
     def session(self) -> Session:
         return self.sessionmaker()
+
+    def reader(self) -> Session:
+        """A session for long reads that may lag the primary by a moment (the rows of an
+        export): on the replica when `DATABASE_REPLICA_URL` is set, else the primary.
+        Never write through it; a standby refuses writes."""
+        return self.readers()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

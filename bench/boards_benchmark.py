@@ -32,7 +32,12 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-SCENARIOS = ("export csv, board", "export csv, one school", "API full hide list", "API change feed, nothing new")
+SCENARIOS = (
+    "export csv, board",
+    "export csv, one school",
+    "API full hide list",
+    "API change feed, nothing new",
+)
 
 
 def _database_url(server: str, name: str) -> str:
@@ -93,7 +98,9 @@ def _child_api(url: str, scenario: str) -> float:
     with database.transaction() as db:
         board_id = db.scalar(select(Board.id).where(Board.code == "BENCH"))
         secret, _key = keys.create_key(db, board_id=board_id, name="boards bench", actor=Actor("cli"))
-    settings = Settings(environment="dev", database_url=url, secret_key="bench-" + "x" * 40, log_level="WARNING")
+    settings = Settings(
+        environment="dev", database_url=url, secret_key="bench-" + "x" * 40, log_level="WARNING"
+    )
     application = create_app(settings, database)
     application.state.api_rate_limit = 1_000_000
     headers = {"Authorization": f"Bearer {secret}"}
@@ -165,7 +172,9 @@ def table(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--prefix", default="tobira_boards")
     parser.add_argument("--students", type=int, default=300_000)

@@ -384,7 +384,9 @@ def main() -> None:
     parser.add_argument("--database", required=True, help="Database URL (an empty database).")
     parser.add_argument("--students", type=int, default=300_000)
     parser.add_argument("--opted-out", type=float, default=0.15)
-    parser.add_argument("--board", default=BOARD_CODE, help="Board code (several boards may share a database).")
+    parser.add_argument(
+        "--board", default=BOARD_CODE, help="Board code (several boards may share a database)."
+    )
     args = parser.parse_args()
     print(json.dumps(generate(args.database, args.students, args.opted_out, board_code=args.board)))
 

@@ -39,7 +39,8 @@ def optouts(
         since_at = parse_since(since or "")
     except ValueError as exc:
         raise typer.BadParameter("--since must be ISO-8601, e.g. 2026-04-01") from exc
-    database = Database(get_settings().database_url)
+    settings = get_settings()
+    database = Database(settings.database_url, settings.database_replica_url)
     with database.transaction() as db:
         board_row = db.scalar(select(Board).where(Board.code == board))
         if board_row is None:
@@ -65,7 +66,7 @@ def optouts(
             )
         raise typer.Exit(code=1)
     with (
-        database.session() as db,
+        database.reader() as db,
         output.open("wb") as fh,
         typer.progressbar(length=prepared.row_count, label="Exporting", file=None) as bar,
     ):

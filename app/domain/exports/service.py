@@ -60,8 +60,10 @@ def prepare(db: Session, filters: ExportFilters, fmt: writers.Format, lang: str,
 
 
 def stream(database: Database, prepared: Prepared) -> Iterator[bytes]:
-    """Bytes of the export, read through a session of its own with a server-side cursor."""
-    with database.session() as db:
+    """Bytes of the export, read through a session of its own with a server-side cursor
+    (on the read replica when one is configured; the count and audit were written on the
+    primary by `prepare`)."""
+    with database.reader() as db:
         infos = query.definition_infos(db, prepared.filters.board_id, prepared.lang)
         rows = query.iter_rows(db, prepared.filters, infos)
         yield from writers.write(prepared.fmt, query.headers(prepared.lang), query.KEYS, rows)
