@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # catalogue says "ja" (its plural rule is Japanese's); its directory names the variant.
 LANGUAGES = {
     "vi": ("vi", "nplurals=1; plural=0;"),
+    "zh_Hans": ("zh_Hans", "nplurals=1; plural=0;"),
 }
 
 # Names, codes and notations that read the same in every language.
