@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = {
     "vi": ("vi", "nplurals=1; plural=0;"),
     "zh_Hans": ("zh_Hans", "nplurals=1; plural=0;"),
+    "pt_BR": ("pt_BR", "nplurals=2; plural=(n > 1);"),
 }
 
 # Names, codes and notations that read the same in every language.
