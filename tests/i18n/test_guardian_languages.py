@@ -28,6 +28,7 @@ LANGUAGES = {
     "vi": ("vi", "nplurals=1; plural=0;"),
     "zh_Hans": ("zh_Hans", "nplurals=1; plural=0;"),
     "pt_BR": ("pt_BR", "nplurals=2; plural=(n > 1);"),
+    "fil": ("fil", "nplurals=2; plural=(n != 1);"),
 }
 
 # Names, codes and notations that read the same in every language.
