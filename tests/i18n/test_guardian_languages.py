@@ -29,6 +29,7 @@ LANGUAGES = {
     "zh_Hans": ("zh_Hans", "nplurals=1; plural=0;"),
     "pt_BR": ("pt_BR", "nplurals=2; plural=(n > 1);"),
     "fil": ("fil", "nplurals=2; plural=(n != 1);"),
+    "ne": ("ne", "nplurals=2; plural=(n != 1);"),
 }
 
 # Names, codes and notations that read the same in every language.
