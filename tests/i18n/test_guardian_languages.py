@@ -30,6 +30,7 @@ LANGUAGES = {
     "pt_BR": ("pt_BR", "nplurals=2; plural=(n > 1);"),
     "fil": ("fil", "nplurals=2; plural=(n != 1);"),
     "ne": ("ne", "nplurals=2; plural=(n != 1);"),
+    "ja_x_easy": ("ja", "nplurals=1; plural=0;"),
 }
 
 # Names, codes and notations that read the same in every language.
