@@ -105,7 +105,8 @@ def _python_place_in_scope(relative: str, lineno: int) -> bool:
 
 def _place_in_scope(where: str) -> bool:
     path, _sep, rest = where.partition(":")
-    lineno = int(re.match(r"\d+", rest).group()) if re.match(r"\d+", rest) else 0  # type: ignore[union-attr]
+    number = re.match(r"\d+", rest)
+    lineno = int(number.group()) if number else 0
     if path.startswith("templates/"):
         return _template_in_scope(path.removeprefix("templates/"))
     if path.startswith("app/"):
