@@ -4,8 +4,8 @@ Each of locale/<language>/guardian.po must parse, name its language and plural r
 translate every guardian-facing msgid (tests/i18n/guardian_scope.py) without dropping a
 placeholder or a piece of markup. A translation equal to the English is a string left
 untranslated unless it is a name or a code (ALLOWED_AS_IS). The few words a family meets
-everywhere (the product, the School Dashboard, the board of education) are said one way in
-each language, so a letter, a page and an e-mail agree.
+everywhere (the product, the School Dashboard, the board of education, a choice and
+confirming it) are said one way in each language, so a letter, a page and an e-mail agree.
 """
 
 from __future__ import annotations
@@ -41,39 +41,63 @@ ALLOWED_AS_IS = {
     "{field}: {before} → {after}",
 }
 
-# Words said one way in each language: (English pattern, {directory: the one rendering}).
-GLOSSARY = {
+# Words said one way in each language: English pattern -> {directory: the rendering}. A
+# rendering may list the forms grammar needs (a noun and its verb, say), nothing more; case
+# is ignored.
+GLOSSARY: dict[str, tuple[re.Pattern[str], dict[str, tuple[str, ...]]]] = {
     "Tobira": (
         re.compile(r"\bTobira\b"),
         {
-            "vi": "Tobira",
-            "zh_Hans": "Tobira",
-            "pt_BR": "Tobira",
-            "fil": "Tobira",
-            "ne": "Tobira",
-            "ja_x_easy": "トビラ",
+            "vi": ("Tobira",),
+            "zh_Hans": ("Tobira",),
+            "pt_BR": ("Tobira",),
+            "fil": ("Tobira",),
+            "ne": ("Tobira",),
+            "ja_x_easy": ("トビラ",),
         },
     ),
     "School Dashboard": (
         re.compile(r"\bSchool Dashboard\b"),
         {
-            "vi": "School Dashboard",
-            "zh_Hans": "School Dashboard",
-            "pt_BR": "School Dashboard",
-            "fil": "School Dashboard",
-            "ne": "School Dashboard",
-            "ja_x_easy": "スクールダッシュボード",
+            "vi": ("School Dashboard",),
+            "zh_Hans": ("School Dashboard",),
+            "pt_BR": ("School Dashboard",),
+            "fil": ("School Dashboard",),
+            "ne": ("School Dashboard",),
+            "ja_x_easy": ("スクールダッシュボード",),
         },
     ),
     "board of education": (
         re.compile(r"\bboard of education\b|(?<!\{)\bboard\b(?!\})", re.IGNORECASE),
         {
-            "vi": "Ủy ban Giáo dục",
-            "zh_Hans": "教育委员会",
-            "pt_BR": "Secretaria de Educação",
-            "fil": "Lupon ng Edukasyon",
-            "ne": "शिक्षा समिति",
-            "ja_x_easy": "教育委員会",
+            "vi": ("Ủy ban Giáo dục",),
+            "zh_Hans": ("教育委员会",),
+            "pt_BR": ("Secretaria de Educação",),
+            "fil": ("Lupon ng Edukasyon",),
+            "ne": ("शिक्षा समिति",),
+            "ja_x_easy": ("教育委員会",),
+        },
+    ),
+    "choice": (
+        re.compile(r"\bchoices?\b", re.IGNORECASE),
+        {
+            "vi": ("lựa chọn", "chọn"),
+            "zh_Hans": ("选择",),
+            "pt_BR": ("escolh",),
+            "fil": ("pagpili", "pumili"),
+            "ne": ("छनोट",),
+            "ja_x_easy": ("えらぶ", "えらん", "えらび"),
+        },
+    ),
+    "confirm": (
+        re.compile(r"\bconfirm", re.IGNORECASE),
+        {
+            "vi": ("xác nhận",),
+            "zh_Hans": ("确认",),
+            "pt_BR": ("confirm",),
+            "fil": ("kumpirm", "kinumpirma"),
+            "ne": ("पुष्टि",),
+            "ja_x_easy": ("かくにん",),
         },
     ),
 }
@@ -162,9 +186,9 @@ def test_no_message_is_left_in_english(directory: str) -> None:
 def test_key_words_are_said_one_way(directory: str) -> None:
     translated = translations(directory)
     disagreeing = [
-        f"  {term!r} should be {renderings[directory]!r}: {msgid!r} -> {text!r}"
+        f"  {term!r} should be said {' or '.join(renderings[directory])!r}: {msgid!r} -> {text!r}"
         for term, (pattern, renderings) in GLOSSARY.items()
         for msgid, text in translated.items()
-        if pattern.search(msgid) and renderings[directory] not in text
+        if pattern.search(msgid) and not any(form.lower() in text.lower() for form in renderings[directory])
     ]
     assert not disagreeing, "\n".join(disagreeing)
