@@ -308,3 +308,77 @@ def test_odd_digits_in_the_choice_field_are_a_message_not_a_500(
     assert response.status_code == 422
     assert "選択" in response.text
     assert db.scalar(select(CurrentChoice)) is None
+
+
+def _toggle(db: Session, definition: Any) -> Any:
+    from app.domain.catalog.models import ChoiceDefinition
+
+    toggle = ChoiceDefinition(
+        board_id=definition.board_id,
+        service_id=definition.service_id,
+        code="research",
+        kind="toggle",
+        options=["allow", "deny"],
+        default_value="allow",
+        label="研究への利用",
+        label_en="Use in research",
+    )
+    db.add(toggle)
+    db.commit()
+    return toggle
+
+
+def test_record_form_offers_only_the_values_of_the_chosen_choice(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
+) -> None:
+    toggle = _toggle(db, world["definition"])
+    sign_in_as(client, db, settings, world["admin"])
+    url = f"/staff/students/{world['hanako'].id}/record"
+
+    first = client.get(url).text
+    assert 'type="radio"' not in first
+    assert "選べる値が表示されます" in first and "値を表示" in first
+
+    dashboard = client.get(url, params={"definition": world["definition"].id}).text
+    assert 'value="hide_some"' in dashboard and 'value="show"' in dashboard
+    assert 'value="allow"' not in dashboard and 'value="deny"' not in dashboard
+    assert 'name="categories"' in dashboard
+
+    research = client.get(url, params={"definition": toggle.id}).text
+    assert 'value="allow"' in research and 'value="deny"' in research
+    assert 'value="hide_all"' not in research and 'name="categories"' not in research
+
+
+def test_a_value_of_another_choice_is_refused_in_words(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
+) -> None:
+    toggle = _toggle(db, world["definition"])
+    sign_in_as(client, db, settings, world["admin"])
+    response = _post(
+        client,
+        settings,
+        f"/staff/students/{world['hanako'].id}/record",
+        definition=str(toggle.id),
+        value="hide_all",
+        channel="phone",
+        reason="電話で",
+    )
+    assert response.status_code == 422
+    assert "「研究への利用」の値から選んでください（許可する、許可しない）。" in response.text
+    assert 'href="#value-allow"' in response.text
+    assert db.scalar(select(ChoiceEvent)) is None
+
+
+def test_student_list_shows_each_choice_made_in_words(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
+) -> None:
+    definition = world["definition"]
+    f.confirmed(db, definition, world["hanako"], "hide_some", [definition.category_codes[0]], channel="paper")
+    db.commit()
+    sign_in_as(client, db, settings, world["teacher"])
+    listing = client.get("/staff/students", params={"grade": "P3"}).text
+    assert "保護者の選択" in listing and "小学3年" in listing
+    category = f"{definition.category_codes[0]}"
+    assert "ダッシュボードでの表示：" in listing and category not in listing.split("保護者の選択")[1]
+    everyone = client.get("/staff/students").text
+    assert everyone.count("なし（初期設定のまま）") == 1  # 太郎; 花子 has a choice

@@ -8,13 +8,14 @@ Every guardian with an address on file is told; the one whose request was closed
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.catalog.models import ChoiceDefinition, ServiceVersion
 from app.domain.catalog.queries import category_names
 from app.domain.choices.guardian_queries import guardians_of
 from app.domain.choices.labels import LABELS
-from app.domain.choices.models import SUPERSEDED_BY_SCHOOL, ChoiceEvent
+from app.domain.choices.models import SUPERSEDED_BY_SCHOOL, ChoiceEvent, CurrentChoice
 from app.domain.choices.requests import revoke_links
 from app.domain.choices.service import close_request, pending_requests, record_confirmed
 from app.domain.notifications.service import queue_email
@@ -82,3 +83,24 @@ def record_for_guardian(
             board_id=student.board_id,
         )
     return event
+
+
+Standing = dict[int, list[tuple[ChoiceDefinition, CurrentChoice]]]
+
+
+def standing_choices(db: Session, student_ids: list[int]) -> Standing:
+    """What each listed student's family has chosen away from the default, in one statement:
+    the column a school clerk scans in the student list."""
+    if not student_ids:
+        return {}
+    rows = db.execute(
+        select(CurrentChoice, ChoiceDefinition)
+        .join(ChoiceDefinition, ChoiceDefinition.id == CurrentChoice.definition_id)
+        .where(CurrentChoice.student_id.in_(student_ids))
+        .order_by(CurrentChoice.student_id, ChoiceDefinition.id)
+    ).all()
+    standing: Standing = {}
+    for current, definition in rows:
+        if current.value != definition.default_value:
+            standing.setdefault(current.student_id, []).append((definition, current))
+    return standing

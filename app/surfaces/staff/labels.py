@@ -29,6 +29,20 @@ ROLE_LABELS = {
 }
 
 
+SCHOOL_STAGES = {
+    "P": "Primary grade {n}",
+    "J": "Lower secondary grade {n}",
+    "H": "Upper secondary grade {n}",
+}
+
+
+def grade_label(code: str | None) -> str:
+    """P3 → 「小学3年」: staff filter and read across schools, so the stage is spelled out."""
+    if not code or code[0] not in SCHOOL_STAGES or not code[1:].isdigit():
+        return code or ""
+    return gettext(SCHOOL_STAGES[code[0]]).format(n=code[1:])
+
+
 def value_label(value: str, lang: str | None = None) -> str:
     return gettext(VALUE_LABELS.get(value, value), lang)
 
