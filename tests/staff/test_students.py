@@ -165,6 +165,13 @@ def test_school_admin_records_a_choice_and_guardians_are_emailed(
     to_mother = smtp.to("mother@example.test")
     assert len(to_mother) == 1 and "花子" in str(to_mother[0]["Subject"])
     assert "電話" in body_of(to_mother[0]) and event.receipt_id in body_of(to_mother[0])
+    # Written as the school office writes to a family: addressed with 様, full-width
+    # punctuation, the school named, and a link to the child's page.
+    assert str(to_mother[0]["Subject"]) == "【第一小学校】花子さんの選択を学校で記録しました"
+    mother_body = body_of(to_mother[0])
+    assert mother_body.splitlines()[0].endswith("様") or "様\n" in mother_body
+    assert "第一小学校です。" in mother_body and f"受付番号：{event.receipt_id}" in mother_body
+    assert f"/children/{world['hanako'].id}" in mother_body and ": " not in mother_body
     to_father = smtp.to("father@example.test")
     assert "recorded" in str(to_father[0]["Subject"])
     assert "By telephone to the school" in body_of(to_father[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.boards.models import Board
 from app.domain.catalog.models import ChoiceDefinition, ServiceVersion
 from app.domain.catalog.queries import category_names
 from app.domain.choices.guardian_queries import guardians_of
@@ -21,6 +22,7 @@ from app.domain.choices.service import close_request, pending_requests, record_c
 from app.domain.notifications.service import queue_email
 from app.domain.people.language import language_of
 from app.domain.people.models import Student
+from app.i18n import localized
 
 
 def record_for_guardian(
@@ -35,6 +37,7 @@ def record_for_guardian(
     reason: str,
     actor_account_id: int,
     guardian_id: int | None,
+    base_url: str,
 ) -> ChoiceEvent:
     """Record the school's entry, close what it supersedes and tell the child's guardians."""
     superseded = pending_requests(db, student.id, definition.id)
@@ -62,6 +65,7 @@ def record_for_guardian(
     event.definition = definition
     closed_for = {request.guardian_id: request for request in superseded}
     names = category_names(db)
+    board = db.get_one(Board, student.board_id)
     for guardian in guardians_of(db, student.id):
         if not guardian.email:
             continue
@@ -70,7 +74,12 @@ def record_for_guardian(
             to=guardian.email,
             template="email/staff_choice_recorded.txt",
             context={
+                "guardian": guardian,
                 "student": student,
+                "school_name": localized(student.school, "name"),
+                "board_name": localized(board, "name"),
+                "contact": " / ".join(part for part in (board.contact_phone, board.contact_email) if part),
+                "child_url": f"{base_url.rstrip('/')}/children/{student.id}",
                 "version": service_version,
                 "definition": definition,
                 "event": event,

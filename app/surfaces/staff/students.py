@@ -23,7 +23,7 @@ from app.domain.choices import service as choices
 from app.domain.people.models import GRADES, Guardian, GuardianStudent, School, SchoolClass, Student
 from app.errors import NotFound
 from app.i18n import gettext, localized
-from app.surfaces.dependencies import DbSession, RowId
+from app.surfaces.dependencies import AppSettings, DbSession, RowId
 from app.surfaces.permissions import ChoiceRecorder, RecentSignIn, SchoolStaff, StaffScope
 from app.surfaces.staff.forms import bounded_int
 from app.surfaces.staff.labels import STAFF_CHANNELS, channel_label, grade_label, reason_label, value_label
@@ -274,6 +274,7 @@ def record_choice(
     request: Request,
     db: DbSession,
     scope: ChoiceRecorder,
+    settings: AppSettings,
     student_id: RowId,
     definition: Annotated[str, Form()] = "",
     value: Annotated[str, Form()] = "",
@@ -325,5 +326,6 @@ def record_choice(
         reason=reason,
         actor_account_id=scope.account_id,
         guardian_id=int(guardian) if guardian else None,
+        base_url=settings.base_url,
     )
     return redirect(request, f"/staff/students/{student.id}?recorded=1")
