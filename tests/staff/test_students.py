@@ -105,7 +105,7 @@ def test_student_page_shows_effective_choices_and_is_audited(
     sign_in_as(client, db, settings, world["teacher"])
     page = client.get(f"/staff/students/{world['hanako'].id}")
     assert page.status_code == 200
-    assert "すべて表示しない" in page.text and "紙の用紙" in page.text
+    assert "すべてのデータを表示しない" in page.text and "書面（学校へ提出）" in page.text
     assert "代わりに記録" not in page.text  # teachers cannot record
     viewed = db.scalar(select(AuditEvent).where(AuditEvent.action == "student.viewed"))
     assert viewed is not None and viewed.target_id == str(world["hanako"].id)
