@@ -10,8 +10,6 @@ concept appear in no translation. After changing a wording, rewrite the document
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from babel.messages.pofile import read_po
 
 from tests.i18n.test_catalogues import LOCALE, ROOT, all_sources
@@ -63,9 +61,9 @@ def _catalogues() -> dict[str, dict[str, str]]:
         for path in sorted(directory.glob("*.po")):
             with path.open("rb") as handle:
                 for message in read_po(handle):
-                    if message.id and isinstance(message.id, str) and isinstance(message.string, str):
-                        if message.string and not message.fuzzy:
-                            messages.setdefault(message.id, message.string)
+                    text = message.string
+                    if isinstance(message.id, str) and isinstance(text, str) and text and not message.fuzzy:
+                        messages.setdefault(message.id, text)
         found[directory.name.replace("_", "-")] = messages
     return found
 
