@@ -30,7 +30,7 @@ def test_hide_all_lists_the_same_kinds_on_the_page_receipt_export_and_api(
     sign_in_as(client, db, settings, world.account)
     child_page = f"/children/{world.hanako.id}"
     offered = client.get(child_page).text
-    hide_all_text = f"お子さまのデータをすべて表示しない（{told}）"
+    hide_all_text = f"すべてのデータを表示しない（{told}）"
     assert hide_all_text in offered  # the option names what it hides
     client.post(
         f"{child_page}/choices/{world.dashboard_choice.id}",

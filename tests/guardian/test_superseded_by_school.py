@@ -85,7 +85,7 @@ def test_stale_link_cannot_overturn_the_schools_record(
     shown = client.get(old_link)
     assert shown.status_code == 410
     assert "学校が新しい選択を記録しました" in shown.text
-    assert "お子さまのデータをすべて表示しない" in shown.text  # the setting in force
+    assert "すべてのデータを表示しない" in shown.text  # the setting in force
     assert f'action="{old_link}"' not in shown.text  # no confirm button
     refused = client.post(old_link, data={"csrf_token": csrf_token(client, settings)})
     assert refused.status_code == 410
@@ -123,7 +123,7 @@ def test_confirm_page_shows_the_setting_in_force_and_what_would_change(
     deliver_mail(database, settings)
     links = [u for m in smtp.to("yoko.yamada@example.jp") for u in links_in(m) if "/confirm/" in u]
     page = client.get(urlsplit(links[-1]).path).text
-    assert "現在の設定" in page and "お子さまのデータをすべて表示しない" in page
+    assert "現在の設定" in page and "すべてのデータを表示しない" in page
     shown_again = page.split("再び表示されるもの：")[1].split("</li>")[0]
     assert "進路・指導の記録" in shown_again and "成績・評価" not in shown_again
     assert "表示されなくなるもの" not in page

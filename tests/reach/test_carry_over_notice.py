@@ -72,7 +72,8 @@ def test_notify_sends_one_email_per_guardian_in_their_language(
     assert len(mother) == len(father) == len(other) == 1  # one each, however many children
     assert str(mother[0]["Subject"]) == "以前にいただいたお申出をトビラに登録しました"
     assert "山田 花子" in body_of(mother[0]) and "山田 次郎" in body_of(mother[0])
-    assert "2026-04-10" in body_of(mother[0]) and "様" in body_of(mother[0])
+    mother_body = body_of(mother[0])
+    assert "2026年4月10日" in mother_body and "2026-04-10" not in mother_body and "様" in mother_body
     assert (
         str(father[0]["Subject"]) == "The school has recorded your earlier request in Tobira"
     )  # he reads English

@@ -200,6 +200,9 @@ def test_audit_log_filters_and_pages(
     assert "elsewhere" not in first.text
     exports = client.get("/staff/audit", params={"action": "export", "actor": "cli"}).text
     assert "1 件" in exports and "row_count" in exports
+    # In words, each with its code beside it for whoever searches by code.
+    assert "表示しない児童生徒の一覧を書き出しました" in exports and "export.optouts" in exports
+    assert "コマンド" in exports and "完了" in exports and ">success<" not in exports
     second = client.get("/staff/audit", params={"action": "student.viewed", "page": "2"}).text
     assert "2 / 2 ページ" in second
     for params in ({"from": "yesterday"}, {"from": "0001-01-01"}, {"to": "9999-12-31"}):

@@ -105,7 +105,7 @@ def test_student_page_shows_effective_choices_and_is_audited(
     sign_in_as(client, db, settings, world["teacher"])
     page = client.get(f"/staff/students/{world['hanako'].id}")
     assert page.status_code == 200
-    assert "すべて表示しない" in page.text and "紙の用紙" in page.text
+    assert "すべてのデータを表示しない" in page.text and "書面（学校へ提出）" in page.text
     assert "代わりに記録" not in page.text  # teachers cannot record
     viewed = db.scalar(select(AuditEvent).where(AuditEvent.action == "student.viewed"))
     assert viewed is not None and viewed.target_id == str(world["hanako"].id)
@@ -165,6 +165,13 @@ def test_school_admin_records_a_choice_and_guardians_are_emailed(
     to_mother = smtp.to("mother@example.test")
     assert len(to_mother) == 1 and "花子" in str(to_mother[0]["Subject"])
     assert "電話" in body_of(to_mother[0]) and event.receipt_id in body_of(to_mother[0])
+    # Written as the school office writes to a family: addressed with 様, full-width
+    # punctuation, the school named, and a link to the child's page.
+    assert str(to_mother[0]["Subject"]) == "【第一小学校】花子さんの選択を学校で記録しました"
+    mother_body = body_of(to_mother[0])
+    assert mother_body.splitlines()[0].endswith("様") or "様\n" in mother_body
+    assert "第一小学校です。" in mother_body and f"受付番号：{event.receipt_id}" in mother_body
+    assert f"/children/{world['hanako'].id}" in mother_body and ": " not in mother_body
     to_father = smtp.to("father@example.test")
     assert "recorded" in str(to_father[0]["Subject"])
     assert "By telephone to the school" in body_of(to_father[0])
@@ -308,3 +315,77 @@ def test_odd_digits_in_the_choice_field_are_a_message_not_a_500(
     assert response.status_code == 422
     assert "選択" in response.text
     assert db.scalar(select(CurrentChoice)) is None
+
+
+def _toggle(db: Session, definition: Any) -> Any:
+    from app.domain.catalog.models import ChoiceDefinition
+
+    toggle = ChoiceDefinition(
+        board_id=definition.board_id,
+        service_id=definition.service_id,
+        code="research",
+        kind="toggle",
+        options=["allow", "deny"],
+        default_value="allow",
+        label="研究への利用",
+        label_en="Use in research",
+    )
+    db.add(toggle)
+    db.commit()
+    return toggle
+
+
+def test_record_form_offers_only_the_values_of_the_chosen_choice(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
+) -> None:
+    toggle = _toggle(db, world["definition"])
+    sign_in_as(client, db, settings, world["admin"])
+    url = f"/staff/students/{world['hanako'].id}/record"
+
+    first = client.get(url).text
+    assert 'type="radio"' not in first
+    assert "選べる値が表示されます" in first and "値を表示" in first
+
+    dashboard = client.get(url, params={"definition": world["definition"].id}).text
+    assert 'value="hide_some"' in dashboard and 'value="show"' in dashboard
+    assert 'value="allow"' not in dashboard and 'value="deny"' not in dashboard
+    assert 'name="categories"' in dashboard
+
+    research = client.get(url, params={"definition": toggle.id}).text
+    assert 'value="allow"' in research and 'value="deny"' in research
+    assert 'value="hide_all"' not in research and 'name="categories"' not in research
+
+
+def test_a_value_of_another_choice_is_refused_in_words(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
+) -> None:
+    toggle = _toggle(db, world["definition"])
+    sign_in_as(client, db, settings, world["admin"])
+    response = _post(
+        client,
+        settings,
+        f"/staff/students/{world['hanako'].id}/record",
+        definition=str(toggle.id),
+        value="hide_all",
+        channel="phone",
+        reason="電話で",
+    )
+    assert response.status_code == 422
+    assert "「研究への利用」の値から選んでください（許可する、許可しない）。" in response.text
+    assert 'href="#value-allow"' in response.text
+    assert db.scalar(select(ChoiceEvent)) is None
+
+
+def test_student_list_shows_each_choice_made_in_words(
+    client: TestClient, db: Session, settings: Settings, world: dict[str, Any]
+) -> None:
+    definition = world["definition"]
+    f.confirmed(db, definition, world["hanako"], "hide_some", [definition.category_codes[0]], channel="paper")
+    db.commit()
+    sign_in_as(client, db, settings, world["teacher"])
+    listing = client.get("/staff/students", params={"grade": "P3"}).text
+    assert "保護者の選択" in listing and "小学3年" in listing
+    category = f"{definition.category_codes[0]}"
+    assert "ダッシュボードでの表示：" in listing and category not in listing.split("保護者の選択")[1]
+    everyone = client.get("/staff/students").text
+    assert everyone.count("なし（初期設定のまま）") == 1  # 太郎; 花子 has a choice

@@ -30,8 +30,8 @@ def choice_value(value: str) -> str:
     return {
         "show": _("Show (no change)"),
         "hide": _("Hide"),
-        "hide_all": _("Hide all of my child's data"),
-        "hide_some": _("Hide only the kinds of data I choose"),
+        "hide_all": _("Hide all data"),
+        "hide_some": _("Hide only the chosen kinds of data"),
         "allow": _("Allow"),
         "deny": _("Do not allow"),
     }.get(value, value)

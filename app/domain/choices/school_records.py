@@ -8,18 +8,21 @@ Every guardian with an address on file is told; the one whose request was closed
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.boards.models import Board
 from app.domain.catalog.models import ChoiceDefinition, ServiceVersion
 from app.domain.catalog.queries import category_names
 from app.domain.choices.guardian_queries import guardians_of
 from app.domain.choices.labels import LABELS
-from app.domain.choices.models import SUPERSEDED_BY_SCHOOL, ChoiceEvent
+from app.domain.choices.models import SUPERSEDED_BY_SCHOOL, ChoiceEvent, CurrentChoice
 from app.domain.choices.requests import revoke_links
 from app.domain.choices.service import close_request, pending_requests, record_confirmed
 from app.domain.notifications.service import queue_email
 from app.domain.people.language import language_of
 from app.domain.people.models import Student
+from app.i18n import localized
 
 
 def record_for_guardian(
@@ -34,6 +37,7 @@ def record_for_guardian(
     reason: str,
     actor_account_id: int,
     guardian_id: int | None,
+    base_url: str,
 ) -> ChoiceEvent:
     """Record the school's entry, close what it supersedes and tell the child's guardians."""
     superseded = pending_requests(db, student.id, definition.id)
@@ -61,6 +65,7 @@ def record_for_guardian(
     event.definition = definition
     closed_for = {request.guardian_id: request for request in superseded}
     names = category_names(db)
+    board = db.get_one(Board, student.board_id)
     for guardian in guardians_of(db, student.id):
         if not guardian.email:
             continue
@@ -69,7 +74,12 @@ def record_for_guardian(
             to=guardian.email,
             template="email/staff_choice_recorded.txt",
             context={
+                "guardian": guardian,
                 "student": student,
+                "school_name": localized(student.school, "name"),
+                "board_name": localized(board, "name"),
+                "contact": " / ".join(part for part in (board.contact_phone, board.contact_email) if part),
+                "child_url": f"{base_url.rstrip('/')}/children/{student.id}",
                 "version": service_version,
                 "definition": definition,
                 "event": event,
@@ -82,3 +92,24 @@ def record_for_guardian(
             board_id=student.board_id,
         )
     return event
+
+
+Standing = dict[int, list[tuple[ChoiceDefinition, CurrentChoice]]]
+
+
+def standing_choices(db: Session, student_ids: list[int]) -> Standing:
+    """What each listed student's family has chosen away from the default, in one statement:
+    the column a school clerk scans in the student list."""
+    if not student_ids:
+        return {}
+    rows = db.execute(
+        select(CurrentChoice, ChoiceDefinition)
+        .join(ChoiceDefinition, ChoiceDefinition.id == CurrentChoice.definition_id)
+        .where(CurrentChoice.student_id.in_(student_ids))
+        .order_by(CurrentChoice.student_id, ChoiceDefinition.id)
+    ).all()
+    standing: Standing = {}
+    for current, definition in rows:
+        if current.value != definition.default_value:
+            standing.setdefault(current.student_id, []).append((definition, current))
+    return standing

@@ -5,7 +5,6 @@ Board admins manage keys; auditors (and board admins) read keys and the audit lo
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from app.i18n import gettext
 from app.surfaces.dependencies import DbSession, RowId
 from app.surfaces.errors import form_errors
 from app.surfaces.permissions import BoardAdmin, BoardReader
+from app.surfaces.staff import audit_words
 from app.surfaces.staff.forms import ApiKeyForm, bounded_int
 from app.surfaces.web import redirect, render
 
@@ -139,7 +139,7 @@ def audit_log(request: Request, db: DbSession, scope: BoardReader) -> Response:
             "pages": max(1, (total + AUDIT_PAGE - 1) // AUDIT_PAGE),
             "total": total,
             "errors": errors,
-            "as_json": lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True),
+            "words": audit_words,
         },
         status_code=422 if errors else 200,
         fragment="staff/_audit_rows.html",

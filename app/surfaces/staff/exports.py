@@ -14,13 +14,15 @@ from sqlalchemy.orm import Session
 from app.db import Database
 from app.domain.audit.service import Actor
 from app.domain.boards.models import Board
+from app.domain.catalog import service as catalog
 from app.domain.catalog.models import ChoiceDefinition, Service
 from app.domain.exports import service, writers
 from app.domain.exports.query import TOKYO, ExportFilters
 from app.domain.people.models import GRADES, School
-from app.i18n import current_language, gettext
+from app.i18n import current_language, gettext, localized
 from app.surfaces.dependencies import DbSession
 from app.surfaces.permissions import RecentSignIn, SchoolStaff, StaffScope
+from app.surfaces.staff.labels import grade_label
 from app.surfaces.web import render
 
 router = APIRouter(prefix="/staff/exports", include_in_schema=False)
@@ -61,11 +63,22 @@ def _options(db: Session, scope: StaffScope) -> dict[str, Any]:
             .order_by(ChoiceDefinition.code)
         )
     )
+    # Filters read in words; the code is what the form sends.
+    views = catalog.latest_versions(db, scope.board_id)
+    names = {view.service.code: localized(view.version, "name") for view in views}
+    choice_labels: dict[str, list[str]] = {}
+    for definition in definitions:
+        label = localized(definition, "label")
+        if label not in choice_labels.setdefault(definition.code, []):
+            choice_labels[definition.code].append(label)
     return {
         "schools": list(db.scalars(schools)),
         "grades": GRADES,
+        "grade_label": grade_label,
         "services": services,
-        "choice_codes": sorted({d.code for d in definitions}),
+        "service_names": names,
+        "choice_codes": sorted(choice_labels),
+        "choice_labels": {code: " / ".join(labels) for code, labels in choice_labels.items()},
         "formats": writers.FORMATS,
     }
 

@@ -23,10 +23,10 @@ from app.domain.choices import service as choices
 from app.domain.people.models import GRADES, Guardian, GuardianStudent, School, SchoolClass, Student
 from app.errors import NotFound
 from app.i18n import gettext, localized
-from app.surfaces.dependencies import DbSession, RowId
+from app.surfaces.dependencies import AppSettings, DbSession, RowId
 from app.surfaces.permissions import ChoiceRecorder, RecentSignIn, SchoolStaff, StaffScope
 from app.surfaces.staff.forms import bounded_int
-from app.surfaces.staff.labels import STAFF_CHANNELS, channel_label, reason_label, value_label
+from app.surfaces.staff.labels import STAFF_CHANNELS, channel_label, grade_label, reason_label, value_label
 from app.surfaces.web import redirect, render
 
 router = APIRouter(prefix="/staff/students", include_in_schema=False)
@@ -101,6 +101,10 @@ def search(request: Request, db: DbSession, scope: SchoolStaff) -> Response:
         "staff/students.html",
         {
             "students": students,
+            "standing": school_records.standing_choices(db, [s.id for s in students]),
+            "category_names": _category_names(db),
+            "value_label": value_label,
+            "grade_label": grade_label,
             "params": params,
             "page": page,
             "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
@@ -190,22 +194,35 @@ def _recordable_student(db: Session, scope: StaffScope, student_id: int) -> Stud
     return student
 
 
+def _offered(db: Session, student: Student) -> dict[int, tuple[catalog.ServiceView | None, ChoiceDefinition]]:
+    """The choices this student's guardians are offered: per service, then board-wide."""
+    offered: dict[int, tuple[catalog.ServiceView | None, ChoiceDefinition]] = {
+        d.id: (view, d) for view in catalog.services_for_student(db, student) for d in view.definitions
+    }
+    offered.update({d.id: (None, d) for d in board_wide_definitions(db, student.board_id)})
+    return offered
+
+
 def _record_form(
     request: Request,
     db: Session,
     student: Student,
     values: dict[str, Any],
-    errors: list[str],
+    errors: list[tuple[str, str]],
     status: int = 200,
 ) -> Response:
-    views = catalog.services_for_student(db, student)
+    offered = _offered(db, student)
+    definition_id = bounded_int(str(values.get("definition", "")))
+    picked = offered.get(definition_id) if definition_id is not None else None
     return render(
         request,
         "staff/record.html",
         {
             "student": student,
-            "views": views,
-            "board_choices": board_wide_definitions(db, student.board_id),
+            "offered": list(offered.values()),
+            # Only the chosen choice's values are offered, so a value that belongs to another
+            # choice cannot be sent by mistake.
+            "picked": picked,
             "guardians": _guardians(db, student),
             "channels": STAFF_CHANNELS,
             "category_names": _category_names(db),
@@ -216,6 +233,22 @@ def _record_form(
         },
         status_code=status,
     )
+
+
+def _value_problem(definition: ChoiceDefinition, value: str, chosen: list[str]) -> tuple[str, str] | None:
+    """The field and message for a value the chosen choice does not take, in words."""
+    if value not in definition.options:
+        names = "、".join(value_label(option) for option in definition.options)
+        message = gettext("Choose one of the values of “%(choice)s”: %(values)s.") % {
+            "choice": localized(definition, "label"),
+            "values": names,
+        }
+        return (f"value-{definition.options[0]}" if definition.options else "definition", message)
+    problem = choices.validate_choice(definition, value, chosen if value == "hide_some" else [])
+    if problem is None:
+        return None
+    codes = definition.category_codes or []
+    return (f"category-{codes[0]}" if value == "hide_some" and codes else "definition", gettext(problem))
 
 
 @router.get("/{student_id}/record")
@@ -241,6 +274,7 @@ def record_choice(
     request: Request,
     db: DbSession,
     scope: ChoiceRecorder,
+    settings: AppSettings,
     student_id: RowId,
     definition: Annotated[str, Form()] = "",
     value: Annotated[str, Form()] = "",
@@ -259,29 +293,25 @@ def record_choice(
         "reason": reason,
         "guardian": guardian,
     }
-    errors: list[str] = []
-    offered: dict[int, tuple[catalog.ServiceView | None, ChoiceDefinition]] = {
-        d.id: (view, d) for view in catalog.services_for_student(db, student) for d in view.definitions
-    }
-    offered.update({d.id: (None, d) for d in board_wide_definitions(db, student.board_id)})
+    errors: list[tuple[str, str]] = []
     definition_id = bounded_int(definition)
-    picked = offered.get(definition_id) if definition_id is not None else None
+    picked = _offered(db, student).get(definition_id) if definition_id is not None else None
     if picked is None:
-        errors.append(gettext("Choose one of the offered choices."))
+        errors.append(("definition", gettext("Choose one of the offered choices.")))
     if channel not in STAFF_CHANNELS:
-        errors.append(gettext("Choose how the guardian told the school."))
+        errors.append(("channel", gettext("Choose how the guardian told the school.")))
     reason = reason.strip()
     if not reason:
-        errors.append(gettext("Write down the reason (for example, the date of the paper form)."))
+        errors.append(("reason", gettext("Write down the reason (for example, the date of the paper form).")))
     elif len(reason) > 1000:
-        errors.append(gettext("The reason is too long (1,000 characters at most)."))
+        errors.append(("reason", gettext("The reason is too long (1,000 characters at most).")))
     guardians = {str(g.id): g for g in _guardians(db, student)}
     if guardian and guardian not in guardians:
-        errors.append(gettext("Choose one of the child's guardians."))
+        errors.append(("guardian", gettext("Choose one of the child's guardians.")))
     if picked is not None:
-        problem = choices.validate_choice(picked[1], value, chosen if value == "hide_some" else [])
+        problem = _value_problem(picked[1], value, chosen)
         if problem:
-            errors.append(gettext(problem))
+            errors.append(problem)
     if errors or picked is None:
         return _record_form(request, db, student, values, errors, status=422)
     view, choice_definition = picked
@@ -296,5 +326,6 @@ def record_choice(
         reason=reason,
         actor_account_id=scope.account_id,
         guardian_id=int(guardian) if guardian else None,
+        base_url=settings.base_url,
     )
     return redirect(request, f"/staff/students/{student.id}?recorded=1")
