@@ -39,6 +39,8 @@ ALLOWED_AS_IS = {
     "School Dashboard",
     "ISMS (ISO/IEC 27001)",
     "{field}: {before} → {after}",
+    "%(label)s: %(value)s",
+    "%(text)s (%(note)s)",
 }
 
 # Words said one way in each language: English pattern -> {directory: the rendering}. A
