@@ -28,13 +28,13 @@ from app.domain.choices.guardian_queries import (
     find_definition,
     group_cards,
     history_actor_kinds,
-    request_states,
 )
 from app.domain.choices.labels import LABELS
 from app.domain.choices.propagation import propagation
 from app.domain.choices.receipts import build_receipt, find_receipt_event, receipt_json
 from app.domain.choices.reviews import mark_reviewed
 from app.domain.choices.service import difference, effective_choice, history, validate_choice
+from app.domain.choices.timeline import timeline
 from app.domain.incidents.service import sent_for_services
 from app.domain.people.models import Guardian
 from app.i18n import _
@@ -254,8 +254,7 @@ def child_history(request: Request, db: DbSession, principal: CurrentGuardian, s
         {
             "child": child,
             "siblings": children_of(db, principal.guardian_ids),
-            "events": events,
-            "states": request_states(db, events),
+            "entries": timeline(events),
             "actor_kinds": history_actor_kinds(db, events),
             "accesses": access_history(db, child.student),
             "my_guardian_ids": set(principal.guardian_ids),
