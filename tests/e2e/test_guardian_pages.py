@@ -88,7 +88,7 @@ def _demo_guardian(db: Session) -> tuple[Account, ChoiceDefinition, Guardian]:
 def _within_first_screen(page: Page, selector: str) -> None:
     box = page.locator(selector).bounding_box()
     assert box is not None, selector
-    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], f"{selector}: {box}"
+    assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], f"{selector}: {box}"
 
 
 def test_school_dashboard_choice_is_on_the_first_screen_of_a_phone(
@@ -147,7 +147,9 @@ def test_hide_some_without_a_kind_lands_on_the_error(
         link = summary.locator("a")
         expect(link).to_contain_text("1つ以上選んでください")
         link.click()
-        expect(page.locator(f"#choice-{choice_id}-cat-{world.dashboard_choice.category_codes[0]}")).to_be_visible()
+        expect(
+            page.locator(f"#choice-{choice_id}-cat-{world.dashboard_choice.category_codes[0]}")
+        ).to_be_visible()
     else:
         # htmx swapped the choice in place (200, ADR 0026) with its message, the form open.
         assert answer.value.status == 200

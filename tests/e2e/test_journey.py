@@ -181,7 +181,7 @@ def test_guardian_journey_by_keyboard_alone(
     expect(page.locator(f"#choice-{choice_id}-cat-grades")).to_be_checked()
 
     # Submitting.
-    tab_to(page, f"#choice-{choice_id} form[action$='/choices/{choice_id}#error-summary'] button[type=submit]")
+    tab_to(page, f"#choice-{choice_id} form[action*='/choices/{choice_id}#'] button[type=submit]")
     page.keyboard.press("Enter")
     expect(page.locator(f"#choice-{choice_id} .pending")).to_be_visible()
 
