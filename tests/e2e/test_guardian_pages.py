@@ -6,6 +6,8 @@ choice journeys themselves are separate tests.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -17,7 +19,9 @@ from app.domain.catalog.models import ChoiceDefinition
 from app.domain.people.models import Guardian
 from app.surfaces.demo.seed import STORY_GUARDIAN_SOURCED_ID, seed_demo
 from tests.e2e.conftest import VIEWPORTS, OpenPage
+from tests.e2e.flows import confirmation_link
 from tests.e2e.support import (
+    Mailbox,
     axe,
     describe,
     horizontal_overflow,
@@ -158,3 +162,57 @@ def test_hide_some_without_a_kind_lands_on_the_error(
         box = error.bounding_box()
         assert box is not None and 0 <= box["y"] < PHONE["height"]
         assert "#error-summary" not in page.url
+
+
+def test_phone_pages_after_a_confirmed_change_with_screenshots(
+    open_page: OpenPage, e2e_db: Session, e2e_settings: Settings, mailbox: Mailbox
+) -> None:
+    """The demo's first child at 390 px: the page, then a change confirmed from the e-mail, the
+    history with that change as one entry, and its receipt in words. Writes the screenshots
+    docs/guardian.md shows (UPDATE_DOCS_SCREENSHOTS=1 copies them into docs/screenshots/)."""
+    account, dashboard, guardian = _demo_guardian(e2e_db)
+    page = open_page(viewport="phone-390")
+    sign_in_browser(page, e2e_db, e2e_settings, account)
+    page.goto("/children")
+    page.locator("main a[href^='/children/']").first.click()
+    page.wait_for_url("**/children/*")
+    child_url = page.url
+    screenshot(page, "guardian-child-ja-390")
+
+    choice = f"#choice-{dashboard.id}"
+    page.click(f"{choice} .choice__change > summary")
+    page.check(f"{choice}-hide_some")
+    page.check(f"{choice}-cat-grades")
+    page.click(f"{choice} form[action*='/choices/'] button[type=submit]")
+    expect(page.locator(f"{choice} .pending")).to_be_visible()
+    page.goto(confirmation_link(mailbox, guardian.email or ""))
+    page.click("main form:not([action$='/cancel']) button[type=submit]")
+    expect(page.locator(".notice[role=status]")).to_be_visible()
+
+    page.goto(f"{child_url}/history")
+    entries = page.locator(".timeline__entry", has_text=dashboard.label)
+    expect(entries).to_have_count(1)  # asked and confirmed: one entry, not two rows
+    expect(entries.first).to_contain_text("申請")
+    expect(entries.first).to_contain_text("確認済み（有効）")
+    expect(entries.first).to_contain_text("成績")
+    _readable_on_a_phone(page)
+    screenshot(page, "guardian-history-ja-390")
+
+    page.click(".timeline__entry a[href*='/receipts/']")
+    page.wait_for_url("**/receipts/**")
+    main = page.locator("main").inner_text()
+    assert "（日本時間）" in main and "管轄\n日本" in main.replace("\t", "\n"), main
+    assert re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", main) is None, main  # no ISO 8601 times
+    _readable_on_a_phone(page)
+    screenshot(page, "guardian-receipt-ja-390")
+
+
+def _readable_on_a_phone(page: Page) -> None:
+    """axe, and no sideways scrolling at 390 px or at the 320 px reflow width."""
+    violations = axe(page)
+    assert violations == [], describe(violations)
+    assert horizontal_overflow(page) == 0
+    page.set_viewport_size(VIEWPORTS["narrow"])
+    assert horizontal_overflow(page) == 0, page.url
+    assert small_targets(page) == [], small_targets(page)
+    page.set_viewport_size(PHONE)
