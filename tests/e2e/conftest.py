@@ -56,6 +56,7 @@ CHROMIUM_ARGS = [
 # Widths the pages must work at: a common phone, the WCAG reflow width, a desktop.
 VIEWPORTS: dict[str, dict[str, int]] = {
     "phone": {"width": 375, "height": 740},
+    "phone-390": {"width": 390, "height": 844},  # the phone the child page is laid out for
     "narrow": {"width": 320, "height": 640},
     "desktop": {"width": 1280, "height": 900},
 }

@@ -139,8 +139,9 @@ def test_every_page_is_accessible_and_fits_320_pixels(
 
     seen: set[str] = set()
     photo = world.photo_choice.id
+    guardian.click(f"#choice-{photo} .choice__change > summary")
     guardian.check(f"#choice-{photo}-deny")
-    guardian.click(f"form[action$='/choices/{photo}'] button[type=submit]")
+    guardian.click(f"form[action$='/choices/{photo}#error-summary'] button[type=submit]")
     expect(guardian.locator(f"#choice-{photo} .pending")).to_be_visible()
     sweep.check(guardian, "child-pending")
     link = _new_confirmation_link(mailbox, mother_email, seen)
@@ -156,8 +157,9 @@ def test_every_page_is_accessible_and_fits_320_pixels(
 
     # A second request whose link runs out before it is used.
     guardian.goto(f"/children/{hanako.id}")
+    guardian.click(f"#choice-{photo} .choice__change > summary")
     guardian.check(f"#choice-{photo}-allow")
-    guardian.click(f"form[action$='/choices/{photo}'] button[type=submit]")
+    guardian.click(f"form[action$='/choices/{photo}#error-summary'] button[type=submit]")
     expect(guardian.locator(f"#choice-{photo} .pending")).to_be_visible()
     expired = _new_confirmation_link(mailbox, mother_email, seen)
     e2e_db.execute(

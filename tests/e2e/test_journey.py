@@ -85,11 +85,12 @@ def test_guardian_hides_grades_confirms_and_school_admin_exports(
     page.click(f"a[href='/children/{hanako.id}']")
     expect(page.locator("h1")).to_contain_text(hanako.given_name)
 
-    # Hide only grades on the School Dashboard.
+    # Hide only grades on the School Dashboard: its form opens from the choice's one button.
     choice = page.locator(f"#choice-{choice_id}")
+    choice.locator(".choice__change > summary").click()
     choice.locator(f"#choice-{choice_id}-hide_some").check()
     choice.locator(f"#choice-{choice_id}-cat-grades").check()
-    choice.locator(f"form[action$='/choices/{choice_id}'] button[type=submit]").click()
+    choice.locator(f"form[action$='/choices/{choice_id}#error-summary'] button[type=submit]").click()
     pending = page.locator(f"#choice-{choice_id} .pending")
     expect(pending).to_be_visible()
     expect(pending).to_contain_text("成績")
@@ -161,6 +162,11 @@ def test_guardian_journey_by_keyboard_alone(
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/children/{hanako.id}")
 
+    # Opening the choice's form: its button is a <summary>, opened with Enter.
+    tab_to(page, f"#choice-{choice_id} .choice__change > summary")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#choice-{choice_id}-hide_some")).to_be_visible()
+
     # Choosing a value: Tab into the radio group (focus lands on the checked option),
     # arrows move within it, Space ticks a box.
     tab_to(page, f"input[name=value][id^='choice-{choice_id}-']")
@@ -175,7 +181,7 @@ def test_guardian_journey_by_keyboard_alone(
     expect(page.locator(f"#choice-{choice_id}-cat-grades")).to_be_checked()
 
     # Submitting.
-    tab_to(page, f"#choice-{choice_id} form[action$='/choices/{choice_id}'] button[type=submit]")
+    tab_to(page, f"#choice-{choice_id} form[action*='/choices/{choice_id}#'] button[type=submit]")
     page.keyboard.press("Enter")
     expect(page.locator(f"#choice-{choice_id} .pending")).to_be_visible()
 

@@ -172,6 +172,7 @@ def test_a_new_board_publishes_its_catalogue_and_a_family_opts_out(
     expect(page.locator("main")).to_contain_text("ご不明な点は学校へお問い合わせください。")
     page.goto(f"/children/{j1.id}")
     choice = page.locator("section.choice", has_text="まなびドリルでの表示")
+    choice.locator(".choice__change > summary").click()  # the choice's form opens from its button
     choice.locator("input[value=hide_all]").check()
     before = len(mailbox.to(FATHER))
     choice.locator("button[type=submit]", has_text="確認メール").click()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -89,3 +90,26 @@ def test_staff_pages_pass_axe_and_fit_320_pixels(
                 assert clipped == 0, f"{path}: {clipped} table(s) wider than the page"
             if lang == "ja":
                 screenshot(page, f"staff-{name}-ja-{viewport}")
+
+
+def test_a_refused_staff_form_without_javascript_opens_at_its_error_summary(
+    open_page: OpenPage, e2e_db: Session, e2e_settings: Settings, arranged: dict[str, Any]
+) -> None:
+    """The retention policy form sits low on its page; the 422 answer opens with the summary
+    in view and focused (autofocus), its link leading to the field."""
+    page = open_page(js=False, viewport="phone")
+    sign_in_browser(page, e2e_db, e2e_settings, arranged["admin"])
+    page.goto("/staff/retention")
+    page.fill("#student_years", "many")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("form[action^='/staff/retention/policy'] button[type=submit]")
+    assert answer.value.status == 422
+    page.wait_for_load_state("load")
+    summary = page.locator("#policy-errors")
+    expect(summary).to_be_focused()
+    box = summary.bounding_box()
+    height = page.viewport_size["height"] if page.viewport_size else 0
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, box
+    assert page.evaluate("() => window.scrollY") > 0
+    summary.locator("a[href='#student_years']").click()
+    expect(page.locator("#student_years")).to_be_in_viewport()

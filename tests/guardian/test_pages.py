@@ -49,8 +49,11 @@ def test_child_page_shows_services_by_use_with_vendor_facts(
     page = client.get(f"/children/{world.hanako.id}")
     assert page.status_code == 200
     text = page.text
-    # grouped by use, learning before the dashboard (the order of the Saitama notice)
-    assert text.index("学習での利用") < text.index("スクールダッシュボード</h2>")
+    # grouped by use, learning before the dashboard (the order of the Saitama notice), after
+    # the decisions
+    services = text.index('id="services-title"')
+    assert text.index('id="decisions-title"') < services
+    assert services < text.index("学習での利用") < text.index("スクールダッシュボード</h3>", services)
     # categories with items, purposes with permitted use
     assert "成績・評価" in text and "評価・評定" in text
     assert "不具合対応のため" in text and "サービスの保守や不具合の修正のため" in text

@@ -77,13 +77,16 @@ def test_receipt_carries_the_consent_receipt_fields(
     assert page.status_code == 200
     for text in (
         confirmed.receipt_id,
-        "JP-11",
+        "<dt>管轄</dt><dd>日本</dd>",  # the jurisdiction in words, not JP-11
         "さいたま市教育委員会",
         "山田 花子",
         "スクールダッシュボード",
         "このサイト上で",
     ):
         assert text in page.text
+    # Times in words, Japan time; not the ISO 8601 the JSON carries.
+    assert "（日本時間）" in page.text and header["timestamps"]["created"][:19] not in page.text
+    assert "JP-11" not in page.text
     assert client.get(f"/children/{world.jiro.id}/receipts/{confirmed.receipt_id}").status_code == 404
 
 

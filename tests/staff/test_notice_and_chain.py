@@ -38,7 +38,8 @@ class _Form(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        if tag == "form" and not self.done and a.get("action") == self.action:
+        # A browser posts to the action without its fragment (…#error-summary).
+        if tag == "form" and not self.done and a.get("action", "").partition("#")[0] == self.action:
             self.inside = True
         if not self.inside:
             return

@@ -36,4 +36,4 @@ def keep_after_review(
     )
     if not closed:
         raise HTTPException(status_code=404, detail="There is nothing to review for this service.")
-    return redirect(request, f"/children/{child.student.id}#service-{service_id}")
+    return redirect(request, f"/children/{child.student.id}#decisions-{service_id}")

@@ -28,13 +28,13 @@ from app.domain.choices.guardian_queries import (
     find_definition,
     group_cards,
     history_actor_kinds,
-    request_states,
 )
 from app.domain.choices.labels import LABELS
 from app.domain.choices.propagation import propagation
 from app.domain.choices.receipts import build_receipt, find_receipt_event, receipt_json
 from app.domain.choices.reviews import mark_reviewed
 from app.domain.choices.service import difference, effective_choice, history, validate_choice
+from app.domain.choices.timeline import timeline
 from app.domain.incidents.service import sent_for_services
 from app.domain.people.models import Guardian
 from app.i18n import _
@@ -72,9 +72,35 @@ def _fragment_context(db: DbSession, child: Child, state: ChoiceState) -> dict[s
         "category_map": category_names(db),
         "email_on_file": LABELS.mask_email(guardian.email),
         "notice_id": notices.current_notice_id(db, child.student.board_id),
-        # A board-wide choice sits under its section's h2 (ADR 0092), a service's under h4.
-        "choice_heading": "h3" if state.definition.service_id is None else "h5",
+        # Every choice sits under the h3 of its service, or of the board-wide choices (ADR 0092).
+        "choice_heading": "h4",
     }
+
+
+def choice_errors(state: ChoiceState) -> list[tuple[str, str]]:
+    """The error summary of a choice that failed: (id of the field to fix, message).
+
+    "Hide some" without a kind of data points at the first box to tick; a notice published
+    meanwhile at the message with the link to it; anything else at the option chosen.
+    """
+    definition = state.definition
+    prefix = f"choice-{definition.id}"
+    if state.notice_changed:
+        return [
+            (
+                f"{prefix}-error",
+                _(
+                    "The board of education published a new version of its notice after you opened this page, so your choice has not been sent. Please read the notice now in force, then send your choice again."  # noqa: E501
+                ),
+            )
+        ]
+    if state.error is None:
+        return []
+    if state.form_value == "hide_some" and definition.category_codes and not state.form_codes:
+        return [(f"{prefix}-cat-{definition.category_codes[0]}", state.error)]
+    options = list(definition.options)
+    value = state.form_value if state.form_value in options else (options[0] if options else "")
+    return [(f"{prefix}-{value}", state.error)]
 
 
 def _child_page(
@@ -105,6 +131,7 @@ def _child_page(
             "notice_id": notices.current_notice_id(db, child.student.board_id),
             "incidents": sent_for_services(db, child.student.board_id, [c.view.service.id for c in cards]),
             "propagation": propagation(db, child.student),
+            "errors": choice_errors(failed) if failed is not None else [],
         },
         status_code=status_code,
     )
@@ -227,8 +254,7 @@ def child_history(request: Request, db: DbSession, principal: CurrentGuardian, s
         {
             "child": child,
             "siblings": children_of(db, principal.guardian_ids),
-            "events": events,
-            "states": request_states(db, events),
+            "entries": timeline(events),
             "actor_kinds": history_actor_kinds(db, events),
             "accesses": access_history(db, child.student),
             "my_guardian_ids": set(principal.guardian_ids),
