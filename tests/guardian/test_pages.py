@@ -57,6 +57,7 @@ def test_child_page_shows_services_by_use_with_vendor_facts(
     # categories with items, purposes with permitted use
     assert "成績・評価" in text and "評価・評定" in text
     assert "不具合対応のため" in text and "サービスの保守や不具合の修正のため" in text
+    assert "（覚書で認められた利用「ウ」：サービスの保守や不具合の修正のため）" in text
     # vendor facts
     assert "さいたま市教育研究所" in text
     assert "ISMS（ISO/IEC 27001）" in text and "プライバシーマーク" in text and "ISMAP" in text
