@@ -8,8 +8,8 @@ import email.policy
 import re
 import socket
 import threading
-from typing import Any
 from email.message import EmailMessage
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient

@@ -33,6 +33,7 @@ from app.domain.catalog.models import (
 )
 from app.domain.jobs.models import Job
 from app.domain.people.models import Guardian, GuardianStudent, School, Student
+from app.domain.translations import service as translations
 from app.surfaces.demo.seed import seed_demo
 from tests.guardian import factories as f
 from tests.helpers import SmtpSink, body_of, deliver_mail, run_jobs, sign_in_as
@@ -84,9 +85,7 @@ def _empty_board(db: Session) -> tuple[Board, dict[str, Student]]:
     board = f.make_board(db, code="other")
     students = {}
     for code, grade, title in (("E01", "P4", "4年1組"), ("J01", "J2", "2年1組")):
-        school = School(
-            board_id=board.id, sourced_id=f"org-{code}", code=code, name=f"{code}校", name_en=code
-        )
+        school = School(board_id=board.id, sourced_id=f"org-{code}", code=code, name=f"{code}校")
         db.add(school)
         db.flush()
         homeroom = f.make_class(db, school, grade=grade, title=title)
@@ -447,10 +446,9 @@ def test_a_board_wide_choice_travels_in_the_file(db: Session, run: CliRunner, tm
             ChoiceDefinition.board_id == board.id, ChoiceDefinition.service_id.is_(None)
         )
     )
-    assert wide is not None and (wide.default_value, wide.label_en) == (
-        "deny",
-        "Photos in the school newsletter",
-    )
+    assert wide is not None and wide.default_value == "deny"
+    english = translations.of_entities(db, "choice_definitions", [wide.id], ["en"])[wide.id]["en"]
+    assert english["label"] == "Photos in the school newsletter"
     exported = tmp_path / "again.json"
     assert run.invoke(main, ["catalogue", "export", "--board", "other", "-o", str(exported)]).exit_code == 0
     assert json.loads(exported.read_text("utf-8"))["choices"][0]["code"] == "newsletter-photos"
