@@ -103,17 +103,21 @@ def upgrade() -> None:
                 f" SELECT {_BOARD_OF[table]}, '{table}', t.id, '{field}', 'en', t.{field}_en, CURRENT_TIMESTAMP"
                 f" FROM {table} t WHERE t.{field}_en IS NOT NULL AND t.{field}_en <> ''"
             )
+    sqlite = op.get_bind().dialect.name == "sqlite"
     for table, columns in _COLUMNS.items():
-        with op.batch_alter_table(table) as batch:
-            for field, _type, _default in columns:
-                batch.drop_column(f"{field}_en")
+        for field, _type, _default in columns:
+            if sqlite:
+                # SQLite (3.35+) drops a column in place: no copy of the table, whose drop
+                # would cascade to every row that refers to it (schools, services …).
+                op.execute(f"ALTER TABLE {table} DROP COLUMN {field}_en")
+            else:
+                op.drop_column(table, f"{field}_en")
 
 
 def downgrade() -> None:
     for table, columns in _COLUMNS.items():
-        with op.batch_alter_table(table) as batch:
-            for field, type_, default in columns:
-                batch.add_column(sa.Column(f"{field}_en", type_, nullable=False, server_default=default))
+        for field, type_, default in columns:
+            op.add_column(table, sa.Column(f"{field}_en", type_, nullable=False, server_default=default))
     for table, columns in _MOVED.items():
         for field, _type, _default in columns:
             op.execute(
