@@ -103,6 +103,11 @@ def _lookup(message: str, lang: str) -> tuple[str | tuple[str, ...] | None, str]
     return None, lang
 
 
+def plural_index(n: int, lang: str) -> int:
+    """Which plural form of `lang` a count takes (its catalogue's Plural-Forms rule)."""
+    return _read(lang).plural(n)
+
+
 def gettext(message: str, lang: str | None = None) -> str:
     translated, _found = _lookup(message, lang or current_language.get())
     if isinstance(translated, tuple):
@@ -114,7 +119,7 @@ def ngettext(singular: str, plural: str, n: int, lang: str | None = None) -> str
     """Plural forms by the catalogue's own rule (Plural-Forms header); English otherwise."""
     translated, found = _lookup(singular, lang or current_language.get())
     if isinstance(translated, tuple) and translated:
-        index = _read(found).plural(n)
+        index = plural_index(n, found)
         return translated[min(index, len(translated) - 1)] or (singular if n == 1 else plural)
     return singular if n == 1 else plural
 

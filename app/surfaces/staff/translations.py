@@ -9,13 +9,13 @@ left empty is shown in Japanese with a note.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
-from typing import Annotated
 
 from app.domain.audit.service import Actor, record
 from app.domain.boards.models import Board
