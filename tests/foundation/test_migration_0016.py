@@ -23,7 +23,8 @@ ROWS = [
     " VALUES (1, 'b', 'とびら市教育委員会', 'Tobira City BoE', '', '', 'JP', '', false, 30, '2026-12-01')",
     "INSERT INTO schools (id, board_id, sourced_id, code, name, name_en, kind, status)"
     " VALUES (1, 1, 's1', 'S1', 'みなと小学校', 'Minato Elementary', 'elementary', 'active')",
-    "INSERT INTO services (id, board_id, code, status, created_at) VALUES (1, 1, 'dash', 'active', '2026-12-01')",
+    "INSERT INTO services (id, board_id, code, status, created_at)"
+    " VALUES (1, 1, 'dash', 'active', '2026-12-01')",
     "INSERT INTO service_versions (id, service_id, version, published_at, name, name_en, use_group,"
     " description, description_en, vendor_name, vendor_name_en, policy_url, certifications,"
     " data_centre_country, governing_law, governing_law_en, court, court_en, erased_at_graduation,"
