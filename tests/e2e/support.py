@@ -126,7 +126,7 @@ def small_targets(page: Page, minimum: int = 44) -> list[str]:
     found: list[str] = page.evaluate(
         """(minimum) => {
             const selector = "button, select, textarea, input:not([type=hidden]), .button, "
-                + "nav a, summary, .language-switch__current, .skip-link";
+                + "nav a, .language-switch__summary, .language-switch__current, .skip-link";
             const out = [];
             for (const el of document.querySelectorAll(selector)) {
                 const box = el.getBoundingClientRect();
