@@ -507,6 +507,7 @@ def test_translations_travel_in_the_file_beside_the_japanese(
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     again = run.invoke(main, ["catalogue", "import", str(path), "--board", "other"])
     assert again.exit_code == 0, again.output
+    assert "translations: set as in the file" in again.output
     db.expire_all()
     held = translations.of_entities(db, "choice_definitions", [copied.id])[copied.id]
     assert held["vi"] == {"label": "Hiển thị trên bảng điều khiển"}

@@ -113,6 +113,9 @@ class Plan:
             out.append(f"notice: publish a new version ({', '.join(self.notice_changed)})")
         else:
             out.append("notice: unchanged")
+        out.append(
+            "translations: set as in the file" if self.translations_changed else "translations: unchanged"
+        )
         return out
 
 

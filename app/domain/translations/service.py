@@ -120,6 +120,8 @@ def save(
     one. Languages and fields not named are left as they are, or (`replace`) removed.
     True if anything changed."""
     allowed = TRANSLATABLE[kind]
+    if not replace and not any(texts.values()):
+        return False  # nothing named: nothing to read or write
     existing = {
         (row.language, row.field): row
         for row in db.scalars(
