@@ -26,7 +26,8 @@ from markupsafe import Markup, escape
 from app.languages import DEFAULT_OFFERED, KNOWN_LANGUAGES, SOURCE_LANGUAGE, STAFF_LANGUAGES, Language
 from app.resources import LOCALE_DIR
 
-# Filled from the settings by `configure()` (the app, the worker and the commands call it).
+# Filled from the settings by `configure()` (the app and the worker call it; until then, and in
+# the commands, every known language is offered).
 LANGUAGES: list[str] = list(DEFAULT_OFFERED)
 LANGUAGE_NAMES: dict[str, str] = {tag: KNOWN_LANGUAGES[tag].name for tag in DEFAULT_OFFERED}
 DEFAULT_LANGUAGE = "ja"
