@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, HttpUrl, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.languages import DEFAULT_OFFERED, KNOWN_LANGUAGES
+
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "dev-insecure-secret-key", "secret"}
 DEV_SECRET_KEY = "dev-insecure-secret-key"  # noqa: S105 (refused outside dev)
 
@@ -91,7 +93,11 @@ class Settings(BaseSettings):
     # A student's record or an export asks staff to authenticate again at their provider
     # when their sign-in is older than this (0: never).
     staff_step_up_minutes: int = 15
-    default_language: Literal["ja", "en"] = "ja"
+    # The languages guardians may choose (BCP 47 tags, comma-separated, in the order the
+    # language picker lists them); Japanese, the language of board content, is always one.
+    languages: str = ",".join(DEFAULT_OFFERED)
+    # The language of a reader whose browser asks for none of them.
+    default_language: str = "ja"
     log_level: str = "INFO"
     # Reverse proxies whose X-Forwarded-For / -Proto are believed (comma-separated addresses
     # or networks, e.g. "10.0.0.5,10.1.0.0/16"). Empty: none, the peer address is the client.
@@ -108,6 +114,25 @@ class Settings(BaseSettings):
                 "or set ENVIRONMENT=dev for local use."
             )
         return self
+
+    @model_validator(mode="after")
+    def _known_languages(self) -> Settings:
+        offered = self.offered_languages
+        unknown = [tag for tag in offered if tag not in KNOWN_LANGUAGES]
+        if unknown:
+            raise ValueError(
+                f"LANGUAGES: unknown language {', '.join(unknown)}; known: {', '.join(KNOWN_LANGUAGES)}"
+            )
+        if "ja" not in offered:
+            raise ValueError("LANGUAGES must include ja (board content is written in Japanese)")
+        if self.default_language not in offered:
+            raise ValueError(f"DEFAULT_LANGUAGE {self.default_language!r} is not one of LANGUAGES")
+        return self
+
+    @property
+    def offered_languages(self) -> tuple[str, ...]:
+        tags = [tag.strip() for tag in self.languages.split(",") if tag.strip()]
+        return tuple(dict.fromkeys(tags))
 
     @property
     def is_dev(self) -> bool:

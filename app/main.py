@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import worker
+from app import i18n, worker
 from app.config import Settings, get_settings
 from app.db import Database
 from app.resources import STATIC_DIR
@@ -29,6 +29,7 @@ log = logging.getLogger("tobira")
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+    i18n.configure(settings.offered_languages, settings.default_language)
     database = database or Database(settings.database_url, settings.database_replica_url)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 

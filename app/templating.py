@@ -8,10 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_eval_context, select_autoescape
+from jinja2.nodes import EvalContext
 
-from app.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, format_date, gettext, localized, ngettext
+from app import i18n
+from app.i18n import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    LocalizedText,
+    format_date,
+    gettext,
+    localized,
+    ngettext,
+)
+from app.languages import STAFF_LANGUAGES
 from app.resources import TEMPLATES_DIR
+
+
+@pass_eval_context
+def _finalize(eval_ctx: EvalContext, value: Any) -> Any:
+    """Board content shown in Japanese to a reader of another language carries its note:
+    marked up on pages (`LocalizedText.__html__`), in brackets in plain-text e-mails."""
+    if isinstance(value, LocalizedText) and not eval_ctx.autoescape:
+        return value.plain()
+    return value
+
 
 templates_env = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
@@ -22,13 +43,18 @@ templates_env = Environment(
     extensions=["jinja2.ext.i18n"],
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=_finalize,
 )
 templates_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+# Board content where markup cannot go (<title>, <option>): the text alone, no note.
+templates_env.filters["text"] = lambda value: str.__str__(value) if isinstance(value, str) else value
 templates_env.filters["date"] = lambda value, with_time=False: format_date(value, with_time=with_time)
 templates_env.globals["LANGUAGES"] = LANGUAGES
-templates_env.globals["DEFAULT_LANGUAGE"] = DEFAULT_LANGUAGE
+templates_env.globals["default_language"] = i18n.default_language
 templates_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+templates_env.globals["STAFF_LANGUAGES"] = STAFF_LANGUAGES
 templates_env.globals["localized"] = localized
+templates_env.globals["untranslated"] = lambda value: isinstance(value, LocalizedText) and value.fallback
 
 
 def render_text(template: str, context: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from app import i18n
 from app.config import Settings
 from app.db import Database
 from app.domain.audit.service import SYSTEM, record
@@ -56,6 +57,7 @@ def _purge_kind(settings: Settings) -> JobKind:
 
 
 def make_worker(database: Database, settings: Settings, *, poll_interval: float = 1.0) -> Worker:
+    i18n.configure(settings.offered_languages, settings.default_language)
     return Worker(
         database,
         (*KINDS, _purge_kind(settings), retention_jobs.daily_kind(settings), reminders.job_kind(settings)),

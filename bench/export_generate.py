@@ -34,6 +34,7 @@ from app.domain.catalog.models import (
     ServiceVersion,
     ServiceVersionCategory,
 )
+from app.domain.translations.models import ContentTranslation
 
 FAMILY = [
     ("佐藤", "さとう"),
@@ -121,7 +122,7 @@ def generate(
             raise SystemExit(f"board {board_code} exists already; use another code or an empty database")
         board_id = conn.execute(
             insert(Board)
-            .values(code=board_code, name="ベンチ市教育委員会", name_en="Bench City", created_at=now)
+            .values(code=board_code, name="ベンチ市教育委員会", created_at=now)
             .returning(Board.id)
         ).scalar_one()
         service_id = conn.execute(
@@ -136,7 +137,6 @@ def generate(
                 version=1,
                 published_at=now,
                 name="スクールダッシュボード",
-                name_en="School Dashboard",
                 use_group="dashboard",
                 vendor_name="教育データ研究所",
                 certifications=[],
@@ -164,12 +164,32 @@ def generate(
                 default_value="show",
                 category_codes=codes,
                 label="ダッシュボードでの表示",
-                label_en="Shown on the dashboard",
                 status="active",
                 created_at=now,
             )
             .returning(ChoiceDefinition.id)
         ).scalar_one()
+        # The English of the board's texts, as the board enters it (ADR 0101).
+        english = [
+            ("boards", board_id, "name", "Bench City"),
+            ("service_versions", version_id, "name", "School Dashboard"),
+            ("choice_definitions", definition_id, "label", "Shown on the dashboard"),
+        ]
+        conn.execute(
+            insert(ContentTranslation),
+            [
+                {
+                    "board_id": board_id,
+                    "entity_kind": kind,
+                    "entity_id": entity_id,
+                    "field": field,
+                    "language": "en",
+                    "text": text,
+                    "updated_at": now,
+                }
+                for kind, entity_id, field, text in english
+            ],
+        )
 
     per_school = 500
     school_count = max(1, (students + per_school - 1) // per_school)
@@ -184,7 +204,6 @@ def generate(
                 f"org-{n:04d}",
                 f"S{n:04d}",
                 f"ベンチ市立第{n + 1}{'中学校' if junior else '小学校'}",
-                f"Bench School {n + 1}",
                 "junior_high" if junior else "elementary",
                 "active",
             )
@@ -192,7 +211,7 @@ def generate(
     bulk_insert(
         engine,
         tables["schools"],
-        ["id", "board_id", "sourced_id", "code", "name", "name_en", "kind", "status"],
+        ["id", "board_id", "sourced_id", "code", "name", "kind", "status"],
         school_rows,
     )
 
@@ -200,7 +219,7 @@ def generate(
     classes_of: dict[int, list[tuple[int, str]]] = {}
     class_id = _next_id(engine, tables["classes"])
     for school_id, *_rest in school_rows:
-        grades = JUNIOR if _rest[5] == "junior_high" else ELEMENTARY
+        grades = JUNIOR if _rest[4] == "junior_high" else ELEMENTARY
         for grade in grades:
             for k in range(1, CLASSES_PER_GRADE + 1):
                 class_rows.append(

@@ -9,6 +9,7 @@ import re
 import socket
 import threading
 from email.message import EmailMessage
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
@@ -162,3 +163,23 @@ class StatementCounter:
 
     def report(self) -> str:
         return "\n".join(f"{i + 1:3}: {s.splitlines()[0][:160]}" for i, s in enumerate(self.statements))
+
+
+def translate(db: Any, obj: Any, lang: str = "en", *, board_id: int | None = None, **texts: str) -> None:
+    """Board content translated as the board would on the translations page (ADR 0101)."""
+    from app.domain.translations import service as translations
+
+    owner = board_id if board_id is not None else getattr(obj, "board_id", None)
+    if owner is None and type(obj).__tablename__ == "boards":
+        owner = obj.id
+    translations.save(db, owner, type(obj).__tablename__, obj.id, {lang: texts})
+
+
+def pop_english(values: dict[str, Any]) -> dict[str, str]:
+    """`name_en=…` keyword arguments of the factories, as {"name": …} (removed from `values`)."""
+    english = {}
+    for key in [k for k in values if k.endswith("_en")]:
+        text = values.pop(key)
+        if text:
+            english[key[:-3]] = str(text)
+    return english

@@ -62,6 +62,7 @@ def contact(
     option, show them."""
     from app.domain.audit.service import CLI, record
     from app.domain.boards import service as boards
+    from app.domain.translations import service as translations
 
     with _board_settings(board) as (db, row):
         try:
@@ -77,9 +78,12 @@ def contact(
                 db, "board.contact_changed", actor=CLI, board_id=row.id, details={"fields": sorted(changed)}
             )
         email_shown, phone_shown = row.contact_email or "-", row.contact_phone or "-"
+        english = (
+            translations.of_entities(db, "boards", [row.id], ["en"]).get(row.id, {}).get("en", {}).get("name")
+        )
         typer.echo(
             f"{row.code}: e-mail={email_shown} phone={phone_shown} jurisdiction={row.jurisdiction}"
-            f" name={row.name} name-en={row.name_en or '-'}"
+            f" name={row.name} name-en={english or '-'}"
         )
 
 

@@ -17,6 +17,7 @@ from app.domain.retention import models as retention
 from app.domain.roster import models as roster
 from app.domain.student_view import models as student_view
 from app.domain.tokens import models as tokens
+from app.domain.translations import models as translations
 
 __all__ = [
     "accounts",
@@ -36,4 +37,5 @@ __all__ = [
     "roster",
     "student_view",
     "tokens",
+    "translations",
 ]

@@ -25,7 +25,15 @@ from urllib.parse import parse_qs, unquote_plus
 from starlette.responses import Response
 
 from app.config import Settings
-from app.i18n import LANGUAGES, current_language, gettext, negotiate
+from app.i18n import (
+    LANGUAGES,
+    ContentScope,
+    content_scope,
+    current_language,
+    gettext,
+    negotiate,
+    staff_language,
+)
 from app.request_context import request_id_var
 
 Scope = MutableMapping[str, Any]
@@ -113,7 +121,11 @@ class SecurityMiddleware:
         lang = cookies.get(LANG_COOKIE)
         if lang not in LANGUAGES:
             lang = negotiate(_header(scope, b"accept-language"))
+        if scope["path"].startswith("/staff"):
+            lang = staff_language(lang)  # the console is written in Japanese and English
         current_language.set(lang)
+        # Filled by the principal's guard: the board content translations this request shows.
+        content_scope.set(ContentScope())
 
         csrf_cookie = cookies.get(CSRF_COOKIE)
         new_csrf_cookie = None

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import ColumnElement, select
@@ -33,10 +33,24 @@ from app.db import utcnow
 from app.domain.accounts.models import AccountGuardian, StaffRole
 from app.domain.accounts.principal import Principal
 from app.domain.accounts.students import student_id_for
-from app.domain.people.models import Student
+from app.domain.people.models import Guardian, Student
+from app.domain.translations import service as translations
 from app.errors import NotFound
 from app.surfaces.dependencies import AppSettings, DbSession
 from app.surfaces.sessions import load_session
+
+
+def _use_translations(db: Session, principal: Principal) -> None:
+    """The board content this request may show is read in the reader's language from the
+    translations of the principal's boards (one statement, when first needed)."""
+    boards: Any
+    if principal.account.kind == "guardian":
+        boards = select(Guardian.board_id).where(Guardian.id.in_(principal.guardian_ids or [0]))
+    elif principal.account.kind == "student":
+        boards = select(Student.board_id).where(Student.id == (principal.student_id or 0))
+    else:
+        boards = sorted({role.board_id for role in principal.roles})
+    translations.use_for_boards(db, boards)
 
 
 class NotSignedIn(Exception):
@@ -78,6 +92,7 @@ def load_principal(db: Session, request: Request, settings: AppSettings) -> Prin
             row.ended_at = utcnow()  # signing in again re-reads the provider's groups
             return None
     request.state.principal = principal
+    _use_translations(db, principal)
     return principal
 
 

@@ -33,6 +33,7 @@ from app.domain.catalog.models import (
 )
 from app.domain.jobs.models import Job
 from app.domain.people.models import Guardian, GuardianStudent, School, Student
+from app.domain.translations import service as translations
 from app.surfaces.demo.seed import seed_demo
 from tests.guardian import factories as f
 from tests.helpers import SmtpSink, body_of, deliver_mail, run_jobs, sign_in_as
@@ -84,9 +85,7 @@ def _empty_board(db: Session) -> tuple[Board, dict[str, Student]]:
     board = f.make_board(db, code="other")
     students = {}
     for code, grade, title in (("E01", "P4", "4年1組"), ("J01", "J2", "2年1組")):
-        school = School(
-            board_id=board.id, sourced_id=f"org-{code}", code=code, name=f"{code}校", name_en=code
-        )
+        school = School(board_id=board.id, sourced_id=f"org-{code}", code=code, name=f"{code}校")
         db.add(school)
         db.flush()
         homeroom = f.make_class(db, school, grade=grade, title=title)
@@ -447,10 +446,9 @@ def test_a_board_wide_choice_travels_in_the_file(db: Session, run: CliRunner, tm
             ChoiceDefinition.board_id == board.id, ChoiceDefinition.service_id.is_(None)
         )
     )
-    assert wide is not None and (wide.default_value, wide.label_en) == (
-        "deny",
-        "Photos in the school newsletter",
-    )
+    assert wide is not None and wide.default_value == "deny"
+    english = translations.of_entities(db, "choice_definitions", [wide.id], ["en"])[wide.id]["en"]
+    assert english["label"] == "Photos in the school newsletter"
     exported = tmp_path / "again.json"
     assert run.invoke(main, ["catalogue", "export", "--board", "other", "-o", str(exported)]).exit_code == 0
     assert json.loads(exported.read_text("utf-8"))["choices"][0]["code"] == "newsletter-photos"
@@ -462,3 +460,61 @@ def test_a_board_wide_choice_travels_in_the_file(db: Session, run: CliRunner, tm
     assert run.invoke(main, ["catalogue", "import", str(path), "--board", "other"]).exit_code == 0
     db.expire_all()
     assert db.get_one(ChoiceDefinition, wide.id).status == "retired"
+
+
+def test_translations_travel_in_the_file_beside_the_japanese(
+    db: Session, run: CliRunner, tmp_path: Path
+) -> None:
+    """A text is {"ja": …, "en": …, "vi": …} (ADR 0101): exported, imported into another board,
+    and a file that changes only a translation changes it without publishing a version."""
+    seed_demo(db)
+    db.commit()
+    demo = db.scalar(select(Board).where(Board.code == "demo"))
+    assert demo is not None
+    dashboard = db.scalar(
+        select(ChoiceDefinition).where(
+            ChoiceDefinition.board_id == demo.id, ChoiceDefinition.code == "dashboard_display"
+        )
+    )
+    assert dashboard is not None
+    translations.save(db, demo.id, "choice_definitions", dashboard.id, {"vi": {"label": "Hiển thị"}})
+    db.commit()
+    board, _students = _empty_board(db)
+    exported = tmp_path / "catalogue.yaml"
+    assert run.invoke(main, ["catalogue", "export", "--board", "demo", "-o", str(exported)]).exit_code == 0
+    document = yaml.safe_load(exported.read_text("utf-8"))
+    [entry] = [c for s in document["services"] for c in s["choices"] if c["code"] == "dashboard_display"]
+    assert entry["label"]["vi"] == "Hiển thị" and entry["label"]["en"] and entry["label"]["ja"]
+    document["board"] = "other"
+    path = tmp_path / "other.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    assert run.invoke(main, ["catalogue", "import", str(path), "--board", "other"]).exit_code == 0
+
+    db.expire_all()
+    copied = db.scalar(
+        select(ChoiceDefinition).where(
+            ChoiceDefinition.board_id == board.id, ChoiceDefinition.code == "dashboard_display"
+        )
+    )
+    assert copied is not None
+    held = translations.of_entities(db, "choice_definitions", [copied.id])[copied.id]
+    assert held["vi"] == {"label": "Hiển thị"} and held["en"]["label"] == entry["label"]["en"]
+    before = _counts(db, board.id)
+
+    # Only a translation changes: it is saved, no version or notice is published.
+    entry["label"]["vi"] = "Hiển thị trên bảng điều khiển"
+    entry["label"].pop("en")
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    again = run.invoke(main, ["catalogue", "import", str(path), "--board", "other"])
+    assert again.exit_code == 0, again.output
+    assert "translations: set as in the file" in again.output
+    db.expire_all()
+    held = translations.of_entities(db, "choice_definitions", [copied.id])[copied.id]
+    assert held["vi"] == {"label": "Hiển thị trên bảng điều khiển"}
+    assert "label" not in held["en"] and held["en"]["explanation"]  # as the file says
+    after = _counts(db, board.id)
+    assert (after["versions"], after["notices"], after["choices"]) == (
+        before["versions"],
+        before["notices"],
+        before["choices"],
+    )

@@ -25,6 +25,7 @@ from app.domain.catalog.models import (
 )
 from app.domain.choices.models import ChoiceEvent, CurrentChoice
 from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
+from app.domain.translations import service as translations
 from app.surfaces.demo import identities as ids
 from app.surfaces.demo.seed import DemoSummary, seed_demo
 from tests.conftest import _wipe
@@ -89,8 +90,9 @@ def test_services_grouped_by_use_as_in_the_saitama_notice(db: Session) -> None:
     assert groups["home_contact"] == {"Microsoft Forms（家庭連絡用）", "E-tra ノート"}
     assert groups["survey"] == {"L-Gate（学習状況調査）"}
     assert groups["dashboard"] == {"とびら市スクールダッシュボード"}
+    english = translations.of_entities(db, "service_versions", [v.id for v in versions.values()], ["en"])
     for version in versions.values():
-        assert version.name_en and version.description_en and version.vendor_name_en
+        assert {"name", "description", "vendor_name"} <= set(english[version.id]["en"])
         assert "identity" in _categories(db, version) or version.use_group == "survey"
     assert _categories(db, versions["school-dashboard"]) == {
         "identity",
@@ -109,7 +111,8 @@ def test_services_grouped_by_use_as_in_the_saitama_notice(db: Session) -> None:
             ServiceVersionCategory.service_version_id == versions["l-gate"].id
         )
     ).all()
-    assert all(item.items and item.items_en for item in items)
+    items_en = translations.of_entities(db, "service_version_categories", [i.id for i in items], ["en"])
+    assert all(item.items and items_en[item.id]["en"]["items"] for item in items)
 
 
 def test_every_service_carries_permitted_uses_and_vendor_facts(db: Session) -> None:
@@ -133,7 +136,9 @@ def test_notice_version_maps_every_service_to_its_published_version(
     db: Session, summary: DemoSummary
 ) -> None:
     notice = db.scalar(select(NoticeVersion).where(NoticeVersion.board_id == summary.board_id))
-    assert notice is not None and notice.version == 1 and notice.title_en and notice.body_en
+    assert notice is not None and notice.version == 1
+    english = translations.of_entities(db, "notice_versions", [notice.id], ["en"])[notice.id]["en"]
+    assert english["title"] and english["body"]
     expected = {str(v.service_id): v.id for v in _versions(db).values()}
     assert notice.catalogue["service_versions"] == expected
 
@@ -157,11 +162,13 @@ def test_choice_definitions_for_the_dashboard_and_class_photos(db: Session) -> N
         "learning_records",
         "activity_media",
     ]
-    assert dashboard.explanation and dashboard.explanation_en and dashboard.label_en
+    english = translations.of_entities(db, "choice_definitions", [dashboard.id], ["en"])[dashboard.id]["en"]
+    assert dashboard.explanation and english["explanation"] and english["label"]
     service, photos = definitions["class_photos"]
     assert service == "microsoft-teams"
     assert (photos.kind, photos.options, photos.default_value) == ("toggle", ["allow", "deny"], "allow")
-    assert "写真" in photos.explanation and "photos" in photos.explanation_en
+    english = translations.of_entities(db, "choice_definitions", [photos.id], ["en"])[photos.id]["en"]
+    assert "写真" in photos.explanation and "photos" in english["explanation"]
 
 
 def test_roster_two_schools_about_200_students_and_their_guardians(db: Session, summary: DemoSummary) -> None:

@@ -60,7 +60,15 @@ VIEWPORTS: dict[str, dict[str, int]] = {
     "narrow": {"width": 320, "height": 640},
     "desktop": {"width": 1280, "height": 900},
 }
-LOCALES = {"ja": "ja-JP", "en": "en-US"}
+LOCALES = {
+    "ja": "ja-JP",
+    "en": "en-US",
+    "zh-Hans": "zh-CN",
+    "vi": "vi-VN",
+    "pt-BR": "pt-BR",
+    "fil": "fil-PH",
+    "ne": "ne-NP",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -129,12 +129,13 @@ def small_targets(page: Page, minimum: int = 44) -> list[str]:
     found: list[str] = page.evaluate(
         """(minimum) => {
             const selector = "button, select, textarea, input:not([type=hidden]), .button, "
-                + "nav a, .language-switch__current, .skip-link";
+                + "nav a, .language-switch__summary, .language-switch__current, .skip-link";
             const out = [];
             for (const el of document.querySelectorAll(selector)) {
                 const box = el.getBoundingClientRect();
                 const style = getComputedStyle(el);
                 if (style.display === "none" || style.visibility === "hidden") continue;
+                if (!el.getClientRects().length) continue;  // not rendered, e.g. in a closed <details>
                 if (el.classList.contains("skip-link") && document.activeElement !== el) continue;
                 let w = box.width, h = box.height;
                 if ((el.type === "checkbox" || el.type === "radio") && el.labels && el.labels.length) {

@@ -50,7 +50,8 @@ def _pages(world: World) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+# Vietnamese: another script's diacritics, and board content shown in Japanese with its note.
+@pytest.mark.parametrize("lang", ["ja", "en", "vi"])
 def test_guardian_pages_pass_axe_and_fit_320_pixels(
     open_page: OpenPage, e2e_db: Session, e2e_settings: Settings, world: World, lang: str
 ) -> None:

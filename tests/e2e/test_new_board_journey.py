@@ -117,7 +117,6 @@ def test_a_new_board_publishes_its_catalogue_and_a_family_opts_out(
     staff.goto("/staff/services/new")
     staff.fill("#code", "manabi-drill")
     staff.fill("#name", SERVICE)
-    staff.fill("#name_en", "Manabi Drill")
     staff.select_option("#use_group", "learning")
     staff.fill("#vendor_name", "まなび株式会社")
     staff.check("#category-identity")
@@ -136,6 +135,12 @@ def test_a_new_board_publishes_its_catalogue_and_a_family_opts_out(
     staff.click("form[action='/staff/services/new'] button[type=submit]")
     staff.wait_for_url("**/staff/services/*")
     service_path = staff.url.split("#")[0].removeprefix(live_server.url)
+    # Its English name is entered on the translations page, beside the Japanese.
+    staff.get_by_role("link", name="翻訳", exact=True).click()
+    staff.locator("input[name^='t:service_versions:'][name$=':name']").fill("Manabi Drill")
+    staff.get_by_role("button", name="翻訳を保存する").click()
+    expect(staff.get_by_role("status")).to_have_text("翻訳を保存しました。")
+    staff.goto(service_path)
 
     # A choice that hides the data, then coverage of the junior high's J1–J3 (previewed first).
     staff.fill("#code", "hide-drill")

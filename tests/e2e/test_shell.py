@@ -104,6 +104,14 @@ def test_keyboard_alone_reaches_and_uses_the_language_switch(open_page: OpenPage
     page = open_page(js=js, viewport="desktop")
     _visit(page, "/", 200)
     english = page.get_by_role("button", name="English")
+    summary = page.locator(".language-switch__summary")
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        assert focus_is_visible(page), page.evaluate("() => document.activeElement.outerHTML")
+        if page.evaluate("() => document.activeElement.classList.contains('language-switch__summary')"):
+            break
+    expect(summary).to_be_focused()
+    page.keyboard.press("Enter")  # opens the list of languages (a <details>: no script needed)
     for _ in range(15):
         page.keyboard.press("Tab")
         assert focus_is_visible(page), page.evaluate("() => document.activeElement.outerHTML")
@@ -121,6 +129,7 @@ def test_language_switch_stays_on_the_page_and_is_remembered(open_page: OpenPage
     page = open_page(js=js, viewport="phone", lang="ja")
     _visit(page, "/no-such-page?from=letter", 404)
     expect(page.get_by_role("heading", level=1)).to_have_text("ページが見つかりません")
+    page.locator(".language-switch__summary").click()
     page.get_by_role("button", name="English").click()
     # Back on the same page, query string included, now in English.
     page.wait_for_url("**/no-such-page?from=letter")
@@ -135,10 +144,32 @@ def test_language_switch_stays_on_the_page_and_is_remembered(open_page: OpenPage
     expect(second.get_by_role("heading", level=1)).to_have_text(HEADINGS[("start", "en")])
 
     # And back to Japanese.
+    second.locator(".language-switch__summary").click()
     second.get_by_role("button", name="日本語").click()
     expect(second.get_by_role("heading", level=1)).to_have_text(HEADINGS[("start", "ja")])
     page.reload()
     expect(page.locator("html")).to_have_attribute("lang", "ja")
+
+
+@pytest.mark.parametrize("lang", ["zh-Hans", "vi", "pt-BR", "fil", "ne", "ja-x-easy"])
+def test_every_language_reads_at_320_pixels_with_the_picker_open(open_page: OpenPage, lang: str) -> None:
+    """Each guardian language: the browser's (or the picker's) choice, accessible and
+    readable at 320 px with the list of languages open."""
+    page = open_page(viewport="narrow", lang=lang if lang != "ja-x-easy" else "ja")
+    _visit(page, "/", 200)
+    if lang == "ja-x-easy":  # no browser asks for it: picked in the header
+        page.locator(".language-switch__summary").click()
+        page.get_by_role("button", name="やさしい にほんご").click()
+        page.wait_for_load_state()
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    page.locator(".language-switch__summary").click()
+    expect(page.locator(".language-switch__current")).to_have_attribute("lang", lang)
+    assert horizontal_overflow(page) == 0
+    assert small_targets(page) == []
+    violations = axe(page)
+    assert violations == [], describe(violations)
+    if lang == "vi":
+        screenshot(page, "language-picker-vi-narrow")
 
 
 def test_language_follows_accept_language_until_chosen(open_page: OpenPage) -> None:
@@ -156,6 +187,7 @@ def test_expired_form_page_is_understandable_and_accessible(open_page: OpenPage)
     page = open_page()
     _visit(page, "/", 200)
     page.context.clear_cookies()
+    page.locator(".language-switch__summary").click()
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("このフォームは有効期限が切れています")
     assert axe(page) == []

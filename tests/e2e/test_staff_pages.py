@@ -51,6 +51,8 @@ def _pages(arranged: dict[str, Any]) -> list[tuple[str, str]]:
         ("coverage", f"/staff/services/{arranged['service'].id}/coverage"),
         ("reviews", f"/staff/services/{arranged['service'].id}/reviews"),
         ("notice", "/staff/notice"),
+        ("translations", "/staff/translations?lang=vi"),
+        ("translations-service", f"/staff/translations?lang=en&service={arranged['service'].id}"),
         ("reach", "/staff/reach"),
         ("retention", "/staff/retention"),
         ("student-messages", "/staff/student-messages"),

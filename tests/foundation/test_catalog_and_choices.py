@@ -16,16 +16,16 @@ from app.errors import Conflict
 
 DASHBOARD = catalog.VersionInput(
     name="スクールダッシュボード",
-    name_en="School Dashboard",
     use_group="dashboard",
     vendor_name="とびら市教育委員会",
     categories=[catalog.CategoryInput("identity", "氏名"), catalog.CategoryInput("grades", "評定")],
-    purposes=[catalog.PurposeInput("学習状況の把握", "Understanding learning", "a")],
+    purposes=[catalog.PurposeInput("学習状況の把握", "a", {"en": {"text": "Understanding learning"}})],
     subcontractors=[
         catalog.SubcontractorInput("運用会社"),
         catalog.SubcontractorInput("保守会社", parent_index=0),
     ],
     backup_retention_days=30,
+    translations={"en": {"name": "School Dashboard"}},
 )
 
 

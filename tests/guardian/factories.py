@@ -27,6 +27,7 @@ from app.domain.catalog.models import (
     Subcontractor,
 )
 from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
+from tests.helpers import pop_english, translate
 
 _ids = count(1)
 
@@ -41,13 +42,13 @@ def make_board(db: Session, *, code: str | None = None, name: str = "さいた�
     board = Board(
         code=code or f"board{_n()}",
         name=name,
-        name_en="Saitama City Board of Education",
         contact_email="kyoiku@city.example.jp",
         contact_phone="048-000-0000",
         jurisdiction="JP-11",
     )
     db.add(board)
     db.flush()
+    translate(db, board, name="Saitama City Board of Education")
     return board
 
 
@@ -55,9 +56,11 @@ def make_school(
     db: Session, board: Board, *, name: str = "さくら小学校", name_en: str = "Sakura Elementary"
 ) -> School:
     n = _n()
-    school = School(board_id=board.id, sourced_id=f"org-{n}", code=f"S{n}", name=name, name_en=name_en)
+    school = School(board_id=board.id, sourced_id=f"org-{n}", code=f"S{n}", name=name)
     db.add(school)
     db.flush()
+    if name_en:
+        translate(db, school, name=name_en)
     return school
 
 
@@ -204,13 +207,17 @@ def add_version(
         .order_by(ServiceVersion.version.desc())
         .limit(1)
     )
-    version = ServiceVersion(service_id=service.id, version=(latest or 0) + 1, **version_facts(**facts))
+    values = version_facts(**facts)
+    english = pop_english(values)
+    version = ServiceVersion(service_id=service.id, version=(latest or 0) + 1, **values)
     db.add(version)
     db.flush()
+    if english:
+        translate(db, version, board_id=service.board_id, **english)
     for code, items in categories.items():
         db.add(
             ServiceVersionCategory(
-                service_version_id=version.id, category_id=category(db, code).id, items=items, items_en=""
+                service_version_id=version.id, category_id=category(db, code).id, items=items
             )
         )
     for order, (text, use) in enumerate(purposes):
@@ -275,12 +282,16 @@ def make_dashboard_choice(db: Session, service: Service) -> ChoiceDefinition:
         default_value="show",
         category_codes=list(DASHBOARD_HIDEABLE),
         label="スクールダッシュボードでの表示",
-        label_en="Display on the School Dashboard",
         explanation="非表示にすると、教員のダッシュボードにお子さまのデータが表示されなくなります。",
-        explanation_en="If hidden, your child's data is not shown on teachers' dashboards.",
     )
     db.add(definition)
     db.flush()
+    translate(
+        db,
+        definition,
+        label="Display on the School Dashboard",
+        explanation="If hidden, your child's data is not shown on teachers' dashboards.",
+    )
     return definition
 
 
@@ -293,12 +304,16 @@ def make_photo_choice(db: Session, service: Service) -> ChoiceDefinition:
         options=["allow", "deny"],
         default_value="allow",
         label="クラスの共有スペースでの写真・動画",
-        label_en="Photos and video in shared class spaces",
         explanation="「許可しない」にすると、お子さまが写った写真や動画はクラス全体に共有されません。",
-        explanation_en="With “do not allow”, photos and video of your child are not shared with the class.",
     )
     db.add(definition)
     db.flush()
+    translate(
+        db,
+        definition,
+        label="Photos and video in shared class spaces",
+        explanation="With “do not allow”, photos and video of your child are not shared with the class.",
+    )
     return definition
 
 
@@ -314,10 +329,10 @@ def make_notice(db: Session, board: Board) -> NoticeVersion:
         board_id=board.id,
         version=version,
         title=f"児童生徒の個人情報の取扱いについて（第{version}版）",
-        title_en=f"How student data is handled (version {version})",
     )
     db.add(notice)
     db.flush()
+    translate(db, notice, title=f"How student data is handled (version {version})")
     return notice
 
 

@@ -51,11 +51,22 @@ def _create_board_choice(client: TestClient, settings: Settings) -> int:
         code="newsletter_photos",
         kind="opt_in",
         label=LABEL,
-        label_en=LABEL_EN,
         explanation="学校だよりに行事の写真を掲載してよいかをお尋ねします。",
     )
     assert response.status_code == 303, response.text
-    return int(response.headers["location"].rsplit("/", 1)[1])
+    definition_id = int(response.headers["location"].rsplit("/", 1)[1])
+    # Its English is entered on the translations page, beside the Japanese.
+    page = client.get("/staff/translations?lang=en")
+    assert page.status_code == 200 and LABEL in page.text
+    saved = _post(
+        client,
+        settings,
+        "/staff/translations",
+        lang="en",
+        **{f"t:choice_definitions:{definition_id}:label": LABEL_EN},
+    )
+    assert saved.status_code == 303, saved.text
+    return definition_id
 
 
 def _actions(db: Session) -> list[str]:
@@ -205,7 +216,6 @@ def test_a_new_version_of_the_wording_keeps_the_old_receipt_and_shows_the_new_on
         settings,
         f"/staff/definitions/{definition_id}/edit",
         label=new_label,
-        label_en="Photos online",
     )
     assert edited.status_code == 303
     unchanged = _post(
@@ -213,7 +223,6 @@ def test_a_new_version_of_the_wording_keeps_the_old_receipt_and_shows_the_new_on
         settings,
         f"/staff/definitions/{definition_id}/edit",
         label=new_label,
-        label_en="Photos online",
     )
     assert unchanged.status_code == 422  # nothing changed: no version
     staff_page = client.get(f"/staff/definitions/{definition_id}").text

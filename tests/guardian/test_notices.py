@@ -112,10 +112,10 @@ def test_new_service_for_a_grade_range(
         code="survey",
         data=VersionInput(
             name="学習状況調査",
-            name_en="Learning survey",
             use_group="survey",
             vendor_name="調査会社",
             categories=[CategoryInput("survey_answers")],
+            translations={"en": {"name": "Learning survey"}},
         ),
         actor=world.admin_actor,
     )

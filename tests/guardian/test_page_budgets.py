@@ -14,7 +14,7 @@ from app.config import Settings
 from app.domain.catalog.models import ChoiceDefinition, Service
 from app.domain.choices import service as choices
 from tests.guardian.factories import World, link, make_service, make_student
-from tests.helpers import StatementCounter, sign_in_as
+from tests.helpers import StatementCounter, sign_in_as, translate
 
 # With the notice version and reviews owed (ADR 0089, 0090), incidents and receipts (ADR 0086),
 # and the board-wide choices (one statement whatever their number, ADR 0092).
@@ -32,10 +32,10 @@ def _toggle(db: Session, service: Service, code: str) -> ChoiceDefinition:
         options=["allow", "deny"],
         default_value="allow",
         label=f"選択 {code}",
-        label_en=f"Choice {code}",
     )
     db.add(definition)
     db.flush()
+    translate(db, definition, label=f"Choice {code}")
     return definition
 
 

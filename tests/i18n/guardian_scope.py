@@ -51,6 +51,7 @@ TEMPLATES = (
 # contributes only the messages of those functions; the rest of it speaks to staff.
 MODULES: dict[str, tuple[str, ...] | None] = {
     "errors.py": None,
+    "i18n.py": ("untranslated_note",),
     "surfaces/errors.py": None,
     "surfaces/middleware.py": None,
     "surfaces/guardian/": None,

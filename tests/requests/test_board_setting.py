@@ -13,6 +13,7 @@ from app.cli import main
 from app.config import get_settings
 from app.domain.audit.models import AuditEvent
 from app.domain.boards.models import Board
+from app.domain.translations import service as translations
 from tests.guardian.factories import World
 
 
@@ -58,6 +59,7 @@ def test_the_controller_name_on_receipts_is_a_board_setting(
     )
     db.expire_all()
     board = db.get_one(Board, world.board.id)
-    assert (board.name, board.name_en) == ("とびら市教育委員会", "Tobira City BoE")
+    english = translations.of_entities(db, "boards", [board.id], ["en"])[board.id]["en"]["name"]
+    assert (board.name, english) == ("とびら市教育委員会", "Tobira City BoE")
     changed = db.scalars(select(AuditEvent).where(AuditEvent.action == "board.contact_changed")).all()
     assert changed[-1].details == {"fields": ["name", "name_en"]}

@@ -21,21 +21,24 @@ from app.domain.catalog.models import (
 from app.domain.choices import service as choices
 from app.domain.choices.models import ChoiceEvent, CurrentChoice
 from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, Student
+from tests.helpers import translate
 
 _seq = itertools.count(1)
 
 
 def board(db: Session, code: str = "B1", name: str = "さいたま市教育委員会") -> Board:
-    row = Board(code=code, name=name, name_en="Saitama City Board of Education")
+    row = Board(code=code, name=name)
     db.add(row)
     db.flush()
+    translate(db, row, name="Saitama City Board of Education")
     return row
 
 
 def school(db: Session, board: Board, code: str = "S1", name: str = "第一小学校") -> School:
-    row = School(board_id=board.id, sourced_id=f"org-{code}", code=code, name=name, name_en=f"School {code}")
+    row = School(board_id=board.id, sourced_id=f"org-{code}", code=code, name=name)
     db.add(row)
     db.flush()
+    translate(db, row, name=f"School {code}")
     return row
 
 
@@ -132,12 +135,12 @@ def dashboard_service(
         service_id=service.id,
         version=1,
         name="スクールダッシュボード",
-        name_en="School Dashboard",
         use_group="dashboard",
         vendor_name="教育データ研究所",
     )
     db.add(version)
     db.flush()
+    translate(db, version, board_id=board.id, name="School Dashboard")
     vocab = list(db.scalars(select(DataCategory).order_by(DataCategory.sort_order)))
     chosen = [c for c in vocab if not categories or c.code in categories][:3]
     for category in chosen:
@@ -152,10 +155,10 @@ def dashboard_service(
         default_value="show",
         category_codes=[c.code for c in chosen],
         label="ダッシュボードでの表示",
-        label_en="Shown on the dashboard",
     )
     db.add(definition)
     db.flush()
+    translate(db, definition, label="Shown on the dashboard")
     return service, version, definition
 
 

@@ -47,7 +47,6 @@ def _post(client: TestClient, settings: Settings, url: str, data: Any = None) ->
 SERVICE_FORM = [
     ("code", "drill"),
     ("name", "AI ドリル"),
-    ("name_en", "AI Drill"),
     ("use_group", "learning"),
     ("vendor_name", "ドリル株式会社"),
     ("policy_url", "https://drill.example/privacy"),

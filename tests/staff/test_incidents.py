@@ -69,10 +69,21 @@ def test_an_incident_notice_reaches_every_covered_family_in_their_language(
     preview = client.get(created.headers["location"])
     assert preview.status_code == 200
     assert "【重要】「Microsoft Teams」における個人情報に関する事故のお知らせ" in preview.text
-    assert "Important: an incident concerning personal data at Microsoft Teams" in preview.text
     assert smtp.messages == [] and db.scalar(select(OutboxEmail.id)) is None  # a preview sends nothing
 
     incident_id = int(created.headers["location"].rsplit("/", 1)[1])
+    # The English is entered on the translations page, where the draft is listed.
+    english = {
+        f"t:incidents:{incident_id}:{name}": FORM[f"{name}_en"] for name in ("title", "body", "vendor_action")
+    }
+    saved = client.post(
+        "/staff/translations",
+        data={"csrf_token": csrf_token(client, settings), "lang": "en", "service": "", **english},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    preview = client.get(created.headers["location"])
+    assert "Important: an incident concerning personal data at Microsoft Teams" in preview.text
     sent = client.post(
         f"/staff/incidents/{incident_id}/send", data={"csrf_token": csrf_token(client, settings)}
     )

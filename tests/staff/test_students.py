@@ -328,7 +328,6 @@ def _toggle(db: Session, definition: Any) -> Any:
         options=["allow", "deny"],
         default_value="allow",
         label="研究への利用",
-        label_en="Use in research",
     )
     db.add(toggle)
     db.commit()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.boards.models import Board, BoardProviderSetting
+from app.domain.translations import service as translations
 from app.errors import Invalid
 from app.i18n import N_
 
@@ -71,7 +72,6 @@ def set_contact(
         "contact_phone": phone,
         "jurisdiction": jurisdiction,
         "name": name,
-        "name_en": name_en,
     }
     problems = {}
     if name is not None and not 0 < len(name.strip()) <= 200:
@@ -92,4 +92,6 @@ def set_contact(
             setattr(board, column, value.strip())
             changed[column] = value.strip()
     db.flush()
+    if name_en is not None and translations.save(db, board.id, "boards", board.id, {"en": {"name": name_en}}):
+        changed["name_en"] = name_en.strip()
     return changed

@@ -30,14 +30,17 @@ from app.domain.catalog.service import (
     NoticeText,
     PurposeInput,
     SubcontractorInput,
+    Translations,
     VersionInput,
     current_notice,
     latest_versions,
     version_input_from,
 )
 from app.domain.people.models import GRADES, School, SchoolClass, Student
+from app.domain.translations import service as translations
 from app.errors import Invalid
 from app.i18n import N_, gettext
+from app.languages import KNOWN_LANGUAGES
 from app.resources import SCHEMAS_DIR
 
 FORMAT_VERSION = 1
@@ -86,10 +89,9 @@ class ChoiceSpec:
     default: str
     category_codes: list[str]
     label: str
-    label_en: str
     explanation: str
-    explanation_en: str
     path: str
+    translations: Translations = field(default_factory=dict)
 
 
 @dataclass
@@ -118,8 +120,13 @@ def schema() -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- export
 
 
-def _text(ja: str, en: str) -> dict[str, str]:
-    return {"ja": ja, "en": en} if en else {"ja": ja}
+def _text(ja: str, translations: Translations, name: str) -> dict[str, str]:
+    """A text as the file writes it: {"ja": …} and each language it is translated into."""
+    text = {"ja": ja}
+    for lang in KNOWN_LANGUAGES:
+        if lang != "ja" and (translated := translations.get(lang, {}).get(name)):
+            text[lang] = translated
+    return text
 
 
 def _grades(grade_from: str | None, grade_to: str | None) -> str | None:
@@ -190,9 +197,9 @@ def _subcontractors_out(subs: list[SubcontractorInput]) -> list[dict[str, Any]]:
     roots: list[dict[str, Any]] = []
     for sub in subs:
         node: dict[str, Any] = {
-            "name": _text(sub.name, sub.name_en),
-            "task": _text(sub.task, sub.task_en),
-            "data_items": _text(sub.data_items, sub.data_items_en),
+            "name": _text(sub.name, sub.translations, "name"),
+            "task": _text(sub.task, sub.translations, "task"),
+            "data_items": _text(sub.data_items, sub.translations, "data_items"),
             "country": sub.country,
             "certifications": list(sub.certifications),
         }
@@ -207,23 +214,25 @@ def _subcontractors_out(subs: list[SubcontractorInput]) -> list[dict[str, Any]]:
 def version_out(data: VersionInput) -> dict[str, Any]:
     return {
         "use_group": data.use_group,
-        "name": _text(data.name, data.name_en),
-        "description": _text(data.description, data.description_en),
+        "name": _text(data.name, data.translations, "name"),
+        "description": _text(data.description, data.translations, "description"),
         "vendor": {
-            "name": _text(data.vendor_name, data.vendor_name_en),
+            "name": _text(data.vendor_name, data.translations, "vendor_name"),
             "policy_url": data.policy_url,
             "certifications": list(data.certifications),
             "data_centre_country": data.data_centre_country,
-            "governing_law": _text(data.governing_law, data.governing_law_en),
-            "court": _text(data.court, data.court_en),
+            "governing_law": _text(data.governing_law, data.translations, "governing_law"),
+            "court": _text(data.court, data.translations, "court"),
             "backup_retention_days": data.backup_retention_days,
             "anonymized_statistics": data.anonymized_statistics,
             **{name: getattr(data, name) for name in PROMISE_FIELDS},
         },
-        "categories": [{"code": c.code, "items": _text(c.items, c.items_en)} for c in data.categories],
+        "categories": [
+            {"code": c.code, "items": _text(c.items, c.translations, "items")} for c in data.categories
+        ],
         "purposes": [
             {
-                "text": _text(p.text, p.text_en),
+                "text": _text(p.text, p.translations, "text"),
                 **({"permitted_use": p.permitted_use} if p.permitted_use else {}),
             }
             for p in data.purposes
@@ -235,39 +244,51 @@ def version_out(data: VersionInput) -> dict[str, Any]:
 def export_document(db: Session, board_id: int, board_code: str) -> dict[str, Any]:
     """The board's catalogue as the document the schema describes (latest versions only)."""
     coverage = coverage_of(db, board_id)
+    # Every translation of the board in one statement (the shared vocabulary's are not written).
+    texts = translations.load_many(db, [lang for lang in KNOWN_LANGUAGES if lang != "ja"], [board_id])
     services = []
     for view in latest_versions(db, board_id, include_retired=True):
         services.append(
             {
                 "code": view.service.code,
                 "status": view.service.status,
-                **version_out(version_input_from(view.version)),
+                **version_out(version_input_from(view.version, texts)),
                 "coverage": _rules_out(coverage.get(view.service.id, [])),
-                "choices": [_choice_out(d) for d in view.definitions],
+                "choices": [_choice_out(d, texts) for d in view.definitions],
             }
         )
     document: dict[str, Any] = {"format_version": FORMAT_VERSION, "board": board_code}
     notice = current_notice(db, board_id)
     if notice is not None:
+        held = _held(texts, "notice_versions", notice.id)
         document["notice"] = {
-            "title": _text(notice.title, notice.title_en),
-            "body": _text(notice.body, notice.body_en),
+            "title": _text(notice.title, held, "title"),
+            "body": _text(notice.body, held, "body"),
         }
     document["services"] = services
     # Choices not tied to one service (board-wide), offered to every active student.
-    document["choices"] = [_choice_out(d) for d in board_wide_definitions(db, board_id)]
+    document["choices"] = [_choice_out(d, texts) for d in board_wide_definitions(db, board_id)]
     return document
 
 
-def _choice_out(d: ChoiceDefinition) -> dict[str, Any]:
+def _held(texts: dict[tuple[str, str, int, str], str], kind: str, entity_id: int) -> Translations:
+    held: Translations = {}
+    for (lang, found_kind, found_id, name), text in texts.items():
+        if found_kind == kind and found_id == entity_id:
+            held.setdefault(lang, {})[name] = text
+    return held
+
+
+def _choice_out(d: ChoiceDefinition, texts: dict[tuple[str, str, int, str], str]) -> dict[str, Any]:
+    held = _held(texts, "choice_definitions", d.id)
     return {
         "code": d.code,
         "kind": d.kind,
         "options": list(d.options),
         "default": d.default_value,
         "hideable_categories": list(d.category_codes),
-        "label": _text(d.label, d.label_en),
-        "explanation": _text(d.explanation, d.explanation_en),
+        "label": _text(d.label, held, "label"),
+        "explanation": _text(d.explanation, held, "explanation"),
     }
 
 
@@ -393,9 +414,22 @@ def schema_problems(document: Any) -> list[Problem]:
     return problems
 
 
-def _both(value: Any) -> tuple[str, str]:
+def _both(value: Any) -> tuple[str, dict[str, str]]:
+    """The Japanese text and its translations by language, from {"ja": …, "en": …, "vi": …}."""
     value = value or {}
-    return str(value.get("ja", "")).strip(), str(value.get("en", "")).strip()
+    others = {
+        str(lang): str(text).strip() for lang, text in value.items() if lang != "ja" and str(text).strip()
+    }
+    return str(value.get("ja", "")).strip(), others
+
+
+def _gather(**texts: dict[str, str]) -> Translations:
+    """{field: {language: text}} turned into the {language: {field: text}} the catalogue takes."""
+    gathered: Translations = {}
+    for name, by_language in texts.items():
+        for lang, text in by_language.items():
+            gathered.setdefault(lang, {})[name] = text
+    return gathered
 
 
 def _subcontractors_in(
@@ -403,20 +437,18 @@ def _subcontractors_in(
 ) -> list[SubcontractorInput]:
     """The nested chain (委託 → 再委託) as the flat list the catalogue takes (parent by index)."""
     for node in nodes:
-        name, name_en = _both(node["name"])
-        task, task_en = _both(node.get("task"))
-        items, items_en = _both(node.get("data_items"))
+        name, name_t = _both(node["name"])
+        task, task_t = _both(node.get("task"))
+        items, items_t = _both(node.get("data_items"))
         flat.append(
             SubcontractorInput(
                 name,
-                name_en,
                 task,
-                task_en,
                 items,
-                items_en,
                 node.get("country", "JP"),
                 list(node.get("certifications", [])),
                 parent,
+                _gather(name=name_t, task=task_t, data_items=items_t),
             )
         )
         _subcontractors_in(node.get("children", []), flat, len(flat) - 1)
@@ -425,34 +457,46 @@ def _subcontractors_in(
 
 def version_in(entry: dict[str, Any]) -> VersionInput:
     vendor = entry["vendor"]
-    name, name_en = _both(entry["name"])
-    description, description_en = _both(entry.get("description"))
-    vendor_name, vendor_name_en = _both(vendor["name"])
-    law, law_en = _both(vendor.get("governing_law", {"ja": "日本法", "en": "Japanese law"}))
-    court, court_en = _both(vendor.get("court"))
+    name, name_t = _both(entry["name"])
+    description, description_t = _both(entry.get("description"))
+    vendor_name, vendor_name_t = _both(vendor["name"])
+    law, law_t = _both(vendor.get("governing_law", {"ja": "日本法", "en": "Japanese law"}))
+    court, court_t = _both(vendor.get("court"))
     defaults = VersionInput(name="", use_group="", vendor_name="")
     return VersionInput(
         name=name,
-        name_en=name_en,
         use_group=entry["use_group"],
         description=description,
-        description_en=description_en,
         vendor_name=vendor_name,
-        vendor_name_en=vendor_name_en,
         policy_url=vendor.get("policy_url", ""),
         certifications=list(vendor.get("certifications", [])),
         data_centre_country=vendor.get("data_centre_country", "JP"),
         governing_law=law,
-        governing_law_en=law_en,
         court=court,
-        court_en=court_en,
         backup_retention_days=vendor.get("backup_retention_days"),
         anonymized_statistics=vendor.get("anonymized_statistics", "none"),
         **{name: vendor.get(name, getattr(defaults, name)) for name in PROMISE_FIELDS},
-        categories=[CategoryInput(c["code"], *_both(c.get("items"))) for c in entry.get("categories", [])],
-        purposes=[PurposeInput(*_both(p["text"]), p.get("permitted_use")) for p in entry.get("purposes", [])],
+        categories=[_category_in(c) for c in entry.get("categories", [])],
+        purposes=[_purpose_in(p) for p in entry.get("purposes", [])],
         subcontractors=_subcontractors_in(entry.get("subcontractors", []), []),
+        translations=_gather(
+            name=name_t,
+            description=description_t,
+            vendor_name=vendor_name_t,
+            governing_law=law_t,
+            court=court_t,
+        ),
     )
+
+
+def _category_in(entry: dict[str, Any]) -> CategoryInput:
+    items, items_t = _both(entry.get("items"))
+    return CategoryInput(entry["code"], items, _gather(items=items_t))
+
+
+def _purpose_in(entry: dict[str, Any]) -> PurposeInput:
+    text, text_t = _both(entry["text"])
+    return PurposeInput(text, entry.get("permitted_use"), _gather(text=text_t))
 
 
 def _rules_in(entries: list[dict[str, Any]]) -> list[RuleSpec]:
@@ -470,8 +514,8 @@ def _rules_in(entries: list[dict[str, Any]]) -> list[RuleSpec]:
 
 
 def _choice_in(entry: dict[str, Any], path: str) -> ChoiceSpec:
-    label, label_en = _both(entry["label"])
-    explanation, explanation_en = _both(entry.get("explanation"))
+    label, label_t = _both(entry["label"])
+    explanation, explanation_t = _both(entry.get("explanation"))
     return ChoiceSpec(
         code=entry["code"],
         kind=entry["kind"],
@@ -479,10 +523,9 @@ def _choice_in(entry: dict[str, Any], path: str) -> ChoiceSpec:
         default=entry.get("default", entry["options"][0]),
         category_codes=list(entry.get("hideable_categories", [])),
         label=label,
-        label_en=label_en,
         explanation=explanation,
-        explanation_en=explanation_en,
         path=path,
+        translations=_gather(label=label_t, explanation=explanation_t),
     )
 
 
@@ -505,9 +548,9 @@ def to_spec(document: dict[str, Any]) -> CatalogueSpec:
         )
     notice = None
     if "notice" in document:
-        title, title_en = _both(document["notice"]["title"])
-        body, body_en = _both(document["notice"].get("body"))
-        notice = NoticeText(title, title_en, body, body_en)
+        title, title_t = _both(document["notice"]["title"])
+        body, body_t = _both(document["notice"].get("body"))
+        notice = NoticeText(title, body, _gather(title=title_t, body=body_t))
     choices = [_choice_in(c, f"choices[{i}]") for i, c in enumerate(document.get("choices", []))]
     return CatalogueSpec(services, notice, choices)
 

@@ -35,6 +35,7 @@ from app.domain.catalog.catalogue_file import (
 )
 from app.domain.catalog.models import ChoiceDefinition, Service, ServiceAssignment, ServiceVersion
 from app.domain.people.models import School, SchoolClass, Student
+from app.domain.translations import service as translations
 from app.errors import Invalid
 from app.i18n import N_
 
@@ -65,11 +66,14 @@ class Plan:
     board_choices_added: list[ChoiceSpec] = field(default_factory=list)
     board_choices_retired: list[ChoiceDefinition] = field(default_factory=list)
     board_choices_kept: int = 0
+    board_choices: list[ChoiceSpec] = field(default_factory=list)  # as the file lists them
+    translations_changed: bool = False
 
     @property
     def changes_anything(self) -> bool:
         return bool(
             self.notice is not None
+            or self.translations_changed
             or self.board_choices_added
             or self.board_choices_retired
             or any(_touches(s) for s in self.services)
@@ -109,6 +113,9 @@ class Plan:
             out.append(f"notice: publish a new version ({', '.join(self.notice_changed)})")
         else:
             out.append("notice: unchanged")
+        out.append(
+            "translations: set as in the file" if self.translations_changed else "translations: unchanged"
+        )
         return out
 
 
@@ -174,8 +181,7 @@ def _definition_matches(definition: ChoiceDefinition, spec: ChoiceSpec, followed
         and definition.default_value == spec.default
         and set(expected if definition.kind == "categories" else definition.category_codes)
         == set(spec.category_codes)
-        and (definition.label, definition.label_en, definition.explanation, definition.explanation_en)
-        == (spec.label, spec.label_en, spec.explanation, spec.explanation_en)
+        and (definition.label, definition.explanation) == (spec.label, spec.explanation)
     )
 
 
@@ -242,7 +248,18 @@ def plan(db: Session, board_id: int, spec: CatalogueSpec) -> Plan:
         for code, s in existing.items()
         if code not in {e.code for e in spec.services} and s.status == "active"
     )
-    return Plan(board_id, plans, left, notice_text, notice_changed, wide_added, wide_retired, wide_kept)
+    return Plan(
+        board_id,
+        plans,
+        left,
+        notice_text,
+        notice_changed,
+        wide_added,
+        wide_retired,
+        wide_kept,
+        list(spec.choices),
+        _translations_differ(db, board_id, spec),
+    )
 
 
 def _rule_pairs(
@@ -329,10 +346,12 @@ def _plan_notice(
         ) from exc
     current = catalog.current_notice(db, board_id)
     changed = [
-        name
-        for name in ("title", "title_en", "body", "body_en")
-        if current is None or getattr(current, name) != getattr(text, name)
+        name for name in ("title", "body") if current is None or getattr(current, name) != getattr(text, name)
     ]
+    if current is not None and not changed:
+        held = translations.of_entities(db, "notice_versions", [current.id]).get(current.id, {})
+        if held != {lang: texts for lang, texts in text.translations.items() if texts}:
+            changed = ["translations"]
     return (text if changed else None), changed
 
 
@@ -415,6 +434,7 @@ def apply(db: Session, the_plan: Plan, *, actor: Actor) -> ImportResult:
         catalog.retire_definition(db, definition, actor=actor)
     for choice in the_plan.board_choices_added:
         _add_choice(db, None, choice, actor, board_id=board_id)
+    _apply_translations(db, the_plan)
     notice = None
     if changes or the_plan.notice is not None:
         if the_plan.notice is not None:
@@ -432,6 +452,63 @@ def apply(db: Session, the_plan: Plan, *, actor: Actor) -> ImportResult:
     return ImportResult(the_plan, published, notice, covered)
 
 
+def _translation_targets(
+    db: Session, board_id: int, services: list[ServiceSpec], choices: list[ChoiceSpec]
+) -> list[tuple[str, int, catalog.Translations]]:
+    """What the file says each existing text of the board is translated as: (kind, id, texts)."""
+    views = {v.service.code: v for v in catalog.latest_versions(db, board_id, include_retired=True)}
+    definitions = {
+        (d.service_id, d.code): d
+        for d in db.scalars(select(ChoiceDefinition).where(ChoiceDefinition.board_id == board_id))
+    }
+    targets: list[tuple[str, int, catalog.Translations]] = []
+    for entry in services:
+        view = views.get(entry.code)
+        if view is None:
+            continue
+        data, version = entry.data, view.version
+        targets.append(("service_versions", version.id, data.translations))
+        by_code = {c.category.code: c for c in version.categories}
+        targets += [
+            ("service_version_categories", by_code[c.code].id, c.translations)
+            for c in data.categories
+            if c.code in by_code
+        ]
+        targets += [
+            ("service_purposes", row.id, p.translations)
+            for row, p in zip(version.purposes, data.purposes, strict=False)
+        ]
+        targets += [
+            ("subcontractors", row.id, sub.translations)
+            for row, sub in zip(version.subcontractors, data.subcontractors, strict=False)
+        ]
+        for choice in entry.choices:
+            if (definition := definitions.get((view.service.id, choice.code))) is not None:
+                targets.append(("choice_definitions", definition.id, choice.translations))
+    for choice in choices:
+        if (definition := definitions.get((None, choice.code))) is not None:
+            targets.append(("choice_definitions", definition.id, choice.translations))
+    return targets
+
+
+def _translations_differ(db: Session, board_id: int, spec: CatalogueSpec) -> bool:
+    for kind, entity_id, given in _translation_targets(db, board_id, spec.services, spec.choices):
+        held = translations.of_entities(db, kind, [entity_id]).get(entity_id, {})
+        if held != {lang: texts for lang, texts in given.items() if texts}:
+            return True
+    return False
+
+
+def _apply_translations(db: Session, the_plan: Plan) -> None:
+    """The file holds the whole catalogue, translations included: after an import each text
+    of the services and choices it names is translated exactly as the file says (a
+    translation is not a change of a version; ADR 0101)."""
+    for kind, entity_id, given in _translation_targets(
+        db, the_plan.board_id, [s.spec for s in the_plan.services], the_plan.board_choices
+    ):
+        translations.save(db, the_plan.board_id, kind, entity_id, given, replace=True)
+
+
 def _add_choice(
     db: Session, service: Service | None, choice: ChoiceSpec, actor: Actor, *, board_id: int | None = None
 ) -> None:
@@ -442,9 +519,7 @@ def _add_choice(
         service=service,
         code=choice.code,
         form_kind=_form_kind(choice),
-        wording=choice_definitions.Wording(
-            choice.label, choice.label_en, choice.explanation, choice.explanation_en
-        ),
+        wording=choice_definitions.Wording(choice.label, choice.explanation, choice.translations),
         category_codes=choice.category_codes,
         actor=actor,
     )

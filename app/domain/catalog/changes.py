@@ -25,7 +25,8 @@ PLAIN_FIELDS = (
     "backup_retention_days",
     "anonymized_statistics",
 )
-# Japanese with an English twin: compared as the pair, shown in the reader's language.
+# Japanese texts: compared in Japanese (a translation is not a change of the service) and
+# recorded with the English translation of the time, [ja, en], for readers of English.
 BILINGUAL_FIELDS = ("name", "vendor_name", "governing_law", "court")
 PROMISES = (
     "erased_at_graduation",
@@ -54,23 +55,23 @@ MATERIAL = frozenset(
 
 
 def _pair(data: VersionInput, name: str) -> list[str]:
-    return [getattr(data, name), getattr(data, f"{name}_en")]
+    return [getattr(data, name), data.translations.get("en", {}).get(name, "")]
 
 
 def _company(sub: SubcontractorInput) -> list[str]:
-    return [sub.name, sub.name_en, sub.country]
+    return [sub.name, sub.translations.get("en", {}).get("name", ""), sub.country]
 
 
 def diff(before: VersionInput, after: VersionInput) -> list[Change]:
     """Every difference a guardian can read, in the order the card shows the facts."""
     changes: list[Change] = []
     for name in BILINGUAL_FIELDS[:2]:  # the service's and the vendor's names come first
-        if _pair(before, name) != _pair(after, name):
+        if getattr(before, name) != getattr(after, name):
             changes.append({"field": name, "before": _pair(before, name), "after": _pair(after, name)})
     for name in PLAIN_FIELDS:
         if getattr(before, name) != getattr(after, name):
             changes.append({"field": name, "before": getattr(before, name), "after": getattr(after, name)})
-    if (before.description, before.description_en) != (after.description, after.description_en):
+    if before.description != after.description:
         changes.append({"field": "description", "before": None, "after": None})
     old_codes = [c.code for c in before.categories]
     new_codes = [c.code for c in after.categories]
@@ -78,13 +79,11 @@ def diff(before: VersionInput, after: VersionInput) -> list[Change]:
         changes.append({"field": "categories_added", "before": None, "after": added})
     if removed := [code for code in old_codes if code not in new_codes]:
         changes.append({"field": "categories_removed", "before": removed, "after": None})
-    old_items = {c.code: (c.items, c.items_en) for c in before.categories}
-    if retold := [
-        c.code for c in after.categories if c.code in old_items and old_items[c.code] != (c.items, c.items_en)
-    ]:
+    old_items = {c.code: c.items for c in before.categories}
+    if retold := [c.code for c in after.categories if c.code in old_items and old_items[c.code] != c.items]:
         changes.append({"field": "category_items", "before": None, "after": retold})
-    old_purposes = [[p.text, p.text_en] for p in before.purposes]
-    new_purposes = [[p.text, p.text_en] for p in after.purposes]
+    old_purposes = [[p.text, p.translations.get("en", {}).get("text", "")] for p in before.purposes]
+    new_purposes = [[p.text, p.translations.get("en", {}).get("text", "")] for p in after.purposes]
     if added_purposes := [p for p in new_purposes if p[0] not in {q[0] for q in old_purposes}]:
         changes.append({"field": "purposes_added", "before": None, "after": added_purposes})
     if removed_purposes := [p for p in old_purposes if p[0] not in {q[0] for q in new_purposes}]:
@@ -94,7 +93,7 @@ def diff(before: VersionInput, after: VersionInput) -> list[Change]:
             {"field": "certifications", "before": before.certifications, "after": after.certifications}
         )
     for name in BILINGUAL_FIELDS[2:]:
-        if _pair(before, name) != _pair(after, name):
+        if getattr(before, name) != getattr(after, name):
             changes.append({"field": name, "before": _pair(before, name), "after": _pair(after, name)})
     for name in PROMISES:
         if getattr(before, name) != getattr(after, name):

@@ -13,13 +13,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from app.domain.audit.service import Actor, record
 from app.domain.catalog.models import ChoiceDefinition, ChoiceDefinitionVersion, Service
+from app.domain.translations import service as translations
 from app.errors import Invalid
 from app.i18n import N_
 
@@ -44,9 +45,9 @@ KINDS: dict[str, Kind] = {
 @dataclass(frozen=True)
 class Wording:
     label: str
-    label_en: str = ""
     explanation: str = ""
-    explanation_en: str = ""
+    # {language: {"label"|"explanation": text}}; not part of the published wording (ADR 0101).
+    translations: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
 
 def snapshot(definition: ChoiceDefinition, account_id: int | None) -> ChoiceDefinitionVersion:
@@ -56,9 +57,7 @@ def snapshot(definition: ChoiceDefinition, account_id: int | None) -> ChoiceDefi
         options=list(definition.options),
         category_codes=list(definition.category_codes),
         label=definition.label,
-        label_en=definition.label_en,
         explanation=definition.explanation,
-        explanation_en=definition.explanation_en,
         created_by_account_id=account_id,
     )
 
@@ -99,13 +98,12 @@ def create_definition(
         default_value=kind.default,
         category_codes=list(category_codes) if kind.kind == "categories" else [],
         label=wording.label[:300],
-        label_en=wording.label_en[:300],
         explanation=wording.explanation,
-        explanation_en=wording.explanation_en,
         version=1,
     )
     db.add(definition)
     db.flush()
+    translations.save(db, board_id, "choice_definitions", definition.id, wording.translations)
     db.add(snapshot(definition, actor.id if actor.type == "account" else None))
     db.flush()
     record(
@@ -138,8 +136,8 @@ def edit_definition(
     if definition.status != "active":
         raise Invalid("This choice is no longer offered.")
     codes = list(category_codes) if category_codes is not None and definition.kind == "categories" else None
-    new = Wording(wording.label[:300], wording.label_en[:300], wording.explanation, wording.explanation_en)
-    old = Wording(definition.label, definition.label_en, definition.explanation, definition.explanation_en)
+    new = Wording(wording.label[:300], wording.explanation)
+    old = Wording(definition.label, definition.explanation)
     if new == old and (codes is None or codes == list(definition.category_codes)):
         raise Invalid(N_("Nothing has changed, so no new version was published."))
     account_id = actor.id if actor.type == "account" else None
@@ -153,8 +151,14 @@ def edit_definition(
         db.add(snapshot(definition, None))
     previous = definition.version
     definition.version = previous + 1
-    definition.label, definition.label_en = new.label, new.label_en
-    definition.explanation, definition.explanation_en = new.explanation, new.explanation_en
+    # A translation of a text that changed no longer says the same: it goes, unless given anew.
+    stale = [name for name in ("label", "explanation") if getattr(new, name) != getattr(old, name)]
+    held = translations.of_entities(db, "choice_definitions", [definition.id]).get(definition.id, {})
+    renewed = {lang: {name: "" for name in stale} for lang in held}
+    for lang, texts in wording.translations.items():
+        renewed.setdefault(lang, {}).update(texts)
+    definition.label, definition.explanation = new.label, new.explanation
+    translations.save(db, definition.board_id, "choice_definitions", definition.id, renewed)
     if codes is not None:
         definition.category_codes = codes
     version = snapshot(definition, account_id)

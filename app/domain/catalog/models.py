@@ -29,9 +29,7 @@ class DataCategory(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    name_en: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    description_en: Mapped[str] = mapped_column(Text, default="")
     sort_order: Mapped[int] = mapped_column(default=0)
     # Grades, guidance and health records: shown with extra care and hideable on the dashboard.
     sensitive: Mapped[bool] = mapped_column(default=False)
@@ -63,20 +61,15 @@ class ServiceVersion(Base):
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
     name: Mapped[str] = mapped_column(String(200))
-    name_en: Mapped[str] = mapped_column(String(200), default="")
     use_group: Mapped[str] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(Text, default="")
-    description_en: Mapped[str] = mapped_column(Text, default="")
     vendor_name: Mapped[str] = mapped_column(String(200))
-    vendor_name_en: Mapped[str] = mapped_column(String(200), default="")
     policy_url: Mapped[str] = mapped_column(String(500), default="")
     # Vendor facts a parent and a review board ask for (seeds 001, 004).
     certifications: Mapped[list[str]] = mapped_column(default=list)  # ISMS, ISMAP, PrivacyMark …
     data_centre_country: Mapped[str] = mapped_column(String(2), default="JP")
     governing_law: Mapped[str] = mapped_column(String(100), default="日本法")
-    governing_law_en: Mapped[str] = mapped_column(String(100), default="Japanese law")
     court: Mapped[str] = mapped_column(String(200), default="")
-    court_en: Mapped[str] = mapped_column(String(200), default="")
     backup_retention_days: Mapped[int | None]
     erased_at_graduation: Mapped[bool] = mapped_column(default=True)
     erased_at_contract_end: Mapped[bool] = mapped_column(default=True)
@@ -120,7 +113,6 @@ class ServiceVersionCategory(Base):
         ForeignKey("data_categories.id", ondelete="RESTRICT"), index=True
     )
     items: Mapped[str] = mapped_column(Text, default="")
-    items_en: Mapped[str] = mapped_column(Text, default="")
 
     category: Mapped[DataCategory] = relationship(lazy="raise")
 
@@ -134,7 +126,6 @@ class ServicePurpose(Base):
     )
     permitted_use: Mapped[str | None] = mapped_column(String(1))
     text: Mapped[str] = mapped_column(Text)
-    text_en: Mapped[str] = mapped_column(Text, default="")
     sort_order: Mapped[int] = mapped_column(default=0)
 
 
@@ -149,11 +140,8 @@ class Subcontractor(Base):
     )
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("subcontractors.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
-    name_en: Mapped[str] = mapped_column(String(200), default="")
     task: Mapped[str] = mapped_column(Text, default="")
-    task_en: Mapped[str] = mapped_column(Text, default="")
     data_items: Mapped[str] = mapped_column(Text, default="")
-    data_items_en: Mapped[str] = mapped_column(Text, default="")
     country: Mapped[str] = mapped_column(String(2), default="JP")
     certifications: Mapped[list[str]] = mapped_column(default=list)
     sort_order: Mapped[int] = mapped_column(default=0)
@@ -190,9 +178,7 @@ class NoticeVersion(Base):
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
     title: Mapped[str] = mapped_column(String(300))
-    title_en: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")
-    body_en: Mapped[str] = mapped_column(Text, default="")
     # {"service_versions": {service_id: service_version_id, …}, "changes": [...]}
     catalogue: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -267,9 +253,7 @@ class ChoiceDefinition(Base):
     default_value: Mapped[str] = mapped_column(String(40))
     category_codes: Mapped[list[str]] = mapped_column(default=list)
     label: Mapped[str] = mapped_column(String(300))
-    label_en: Mapped[str] = mapped_column(String(300), default="")
     explanation: Mapped[str] = mapped_column(Text, default="")
-    explanation_en: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(10), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     retired_at: Mapped[datetime | None]
@@ -295,8 +279,6 @@ class ChoiceDefinitionVersion(Base):
     options: Mapped[list[str]] = mapped_column(default=list)
     category_codes: Mapped[list[str]] = mapped_column(default=list)
     label: Mapped[str] = mapped_column(String(300))
-    label_en: Mapped[str] = mapped_column(String(300), default="")
     explanation: Mapped[str] = mapped_column(Text, default="")
-    explanation_en: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))

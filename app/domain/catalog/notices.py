@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.domain.audit.service import Actor
 from app.domain.catalog.models import NoticeVersion
 from app.domain.catalog.service import NoticeText, current_notice, publish_notice
+from app.domain.translations import service as translations
 from app.errors import Invalid
 from app.i18n import N_
 
@@ -27,28 +28,38 @@ def check_text(text: NoticeText) -> None:
     problems: dict[str, str] = {}
     if not text.title.strip():
         problems["title"] = N_("Enter the notice's title in Japanese.")
-    if len(text.title) > TITLE_MAX or len(text.title_en) > TITLE_MAX:
-        problems["title_en" if len(text.title) <= TITLE_MAX else "title"] = N_(
-            "A title can be at most 300 characters."
-        )
-    if len(text.body) > BODY_MAX or len(text.body_en) > BODY_MAX:
-        problems["body_en" if len(text.body) <= BODY_MAX else "body"] = N_(
-            "The notice can be at most 20,000 characters."
-        )
+    too_long_title = [lang for lang, t in text.translations.items() if len(t.get("title", "")) > TITLE_MAX]
+    if len(text.title) > TITLE_MAX or too_long_title:
+        name = "title" if len(text.title) > TITLE_MAX else f"title_{too_long_title[0]}"
+        problems[name] = N_("A title can be at most 300 characters.")
+    too_long_body = [lang for lang, t in text.translations.items() if len(t.get("body", "")) > BODY_MAX]
+    if len(text.body) > BODY_MAX or too_long_body:
+        name = "body" if len(text.body) > BODY_MAX else f"body_{too_long_body[0]}"
+        problems[name] = N_("The notice can be at most 20,000 characters.")
     if problems:
         raise Invalid(fields=problems)
 
 
 def publish_text(db: Session, *, board_id: int, text: NoticeText, actor: Actor) -> NoticeVersion:
     """A new notice version with this text over the current catalogue (audited as published)."""
-    text = NoticeText(text.title.strip(), text.title_en.strip(), text.body.strip(), text.body_en.strip())
+    given = {lang: {k: v.strip() for k, v in texts.items()} for lang, texts in text.translations.items()}
+    text = NoticeText(text.title.strip(), text.body.strip(), given)
     check_text(text)
     previous = current_notice(db, board_id)
     changed = [
         name
-        for name in ("title", "title_en", "body", "body_en")
+        for name in ("title", "body")
         if previous is None or getattr(previous, name) != getattr(text, name)
     ]
+    if previous is not None:
+        held = translations.of_entities(db, "notice_versions", [previous.id]).get(previous.id, {})
+        changed += [
+            f"{name}_{lang}"
+            for lang in sorted({*held, *given})
+            for name in ("title", "body")
+            if held.get(lang, {}).get(name, "")
+            != given.get(lang, {}).get(name, held.get(lang, {}).get(name, ""))
+        ]
     return publish_notice(db, board_id, actor, [{"notice_text": changed}], text)
 
 

@@ -7,7 +7,7 @@ Announcing changes to guardians is the caller's next step (app.domain.choices.an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from app.domain.catalog.models import (
 )
 from app.domain.catalog.queries import latest_version_ids
 from app.domain.people.models import GRADES, Student
+from app.domain.translations import service as translations
 from app.errors import Invalid
 from app.i18n import N_
 
@@ -43,32 +44,36 @@ class ServiceView:
     definitions: list[ChoiceDefinition] = field(default_factory=list)
 
 
+# Translations of an input's Japanese texts: {language: {field: text}} (ADR 0101). They are
+# not part of the published version (compare=False): a translation added or corrected is
+# not a change guardians are told of, and a new version keeps those of unchanged texts.
+Translations = dict[str, dict[str, str]]
+
+
 @dataclass
 class CategoryInput:
     code: str
     items: str = ""
-    items_en: str = ""
+    translations: Translations = field(default_factory=dict, compare=False)
 
 
 @dataclass
 class PurposeInput:
     text: str
-    text_en: str = ""
     permitted_use: str | None = None
+    translations: Translations = field(default_factory=dict, compare=False)
 
 
 @dataclass
 class SubcontractorInput:
     name: str
-    name_en: str = ""
     task: str = ""
-    task_en: str = ""
     data_items: str = ""
-    data_items_en: str = ""
     country: str = "JP"
     certifications: list[str] = field(default_factory=list)
     # Index into the same list of the contractor that subcontracts to this one (再委託).
     parent_index: int | None = None
+    translations: Translations = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -76,17 +81,12 @@ class VersionInput:
     name: str
     use_group: str
     vendor_name: str
-    name_en: str = ""
     description: str = ""
-    description_en: str = ""
-    vendor_name_en: str = ""
     policy_url: str = ""
     certifications: list[str] = field(default_factory=list)
     data_centre_country: str = "JP"
     governing_law: str = "日本法"
-    governing_law_en: str = "Japanese law"
     court: str = ""
-    court_en: str = ""
     backup_retention_days: int | None = None
     erased_at_graduation: bool = True
     erased_at_contract_end: bool = True
@@ -100,6 +100,7 @@ class VersionInput:
     categories: list[CategoryInput] = field(default_factory=list)
     purposes: list[PurposeInput] = field(default_factory=list)
     subcontractors: list[SubcontractorInput] = field(default_factory=list)
+    translations: Translations = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -120,16 +121,15 @@ class PublishResult:
 
 TEXT_FIELDS = (
     "name",
-    "name_en",
     "description",
-    "description_en",
     "vendor_name",
-    "vendor_name_en",
     "use_group",
 )
 LIST_FIELDS = ("categories", "purposes", "subcontractors")
 VENDOR_FACT_FIELDS = tuple(
-    f.name for f in fields(VersionInput) if f.name not in TEXT_FIELDS and f.name not in LIST_FIELDS
+    f.name
+    for f in fields(VersionInput)
+    if f.name not in TEXT_FIELDS and f.name not in LIST_FIELDS and f.name != "translations"
 )
 
 _VERSION_LOADS = (
@@ -213,27 +213,44 @@ def current_notice(db: Session, board_id: int) -> NoticeVersion | None:
     )
 
 
-def version_input_from(version: ServiceVersion) -> VersionInput:
-    """Prefill an edit form from a version (categories, purposes, subcontractors loaded)."""
+def version_input_from(
+    version: ServiceVersion, texts: Mapping[tuple[str, str, int, str], str] | None = None
+) -> VersionInput:
+    """Prefill an edit form from a version (categories, purposes, subcontractors loaded); with
+    `texts` (`translations.load_many`), its translations too."""
     subcontractor_index = {s.id: i for i, s in enumerate(version.subcontractors)}
+    found = texts or {}
+    languages = sorted({key[0] for key in found})
+
+    def of(kind: str, entity_id: int) -> Translations:
+        held: Translations = {}
+        for lang in languages:
+            for name in translations.TRANSLATABLE[kind]:
+                if text := found.get((lang, kind, entity_id, name)):
+                    held.setdefault(lang, {})[name] = text
+        return held
+
+    own = of("service_versions", version.id)
+    cats = {c.id: of("service_version_categories", c.id) for c in version.categories}
+    purposes = {p.id: of("service_purposes", p.id) for p in version.purposes}
+    subs = {s.id: of("subcontractors", s.id) for s in version.subcontractors}
     return VersionInput(
         **{name: getattr(version, name) for name in TEXT_FIELDS + VENDOR_FACT_FIELDS},
-        categories=[CategoryInput(c.category.code, c.items, c.items_en) for c in version.categories],
-        purposes=[PurposeInput(p.text, p.text_en, p.permitted_use) for p in version.purposes],
+        categories=[CategoryInput(c.category.code, c.items, cats.get(c.id, {})) for c in version.categories],
+        purposes=[PurposeInput(p.text, p.permitted_use, purposes.get(p.id, {})) for p in version.purposes],
         subcontractors=[
             SubcontractorInput(
                 s.name,
-                s.name_en,
                 s.task,
-                s.task_en,
                 s.data_items,
-                s.data_items_en,
                 s.country,
                 list(s.certifications),
                 subcontractor_index.get(s.parent_id) if s.parent_id is not None else None,
+                subs.get(s.id, {}),
             )
             for s in version.subcontractors
         ],
+        translations=own,
     )
 
 
@@ -244,9 +261,7 @@ def _changes(previous: ServiceVersion | None, data: VersionInput) -> list[str]:
     changed = []
     if any(getattr(before, n) != getattr(data, n) for n in TEXT_FIELDS):
         changed.append("text")
-    if {(c.code, c.items, c.items_en) for c in before.categories} != {
-        (c.code, c.items, c.items_en) for c in data.categories
-    }:
+    if {(c.code, c.items) for c in before.categories} != {(c.code, c.items) for c in data.categories}:
         changed.append("categories")
     if before.purposes != data.purposes:
         changed.append("purposes")
@@ -274,11 +289,10 @@ def write_version(
     )
     version.certifications = list(data.certifications)
     version.categories = [
-        ServiceVersionCategory(category_id=categories[c.code].id, items=c.items, items_en=c.items_en)
-        for c in data.categories
+        ServiceVersionCategory(category_id=categories[c.code].id, items=c.items) for c in data.categories
     ]
     version.purposes = [
-        ServicePurpose(text=p.text, text_en=p.text_en, permitted_use=p.permitted_use, sort_order=i)
+        ServicePurpose(text=p.text, permitted_use=p.permitted_use, sort_order=i)
         for i, p in enumerate(data.purposes)
     ]
     db.add(version)
@@ -290,11 +304,8 @@ def write_version(
             service_version_id=version.id,
             parent_id=parent.id if parent else None,
             name=sub.name,
-            name_en=sub.name_en,
             task=sub.task,
-            task_en=sub.task_en,
             data_items=sub.data_items,
-            data_items_en=sub.data_items_en,
             country=sub.country,
             certifications=list(sub.certifications),
             sort_order=i,
@@ -303,7 +314,46 @@ def write_version(
         db.flush()
         written.append(row)
     db.refresh(version, attribute_names=["subcontractors"])
+    _write_translations(db, service, version, data)
     return version
+
+
+def _write_translations(db: Session, service: Service, version: ServiceVersion, data: VersionInput) -> None:
+    """The translations of the texts this version keeps from the one before, then those the
+    input brings (a form or the catalogue file)."""
+    previous = db.scalar(
+        select(ServiceVersion)
+        .options(*_VERSION_LOADS)
+        .where(ServiceVersion.service_id == service.id, ServiceVersion.version == version.version - 1)
+    )
+    board = service.board_id
+    if previous is not None:
+        translations.carry_forward(db, board, "service_versions", [(previous, version)])
+        old_categories = {c.category_id: c for c in previous.categories}
+        translations.carry_forward(
+            db,
+            board,
+            "service_version_categories",
+            [(old_categories.get(c.category_id), c) for c in version.categories],
+        )
+        old_purposes = {(p.text, p.permitted_use): p for p in previous.purposes}
+        translations.carry_forward(
+            db,
+            board,
+            "service_purposes",
+            [(old_purposes.get((p.text, p.permitted_use)), p) for p in version.purposes],
+        )
+        old_subs = {s.name: s for s in previous.subcontractors}
+        translations.carry_forward(
+            db, board, "subcontractors", [(old_subs.get(s.name), s) for s in version.subcontractors]
+        )
+    translations.save(db, board, "service_versions", version.id, data.translations)
+    for category_row, given in zip(version.categories, data.categories, strict=False):
+        translations.save(db, board, "service_version_categories", category_row.id, given.translations)
+    for purpose_row, purpose in zip(version.purposes, data.purposes, strict=False):
+        translations.save(db, board, "service_purposes", purpose_row.id, purpose.translations)
+    for sub_row, sub in zip(version.subcontractors, data.subcontractors, strict=False):
+        translations.save(db, board, "subcontractors", sub_row.id, sub.translations)
 
 
 @dataclass
@@ -311,14 +361,13 @@ class NoticeText:
     """What the board writes for guardians to read; the catalogue part is added at publish."""
 
     title: str
-    title_en: str = ""
     body: str = ""
-    body_en: str = ""
+    translations: Translations = field(default_factory=dict)
 
 
 DEFAULT_NOTICE = NoticeText(
     title="クラウドサービスにおける個人情報の取扱いについて",
-    title_en="How cloud services handle your child's personal data",
+    translations={"en": {"title": "How cloud services handle your child's personal data"}},
 )
 
 
@@ -332,24 +381,20 @@ def publish_notice(
     """Notice version n+1: the given text (else the current one) over the catalogue as it is now."""
     previous = current_notice(db, board_id)
     if text is None:
-        text = (
-            NoticeText(previous.title, previous.title_en, previous.body, previous.body_en)
-            if previous
-            else DEFAULT_NOTICE
-        )
+        text = NoticeText(previous.title, previous.body) if previous else DEFAULT_NOTICE
     snapshot = {str(view.service.id): view.version.id for view in latest_versions(db, board_id)}
     notice = NoticeVersion(
         board_id=board_id,
         version=(previous.version + 1) if previous else 1,
         published_by_account_id=actor.id if actor.type == "account" else None,
         title=text.title,
-        title_en=text.title_en,
         body=text.body,
-        body_en=text.body_en,
         catalogue={"service_versions": snapshot, "changes": changes},
     )
     db.add(notice)
     db.flush()
+    translations.carry_forward(db, board_id, "notice_versions", [(previous, notice)])
+    translations.save(db, board_id, "notice_versions", notice.id, text.translations)
     record(
         db,
         "notice.published",
@@ -439,9 +484,7 @@ def _follow_new_categories(db: Session, service: Service, details: list[Change],
         new_codes = [code for code in added if code not in definition.category_codes]
         if not new_codes:
             continue
-        wording = choice_definitions.Wording(
-            definition.label, definition.label_en, definition.explanation, definition.explanation_en
-        )
+        wording = choice_definitions.Wording(definition.label, definition.explanation)
         choice_definitions.edit_definition(  # a new version of the choice: receipts keep the old list
             db,
             definition,

@@ -38,6 +38,8 @@ from app.domain.catalog.models import (
 from app.domain.choices.models import ChoiceEvent
 from app.domain.people.language import language_of
 from app.domain.people.models import Guardian, Student
+from app.domain.translations import service as translations
+from app.languages import SOURCE_LANGUAGE
 
 SCHEMA_VERSION = "tobira-consent-receipt/2 (ISO/IEC TS 27560:2023)"
 # A public body's handling of student data rests on its statutory duties, not on consent; the
@@ -146,6 +148,8 @@ def build_receipts(db: Session, events: Sequence[ChoiceEvent], *, base_url: str 
         .order_by(ChoiceEvent.created_at, ChoiceEvent.id)
     ):
         later[(other.student_id, other.definition_id)].append(other)
+    languages = {"en", *(language_of(g) for g in guardians.values())} - {SOURCE_LANGUAGE}
+    texts = translations.load_many(db, languages, boards)
     receipts = []
     for event in events:
         notice = notices.get(event.notice_version_id) if event.notice_version_id else None
@@ -167,16 +171,44 @@ def build_receipts(db: Session, events: Sequence[ChoiceEvent], *, base_url: str 
                 withdrawn_by=following[0] if following else None,
                 base_url=base_url,
                 wording=shown.get((event.definition_id, event.definition_version or 1)),
+                texts=_Texts(
+                    texts, language_of(guardians.get(event.guardian_id) if event.guardian_id else None)
+                ),
             )
         )
     return receipts
 
 
-def _recipients(version: ServiceVersion) -> list[dict[str, Any]]:
+class _Texts:
+    """The translations a receipt carries: English in the `*_en` fields (receipts have always
+    carried them) and the guardian's language, if another, under `translated` (ADR 0101)."""
+
+    def __init__(self, found: dict[tuple[str, str, int, str], str], lang: str) -> None:
+        self.found, self.lang = found, lang
+
+    def en(self, obj: Any, field: str) -> str:
+        return self.found.get(("en", obj.__tablename__, obj.id, field), "")
+
+    def add(self, into: dict[str, Any], obj: Any, *fields: str) -> dict[str, Any]:
+        """`into` with `<field>_en` for each field, and `translated` in the guardian's language."""
+        for name in fields:
+            into[f"{name}_en"] = self.en(obj, name)
+        if self.lang not in ("en", SOURCE_LANGUAGE):
+            local = {
+                name: text
+                for name in fields
+                if (text := self.found.get((self.lang, obj.__tablename__, obj.id, name)))
+            }
+            if local:
+                into["translated"] = local
+        return into
+
+
+def _recipients(version: ServiceVersion, texts: _Texts) -> list[dict[str, Any]]:
     recipients: list[dict[str, Any]] = [
         {
             "name": version.vendor_name,
-            "name_en": version.vendor_name_en,
+            "name_en": texts.en(version, "vendor_name"),
             "role": "processor",
             "country": version.data_centre_country,
             "certifications": list(version.certifications),
@@ -185,16 +217,19 @@ def _recipients(version: ServiceVersion) -> list[dict[str, Any]]:
     names = {sub.id: sub.name for sub in version.subcontractors}
     for sub in version.subcontractors:
         recipients.append(
-            {
-                "name": sub.name,
-                "name_en": sub.name_en,
-                "role": "subcontractor",
-                "subcontracted_by": names.get(sub.parent_id) if sub.parent_id else version.vendor_name,
-                "task": sub.task,
-                "task_en": sub.task_en,
-                "country": sub.country,
-                "certifications": list(sub.certifications),
-            }
+            texts.add(
+                {
+                    "name": sub.name,
+                    "role": "subcontractor",
+                    "subcontracted_by": names.get(sub.parent_id) if sub.parent_id else version.vendor_name,
+                    "task": sub.task,
+                    "country": sub.country,
+                    "certifications": list(sub.certifications),
+                },
+                sub,
+                "name",
+                "task",
+            )
         )
     return recipients
 
@@ -210,6 +245,7 @@ def _receipt(
     withdrawn_by: ChoiceEvent | None,
     base_url: str,
     wording: ChoiceDefinitionVersion | None = None,
+    texts: _Texts,
 ) -> dict[str, Any]:
     definition = event.definition
     # A board-wide choice (ADR 0092) is about no one service: `service` is null.
@@ -229,28 +265,29 @@ def _receipt(
     }
     recipients: list[dict[str, Any]] = []
     if version is not None:
-        service = {
-            "id": definition.service_id,
-            "version": version.version,
-            "name": version.name,
-            "name_en": version.name_en,
-            "vendor": version.vendor_name,
-            "vendor_en": version.vendor_name_en,
-            "policy_url": version.policy_url,
-        }
-        purposes = [
-            {"text": p.text, "text_en": p.text_en, "permitted_use": p.permitted_use} for p in version.purposes
-        ]
-        categories = [
+        service = texts.add(
             {
-                "code": c.category.code,
-                "name": c.category.name,
-                "name_en": c.category.name_en,
-                "items": c.items,
-                "items_en": c.items_en,
-            }
-            for c in version.categories
+                "id": definition.service_id,
+                "version": version.version,
+                "name": version.name,
+                "vendor": version.vendor_name,
+                "vendor_en": texts.en(version, "vendor_name"),
+                "policy_url": version.policy_url,
+            },
+            version,
+            "name",
+        )
+        purposes = [
+            texts.add({"text": p.text, "permitted_use": p.permitted_use}, p, "text") for p in version.purposes
         ]
+        categories = []
+        for c in version.categories:
+            entry = texts.add({"code": c.category.code, "name": c.category.name}, c.category, "name")
+            items = texts.add({"items": c.items}, c, "items")
+            entry["items"], entry["items_en"] = items["items"], items["items_en"]
+            if "translated" in items:
+                entry["translated"] = {**entry.get("translated", {}), **items["translated"]}
+            categories.append(entry)
         storage = {"country": version.data_centre_country}
         retention = {
             "backup_retention_days": version.backup_retention_days,
@@ -258,7 +295,7 @@ def _receipt(
             "erased_at_contract_end": version.erased_at_contract_end,
             "erasure_certificate": version.erasure_certificate,
         }
-        recipients = _recipients(version)
+        recipients = _recipients(version, texts)
     by = "guardian" if event.channel == "web" else "school_staff"
     given: dict[str, Any] = {
         "event_type": "given",
@@ -303,21 +340,18 @@ def _receipt(
             "legal_basis": dict(LEGAL_BASIS),
             "collection_method": event.channel,
             "notice": (
-                {
-                    "id": notice.id,
-                    "version": notice.version,
-                    "title": notice.title,
-                    "title_en": notice.title_en,
-                }
+                texts.add(
+                    {"id": notice.id, "version": notice.version, "title": notice.title}, notice, "title"
+                )
                 if notice
                 else None
             ),
             "choice": {
                 "code": definition.code,
                 "label": wording.label if wording else definition.label,
-                "label_en": wording.label_en if wording else definition.label_en,
                 "explanation": wording.explanation if wording else definition.explanation,
-                "explanation_en": wording.explanation_en if wording else definition.explanation_en,
+                # The translations of the choice as it reads now; of the wording shown, if the same.
+                **_choice_texts(texts, definition, wording),
                 "definition_version": wording.version if wording else definition.version,
                 "value": event.value,
                 "category_codes": list(event.category_codes),
@@ -327,14 +361,17 @@ def _receipt(
             },
         },
         "parties": [
-            {
-                "party_type": "controller",
-                "party_id": board.code,
-                "name": board.name,
-                "name_en": board.name_en,
-                "jurisdiction": board.jurisdiction,
-                "contact": {"email": board.contact_email, "phone": board.contact_phone},
-            },
+            texts.add(
+                {
+                    "party_type": "controller",
+                    "party_id": board.code,
+                    "name": board.name,
+                    "jurisdiction": board.jurisdiction,
+                    "contact": {"email": board.contact_email, "phone": board.contact_phone},
+                },
+                board,
+                "name",
+            ),
             {
                 "party_type": "pii_principal",
                 "party_id": student.sourced_id,
@@ -353,6 +390,18 @@ def _receipt(
         "withdrawal": {**WITHDRAWAL, "url": f"{base_url.rstrip('/')}{child_path}"},
         "references": {"event_id": event.id, "request_event_id": event.request_id},
     }
+
+
+def _choice_texts(texts: _Texts, definition: Any, wording: ChoiceDefinitionVersion | None) -> dict[str, Any]:
+    found = texts.add({}, definition, "label", "explanation")
+    if wording is not None:  # a translation of other words than those shown does not belong here
+        for name in ("label", "explanation"):
+            if getattr(wording, name) != getattr(definition, name):
+                found[f"{name}_en"] = ""
+                found.get("translated", {}).pop(name, None)
+        if not found.get("translated", True):
+            found.pop("translated")
+    return found
 
 
 def party(receipt: dict[str, Any], party_type: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from app.domain.catalog.queries import latest_version_ids
 from app.domain.choices.models import CurrentChoice
 from app.domain.choices.service import hidden_by
 from app.domain.people.models import School, SchoolClass, Student
+from app.domain.translations import service as translations
 from app.i18n import gettext
 
 RowSelect = Select[*tuple[Any, ...]]
@@ -82,7 +83,7 @@ def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, Definit
     """Service names (latest version) and choice labels of a board, in `lang`; a board-wide
     choice (ADR 0092) has no service code and the service column says so."""
     rows = db.execute(
-        select(ChoiceDefinition, Service.code, ServiceVersion.name, ServiceVersion.name_en)
+        select(ChoiceDefinition, Service.code, ServiceVersion.id, ServiceVersion.name)
         .outerjoin(Service, Service.id == ChoiceDefinition.service_id)
         .outerjoin(
             ServiceVersion,
@@ -93,21 +94,23 @@ def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, Definit
         )
         .where(ChoiceDefinition.board_id == board_id)
     ).all()
+    # Staff exports are in Japanese or English (the staff console's languages).
+    texts = translations.load(db, lang, [board_id]) if lang != "ja" else {}
     infos: dict[int, DefinitionInfo] = {}
-    for definition, code, name, name_en in rows:
-        english = lang == "en"
+    for definition, code, version_id, name in rows:
+        label = texts.get(("choice_definitions", definition.id, "label")) or definition.label
         if code is None:
             infos[definition.id] = DefinitionInfo(
                 service_code="",
                 service_name=gettext("Whole board", lang),
-                choice=(definition.label_en if english and definition.label_en else definition.label),
+                choice=label,
                 definition=definition,
             )
             continue
         infos[definition.id] = DefinitionInfo(
             service_code=code,
-            service_name=(name_en if english and name_en else name) or code,
-            choice=(definition.label_en if english and definition.label_en else definition.label),
+            service_name=texts.get(("service_versions", version_id, "name")) or name or code,
+            choice=label,
             definition=definition,
         )
     return infos

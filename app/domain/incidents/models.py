@@ -21,11 +21,8 @@ class Incident(Base):
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
-    title_en: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)  # what happened and which data
-    body_en: Mapped[str] = mapped_column(Text, default="")
     vendor_action: Mapped[str] = mapped_column(Text, default="")
-    vendor_action_en: Mapped[str] = mapped_column(Text, default="")
     category_codes: Mapped[list[str]] = mapped_column(default=list)
     period_start: Mapped[date]
     period_end: Mapped[date | None]

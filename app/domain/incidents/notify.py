@@ -18,6 +18,7 @@ from app.domain.incidents.service import NOTIFY, covered_students, family_addres
 from app.domain.jobs.runner import JobRun
 from app.domain.notifications.models import OutboxEmail
 from app.domain.people.models import Guardian, GuardianStudent, Student
+from app.domain.translations import service as translations
 from app.i18n import LANGUAGES, current_language
 from app.templating import render_text
 
@@ -44,17 +45,18 @@ def render(db: Session, incident: Incident, lang: str, base_url: str) -> tuple[s
     )
     token = current_language.set(lang)
     try:
-        text = render_text(
-            TEMPLATE,
-            {
-                "lang": lang,
-                "incident": incident,
-                "board": board,
-                "version": version,
-                "categories": categories,
-                "base_url": base_url,
-            },
-        )
+        with translations.translations_for(db, [incident.board_id]):
+            text = render_text(
+                TEMPLATE,
+                {
+                    "lang": lang,
+                    "incident": incident,
+                    "board": board,
+                    "version": version,
+                    "categories": categories,
+                    "base_url": base_url,
+                },
+            )
     finally:
         current_language.reset(token)
     first_line, _sep, body = text.lstrip().partition("\n")

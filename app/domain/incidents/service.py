@@ -24,7 +24,7 @@ from app.domain.jobs import service as jobs
 from app.domain.jobs.models import Job
 from app.domain.people.models import Guardian, GuardianStudent, Student
 from app.errors import Conflict, Invalid, NotFound
-from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_
+from app.i18n import LANGUAGES, N_, default_language
 
 NOTIFY = "incidents.notify"
 
@@ -32,11 +32,8 @@ NOTIFY = "incidents.notify"
 @dataclass(frozen=True)
 class Draft:
     title: str
-    title_en: str
     body: str
-    body_en: str
     vendor_action: str
-    vendor_action_en: str
     period_start: date
     period_end: date | None
     category_codes: list[str]
@@ -50,7 +47,7 @@ def parse_draft(form: dict[str, str], known_categories: set[str], categories: li
         problems["title"] = N_("Enter a title in Japanese.")
     if not text["body"]:
         problems["body"] = N_("Say in Japanese what happened and which data it concerns.")
-    if len(text["title"]) > 200 or len(text["title_en"]) > 200:
+    if len(text["title"]) > 200:
         problems["title"] = N_("A title has at most 200 characters.")
     start = _date(text["period_start"])
     end = _date(text["period_end"]) if text["period_end"] else None
@@ -65,11 +62,8 @@ def parse_draft(form: dict[str, str], known_categories: set[str], categories: li
     assert start is not None
     return Draft(
         title=text["title"],
-        title_en=text["title_en"],
         body=text["body"],
-        body_en=text["body_en"],
         vendor_action=text["vendor_action"],
-        vendor_action_en=text["vendor_action_en"],
         period_start=start,
         period_end=end,
         category_codes=sorted(set(categories)),
@@ -88,11 +82,8 @@ def create(db: Session, service: Service, draft: Draft, actor: Actor) -> Inciden
         board_id=service.board_id,
         service_id=service.id,
         title=draft.title,
-        title_en=draft.title_en,
         body=draft.body,
-        body_en=draft.body_en,
         vendor_action=draft.vendor_action,
-        vendor_action_en=draft.vendor_action_en,
         period_start=draft.period_start,
         period_end=draft.period_end,
         category_codes=draft.category_codes,
@@ -150,7 +141,7 @@ def covered_students(db: Session, board_id: int, service_id: int) -> ColumnEleme
 
 def language_condition(lang: str) -> ColumnElement[bool]:
     """Guardians who read `lang` (an unknown or empty setting reads the default language)."""
-    if lang == DEFAULT_LANGUAGE:
+    if lang == default_language():
         return or_(Guardian.preferred_language == lang, Guardian.preferred_language.not_in(LANGUAGES))
     return Guardian.preferred_language == lang
 

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.domain.notifications.models import OutboxEmail
-from app.i18n import current_language
+from app.domain.translations import service as translations
+from app.i18n import content_scope, current_language
 from app.templating import render_text
 
 
@@ -25,7 +26,13 @@ def queue_email(
     """Render `templates/<template>` (first line `Subject: …`) in `language` and queue it."""
     token = current_language.set(language)
     try:
-        rendered = render_text(template, {"lang": language, **context})
+        scope = content_scope.get()
+        if (scope is None or scope.loader is None) and board_id is not None:
+            # Outside a request (a job): the board's content in the reader's language.
+            with translations.translations_for(db, [board_id]):
+                rendered = render_text(template, {"lang": language, **context})
+        else:
+            rendered = render_text(template, {"lang": language, **context})
     finally:
         current_language.reset(token)
     first_line, _sep, body = rendered.lstrip().partition("\n")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from app.domain.people.models import Guardian
-from app.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from app.i18n import LANGUAGES, default_language
 
 
 def language_of(guardian: Guardian | None) -> str:
-    """The language of e-mails and receipts for this guardian (Japanese if unset or unknown)."""
+    """The language of e-mails and receipts for this guardian (the default language if unset or unknown)."""
     if guardian is not None and guardian.preferred_language in LANGUAGES:
         return guardian.preferred_language
-    return DEFAULT_LANGUAGE
+    return default_language()

@@ -31,7 +31,6 @@ class School(Base):
     sourced_id: Mapped[str] = mapped_column(String(255))
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
-    name_en: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[str] = mapped_column(String(20), default="elementary")
     status: Mapped[str] = mapped_column(String(10), default="active")
 

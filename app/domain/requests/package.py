@@ -30,6 +30,7 @@ from app.domain.choices.receipts import build_receipts
 from app.domain.notifications.models import OutboxEmail
 from app.domain.people.models import Guardian, GuardianStudent, Student
 from app.domain.requests.models import GuardianRequest
+from app.domain.translations import service as translations
 
 SCHEMA_VERSION = "tobira-disclosure-package/1"
 
@@ -114,6 +115,7 @@ def build_package(db: Session, request: GuardianRequest, *, base_url: str = "") 
         )
     )
     homeroom = student.school_class.title if student.school_class else None
+    english = translations.load(db, "en", [board.id])  # packages carry English beside Japanese
     return {
         "package": {
             "schema_version": SCHEMA_VERSION,
@@ -127,7 +129,7 @@ def build_package(db: Session, request: GuardianRequest, *, base_url: str = "") 
         },
         "controller": {
             "name": board.name,
-            "name_en": board.name_en,
+            "name_en": english.get(("boards", board.id, "name"), ""),
             "contact_email": board.contact_email,
             "contact_phone": board.contact_phone,
             "jurisdiction": board.jurisdiction,
@@ -166,7 +168,7 @@ def build_package(db: Session, request: GuardianRequest, *, base_url: str = "") 
                 "choice": {
                     "code": e.definition.code,
                     "label": e.definition.label,
-                    "label_en": e.definition.label_en,
+                    "label_en": english.get(("choice_definitions", e.definition.id, "label"), ""),
                 },
                 "service_id": e.definition.service_id,
                 "value": e.value,

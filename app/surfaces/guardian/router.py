@@ -37,6 +37,7 @@ from app.domain.choices.service import difference, effective_choice, history, va
 from app.domain.choices.timeline import timeline
 from app.domain.incidents.service import sent_for_services
 from app.domain.people.models import Guardian
+from app.domain.translations import service as translations
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
 from app.surfaces.guardian import language, notice, reviews
@@ -304,6 +305,8 @@ def _link_context(db: DbSession, link: flow.Link) -> dict[str, Any]:
 
     assert link.request is not None
     definition = link.request.definition
+    # The link works without signing in: the board's content in the reader's language all the same.
+    translations.use_for_boards(db, [definition.board_id])
     current = effective_choice(db, link.request.student_id, definition)
     return {
         "link": link,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -45,17 +45,12 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 BOOLEAN_FIELDS = PROMISES  # the vendor's promises, ticked on the form
 TEXT_FIELDS = (
     "name",
-    "name_en",
     "description",
-    "description_en",
     "vendor_name",
-    "vendor_name_en",
     "policy_url",
     "data_centre_country",
     "governing_law",
-    "governing_law_en",
     "court",
-    "court_en",
 )
 
 
@@ -123,9 +118,7 @@ def parse_version(
     if any(code not in codes for code in chosen):
         errors.append(gettext("Choose data categories from the list."))
     categories = [
-        catalog.CategoryInput(
-            code, str(form.get(f"items_{code}", "")).strip(), str(form.get(f"items_en_{code}", "")).strip()
-        )
+        catalog.CategoryInput(code, str(form.get(f"items_{code}", "")).strip())
         for code in [c.code for c in vocabulary]
         if code in chosen
     ]
@@ -136,39 +129,32 @@ def parse_version(
             continue
         use, sep, rest = line.partition(":")
         if sep and use.strip() in PERMITTED_USES:
-            purposes.append(catalog.PurposeInput(rest.strip(), "", use.strip()))
+            purposes.append(catalog.PurposeInput(rest.strip(), use.strip()))
         else:
-            purposes.append(catalog.PurposeInput(line, "", None))
+            purposes.append(catalog.PurposeInput(line, None))
     certifications = [c.strip() for c in str(form.get("certifications", "")).split(",") if c.strip()]
     chain, chain_errors = subcontractors.parse(form)
     errors.extend(chain_errors)
+    promises: dict[str, Any] = {name: form.get(name) == "on" for name in BOOLEAN_FIELDS}
     data = catalog.VersionInput(
         name=text["name"][:200],
-        name_en=text["name_en"][:200],
         use_group=use_group,
         description=text["description"],
-        description_en=text["description_en"],
         vendor_name=text["vendor_name"][:200],
-        vendor_name_en=text["vendor_name_en"][:200],
         policy_url=text["policy_url"][:500],
         certifications=certifications,
         data_centre_country=country[:2],
         governing_law=text["governing_law"][:100] or "日本法",
-        governing_law_en=text["governing_law_en"][:100] or "Japanese law",
         court=text["court"][:200],
-        court_en=text["court_en"][:200],
         backup_retention_days=days,
         anonymized_statistics=statistics if statistics in ANONYMIZED_STATISTICS else "none",
         categories=categories,
         purposes=purposes,
         subcontractors=chain,
-        **{name: form.get(name) == "on" for name in BOOLEAN_FIELDS},
+        **promises,
     )
-    # Keep English purpose texts of unchanged purposes.
-    if keep:
-        english = {(p.text, p.permitted_use): p.text_en for p in keep.purposes}
-        for purpose in data.purposes:
-            purpose.text_en = english.get((purpose.text, purpose.permitted_use), "")
+    # Translations are kept by the new version for every text it keeps (catalog.write_version)
+    # and are edited on the translations page.
     return data, errors
 
 
@@ -304,9 +290,7 @@ def create_definition(
             service=view.service,
             code=data.code,
             form_kind=data.kind,
-            wording=choice_definitions.Wording(
-                data.label, data.label_en, data.explanation, data.explanation_en
-            ),
+            wording=choice_definitions.Wording(data.label, data.explanation),
             category_codes=hideable,
             actor=Actor.account(scope.account_id),
         )

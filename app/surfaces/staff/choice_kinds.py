@@ -55,7 +55,7 @@ def create_board_choice(request: Request, db: DbSession, scope: BoardAdmin, form
             service=None,
             code=data.code,
             form_kind=data.kind,
-            wording=definitions.Wording(data.label, data.label_en, data.explanation, data.explanation_en),
+            wording=definitions.Wording(data.label, data.explanation),
             actor=Actor.account(scope.account_id),
         )
     except Invalid as exc:
@@ -106,7 +106,7 @@ def edit_definition(
         definitions.edit_definition(
             db,
             definition,
-            wording=definitions.Wording(data.label, data.label_en, data.explanation, data.explanation_en),
+            wording=definitions.Wording(data.label, data.explanation),
             actor=Actor.account(scope.account_id),
         )
     except Invalid as exc:

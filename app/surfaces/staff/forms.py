@@ -48,9 +48,7 @@ class DefinitionForm(FormModel):
     code: str
     kind: str
     label: str
-    label_en: str = ""
     explanation: str = ""
-    explanation_en: str = ""
 
     def problems(self) -> dict[str, str]:
         problems: dict[str, str] = {}
@@ -67,9 +65,7 @@ class WordingForm(FormModel):
     """A new version of a choice's wording (`/staff/definitions/{id}/edit`)."""
 
     label: str
-    label_en: str = ""
     explanation: str = ""
-    explanation_en: str = ""
 
     def problems(self) -> dict[str, str]:
         if not self.label:

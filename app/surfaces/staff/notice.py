@@ -19,6 +19,7 @@ from app.domain.audit.service import Actor
 from app.domain.catalog import notices
 from app.domain.catalog.models import NoticeVersion
 from app.domain.catalog.service import DEFAULT_NOTICE, NoticeText, current_notice
+from app.domain.translations import service as translations
 from app.errors import Invalid
 from app.surfaces.dependencies import DbSession
 from app.surfaces.errors import form_errors
@@ -52,7 +53,11 @@ def _page(
     )
     if draft is None:
         draft = (
-            NoticeText(current.title, current.title_en, current.body, current.body_en)
+            NoticeText(
+                current.title,
+                current.body,
+                translations.of_entities(db, "notice_versions", [current.id], ["en"]).get(current.id, {}),
+            )
             if current
             else DEFAULT_NOTICE
         )
@@ -88,7 +93,8 @@ def write_notice(
     body_en: Annotated[str, Form(max_length=60_000)] = "",
     action: Annotated[str, Form(max_length=10)] = "preview",
 ) -> Response:
-    draft = NoticeText(title, title_en, body, body_en)
+    # English here; every other language on the translations page (/staff/translations).
+    draft = NoticeText(title, body, {"en": {"title": title_en, "body": body_en}})
     try:
         notices.check_text(draft)
         if action == "publish":

@@ -27,6 +27,7 @@ from app.surfaces.staff import incidents as incident_pages
 from app.surfaces.staff import reach as reach_pages
 from app.surfaces.staff import requests as guardian_requests
 from app.surfaces.staff import retention as retention_pages
+from app.surfaces.staff import translations as translation_pages
 from app.surfaces.staff.labels import ROLE_LABELS
 from app.surfaces.web import render
 
@@ -49,6 +50,7 @@ router.include_router(downstream_pages.router)
 router.include_router(incident_pages.router)
 router.include_router(guardian_requests.router)
 router.include_router(catalogue_file_download.router)
+router.include_router(translation_pages.router)
 
 
 @router.get("/staff")

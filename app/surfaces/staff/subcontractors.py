@@ -17,8 +17,8 @@ from app.i18n import gettext
 
 EMPTY_ROWS = 3
 MAX_ROWS = 40
-TEXT_FIELDS = ("name", "name_en", "task", "task_en", "data_items", "data_items_en")
-LIMITS = {"name": 200, "name_en": 200}
+TEXT_FIELDS = ("name", "task", "data_items")
+LIMITS = {"name": 200}
 TEXT_MAX = 2_000
 
 
@@ -69,11 +69,8 @@ def parse(form: FormData) -> tuple[list[SubcontractorInput], list[str]]:
         kept.append(
             SubcontractorInput(
                 name=text["name"],
-                name_en=text["name_en"],
                 task=text["task"],
-                task_en=text["task_en"],
                 data_items=text["data_items"],
-                data_items_en=text["data_items_en"],
                 country=country or "JP",
                 certifications=certifications,
                 parent_index=parent,

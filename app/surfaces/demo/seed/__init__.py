@@ -23,6 +23,7 @@ from app.domain.choices.models import CurrentChoice
 from app.domain.people.models import Guardian, GuardianStudent, School, SchoolClass, SchoolYear, Student
 from app.domain.tokens import service as tokens
 from app.domain.tokens.models import OneTimeToken
+from app.domain.translations import service as translations
 from app.resources import DEMO_DIR
 from app.surfaces.demo import identities as ids
 from app.surfaces.demo.seed import texts
@@ -78,9 +79,10 @@ def seed_demo(db: Session) -> DemoSummary:
 
 
 def _create_board(db: Session) -> Board:
-    board = Board(code=ids.BOARD_CODE, **texts.BOARD)
+    board = Board(code=ids.BOARD_CODE, **{k: v for k, v in texts.BOARD.items() if k != "name_en"})
     db.add(board)
     db.flush()
+    translations.save(db, board.id, "boards", board.id, {"en": {"name": texts.BOARD["name_en"]}})
     db.add(
         BoardProviderSetting(
             board_id=board.id, provider_name=ids.GUARDIAN_PROVIDER, trust_verified_email=True
@@ -100,9 +102,16 @@ def _create_board(db: Session) -> Board:
 
 
 def _create_schools(db: Session, board: Board) -> dict[str, School]:
-    schools = {kind: School(board_id=board.id, **spec) for kind, spec in texts.SCHOOLS.items()}
+    schools = {
+        kind: School(board_id=board.id, **{k: v for k, v in spec.items() if k != "name_en"})
+        for kind, spec in texts.SCHOOLS.items()
+    }
     db.add_all(schools.values())
     db.flush()
+    for kind, school in schools.items():
+        translations.save(
+            db, board.id, "schools", school.id, {"en": {"name": texts.SCHOOLS[kind]["name_en"]}}
+        )
     return schools
 
 
