@@ -1,0 +1,726 @@
+# ruff: noqa: S608 - statements are composed from our own table and column names only; every
+# value from a roster is a bound parameter or goes through COPY.
+"""The set-based path on PostgreSQL: the people files in staging tables, checked and merged in SQL.
+
+`users.csv`, `roles.csv` and `enrollments.csv` — nearly all of a roster's bytes — are streamed
+once each into `COPY … FROM STDIN` of a temporary table (dropped at the end of the import's
+transaction, so a refused or dry run leaves nothing behind). Each record goes in with the line
+it starts on, so every check below names file, line and column exactly as the row-by-row path
+does, with the same problem codes. The small files (orgs, sessions, courses, classes: a few
+thousand rows for a city) are still read by `Validator`/`Applier`, and reach SQL as two small
+tables of known orgs and classes.
+
+The stream is decoded line by line as before (UTF-8 with or without BOM, CP932 when asked —
+transcoded to UTF-8 for COPY, ADR 0041). A file the staging cannot take as it is — an
+undecodable or over-long line, a missing binding column, a row of the wrong width (COPY refuses
+it) — raises `StagingUnfit`: the caller rolls back and runs the row-by-row path, which names
+the problem. Only sound-looking files are checked here, and a refused roster costs one
+re-read.
+
+See ADR 0097.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.domain.people.models import (
+    GRADES,
+    Guardian,
+    GuardianStudent,
+    School,
+    SchoolClass,
+    SchoolYear,
+    Student,
+)
+from app.domain.roster import spec
+from app.domain.roster.apply import Applier
+from app.domain.roster.choices import cancel_pending_confirmations
+from app.domain.roster.existing import all_ids, chunks
+from app.domain.roster.problems import Problems
+from app.domain.roster.reading import CsvReader
+from app.domain.roster.validation import ROLE_VALUES, RosterIndex, Validator
+
+# What Python's str.strip() removes (the row-by-row path strips every value with it).
+WHITESPACE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+STAGED = ("users", "roles", "enrollments")
+# Order in which the row-by-row path reports problems: small files first, then these.
+FILE_ORDER = {"users": 1, "roles": 2, "enrollments": 3, "students": 4}
+FULLWIDTH_DIGITS = "０１２３４５６７８９"
+
+
+class StagingUnfit(Exception):
+    """A file COPY cannot take as it is; the row-by-row path reads it and names the line."""
+
+
+def use_staging(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _driver(db: Session) -> Any:
+    """The psycopg connection under the session's (same transaction)."""
+    return db.connection().connection.driver_connection
+
+
+def _copy_rows(db: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    raw = _driver(db)
+    names = ", ".join(_ident(c) for c in columns)
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+class StagedValidator(Validator):
+    """Pass 1 with the people files in staging tables (`s_users`, `s_roles`, `s_enrollments`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params: dict[str, Any] = {"ws": WHITESPACE, "board": self.board_id}
+
+    def sql(self, statement: str, **params: Any) -> Any:
+        return self.db.execute(text(statement), {**self.params, **params})
+
+    def run(self) -> RosterIndex:
+        # Each statement here runs once per import: never let psycopg prepare one (ADR 0043).
+        raw = _driver(self.db)
+        threshold = raw.prepare_threshold
+        raw.prepare_threshold = None
+        try:
+            return self._run()
+        finally:
+            raw.prepare_threshold = threshold
+
+    def _run(self) -> RosterIndex:
+        self.read_manifest()
+        if self.problems:
+            return self.index
+        self.index.db_schools = all_ids(self.db, School, self.board_id)
+        self.index.db_classes = all_ids(self.db, SchoolClass, self.board_id)
+        self.index.db_years = all_ids(self.db, SchoolYear, self.board_id)
+        self.read_orgs()
+        self.read_sessions()
+        courses = self.read_courses()
+        self.read_classes(courses)
+        if self.unreadable:
+            raise StagingUnfit(", ".join(sorted(self.unreadable)))
+        self.stage_known()
+        for key in STAGED:
+            self.stage(key)
+        self.sql(
+            "CREATE TEMP TABLE t_problems (file_ord int, phase int, ord1 bigint, ord2 bigint, "
+            "file text, col text, code text, line integer, params jsonb) ON COMMIT DROP"
+        )
+        self.check_users()
+        self.check_roles()
+        self.check_enrollments()
+        if self.index.active("users") and self.source.has(spec.FILES["users"].name):
+            self.check_students_sql()
+        self.collect_problems()
+        return self.index
+
+    # -- staging -----------------------------------------------------------------------------
+    def stage_known(self) -> None:
+        """The orgs and classes references may point at: the files' and the board's."""
+        self.sql("CREATE TEMP TABLE t_orgs (sid text PRIMARY KEY, is_school boolean) ON COMMIT DROP")
+        orgs = {sid: org.type == "school" for sid, org in self.index.orgs.items()}
+        for sid in self.index.db_schools:
+            orgs[sid] = True
+        _copy_rows(self.db, "t_orgs", ("sid", "is_school"), orgs.items())
+        self.sql(
+            "CREATE TEMP TABLE t_classes (sid text PRIMARY KEY, in_file boolean, homeroom boolean, "
+            "grade text) ON COMMIT DROP"
+        )
+        classes: dict[str, tuple[str, bool, bool | None, str | None]] = {
+            sid: (sid, False, None, None) for sid in self.index.db_classes
+        }
+        for sid, klass in self.index.classes.items():
+            classes[sid] = (sid, True, klass.homeroom, klass.grade)
+        _copy_rows(self.db, "t_classes", ("sid", "in_file", "homeroom", "grade"), classes.values())
+        self.sql("ANALYZE t_orgs")
+        self.sql("ANALYZE t_classes")
+
+    def stage(self, key: str) -> None:
+        """`s_<key>`: one row per record, with the line it starts on and every column read
+        (stripped as the row-by-row path strips them; '' when absent), plus `nth` (1 for the
+        first record of a sourcedId) and `first_line`."""
+        file_spec = spec.FILES[key]
+        names = list(dict.fromkeys((*file_spec.required, *file_spec.optional)))
+        positions: dict[str, int] = {}
+        width = 0
+        present = self.index.active(key) and self.source.has(file_spec.name)
+        raw_table = f"r_{key}"
+        if present:
+            local = Problems()
+            reader = CsvReader(
+                self.source, file_spec, local, allow_cp932=self.allow_cp932, advance=self.advance
+            )
+            with self.source.open(file_spec.name) as stream:
+                lines = reader.lines(stream)
+                number, head = 0, ""
+                for line_text in lines:
+                    number += 1
+                    head += line_text
+                    if not head.count('"') & 1:
+                        break
+                header = next(csv.reader([head]), None) if head.strip() else None
+                if header is None or not reader._missing_columns({h.strip().lower() for h in header}):
+                    raise StagingUnfit(file_spec.name)
+                wanted = spec.canonical_columns(file_spec)
+                for index, name in enumerate(header):
+                    canonical = wanted.get(name.strip().lower())
+                    if canonical is not None and canonical not in positions:
+                        positions[canonical] = index
+                width = len(header)
+                columns = ", ".join(f"c{i} text" for i in range(width))
+                self.sql(f"CREATE TEMP TABLE {raw_table} (line integer, {columns}) ON COMMIT DROP")
+                self._copy_lines(raw_table, lines, number)
+            if local or reader.stopped:
+                raise StagingUnfit(file_spec.name)
+        else:
+            self.sql(f"CREATE TEMP TABLE {raw_table} (line integer) ON COMMIT DROP")
+        exprs = ", ".join(
+            f"btrim(coalesce(c{positions[name]}, ''), :ws) AS {_ident(name)}"
+            if name in positions
+            else f"CAST('' AS text) AS {_ident(name)}"
+            for name in names
+        )
+        self.sql(
+            f"CREATE TEMP TABLE s_{key} ON COMMIT DROP AS "
+            'SELECT t.*, row_number() OVER (PARTITION BY t."sourcedId" ORDER BY t.line) AS nth, '
+            'min(t.line) OVER (PARTITION BY t."sourcedId") AS first_line '
+            f"FROM (SELECT line, {exprs} FROM {raw_table}) AS t"
+        )
+        self.sql(f"DROP TABLE {raw_table}")
+        self.sql(f'CREATE INDEX ON s_{key} ("sourcedId")')
+        self.sql(f"ANALYZE s_{key}")
+
+    def _copy_lines(self, table: str, lines: Iterable[str], number: int) -> None:
+        """Each record prefixed with its first line's number; record ends become "\\n" (a
+        quoted line break stays as it is)."""
+        raw = _driver(self.db)
+        parts: list[str] = []
+        inside = False
+        try:
+            with raw.cursor() as cursor, cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv)") as copy:
+                for line_text in lines:
+                    number += 1
+                    if not inside:
+                        if not line_text.strip():
+                            continue  # a blank line is no record (as for csv.reader)
+                        parts.append(f"{number},")
+                    if line_text.count('"') & 1:
+                        inside = not inside
+                    if not inside:
+                        line_text = line_text.rstrip("\r\n") + "\n"
+                    parts.append(line_text)
+                    if len(parts) >= 4096:
+                        copy.write("".join(parts).encode())
+                        parts.clear()
+                if parts:
+                    copy.write("".join(parts).encode())
+        except psycopg.Error as exc:  # a row of the wrong width, a quote left open
+            raise StagingUnfit(table) from exc
+
+    # -- checks ------------------------------------------------------------------------------
+    def problem_sql(self, key: str, select: str, **params: Any) -> None:
+        """`select` yields (phase, ord1, ord2, col, code, params) for file `key`."""
+        name = spec.FILES["users" if key == "students" else key].name
+        self.sql(
+            "INSERT INTO t_problems SELECT :file_ord, p.phase, p.ord1, p.ord2, :file, p.col, p.code, "
+            f"p.line, p.params FROM ({select}) AS p(phase, ord1, ord2, line, col, code, params)",
+            file_ord=FILE_ORDER[key],
+            file=name,
+            **params,
+        )
+
+    def check_common(self, key: str) -> None:
+        """sourcedId present and unique, status a OneRoster status (required in a delta)."""
+        table = f"s_{key}"
+        self.problem_sql(
+            key,
+            f"""SELECT 0, line, 1, line, 'sourcedId', 'missing_value', CAST('{{}}' AS jsonb)
+                FROM {table} WHERE "sourcedId" = ''
+            UNION ALL
+            SELECT 0, line, 1, line, 'sourcedId', 'duplicate_id',
+                   jsonb_build_object('value', "sourcedId", 'first_line', first_line)
+                FROM {table} WHERE "sourcedId" <> '' AND nth > 1
+            UNION ALL
+            SELECT 0, line, 2, line, 'status', 'bad_value',
+                   jsonb_build_object('value', status, 'expected', 'active / tobedeleted')
+                FROM {table} WHERE status <> '' AND status NOT IN ('active', 'tobedeleted')
+            UNION ALL
+            SELECT 0, line, 2, line, 'status', 'missing_value', CAST('{{}}' AS jsonb)
+                FROM {table} WHERE status = '' AND CAST(:delta AS boolean)""",
+            delta=self.index.mode(key) == "delta",
+        )
+
+    @staticmethod
+    def sound(alias: str = "") -> str:
+        """The rows the row-by-row path goes on checking (id and status accepted)."""
+        p = f"{alias}." if alias else ""
+        return (
+            f"""{p}"sourcedId" <> '' AND {p}nth = 1 AND ({p}status IN ('active', 'tobedeleted') """
+            f"""OR ({p}status = '' AND NOT CAST(:delta AS boolean)))"""
+        )
+
+    def _missing(self, table: str, columns: Sequence[str], seq: int, where: str) -> str:
+        return " UNION ALL ".join(
+            f"SELECT 0, line, {seq + i}, line, '{column}', 'missing_value', CAST('{{}}' AS jsonb) "
+            f"FROM {table} WHERE {where} AND {_ident(column)} = ''"
+            for i, column in enumerate(columns)
+        )
+
+    def check_users(self) -> None:
+        self.check_common("users")
+        delta = self.index.mode("users") == "delta"
+        active = f"{self.sound()} AND status IN ('active', '')"
+        kana = f"[{spec.HALFWIDTH_KATAKANA.pattern[1:-1]}]"
+        self.problem_sql(
+            "users",
+            f"""{self._missing("s_users", ("givenName", "familyName"), 3, active)}
+            UNION ALL
+            SELECT 0, line, 5, line, 'metadata.jp.kanaFamilyName', 'halfwidth_kana',
+                   jsonb_build_object('value', "metadata.jp.kanaFamilyName")
+                FROM s_users WHERE {active} AND "metadata.jp.kanaFamilyName" ~ :kana
+            UNION ALL
+            SELECT 0, line, 6, line, 'metadata.jp.kanaGivenName', 'halfwidth_kana',
+                   jsonb_build_object('value', "metadata.jp.kanaGivenName")
+                FROM s_users WHERE {active} AND "metadata.jp.kanaGivenName" ~ :kana
+            UNION ALL
+            SELECT 0, line, 7000 + g.n, line, 'grades', 'bad_grade',
+                   jsonb_build_object('value', btrim(g.p, :ws))
+                FROM s_users, unnest(string_to_array(grades, ',')) WITH ORDINALITY AS g(p, n)
+                WHERE {active} AND grades <> '' AND btrim(g.p, :ws) <> ''
+                  AND btrim(g.p, :ws) <> ALL(:grade_codes)
+            UNION ALL
+            SELECT 0, line, 8000, line, 'primaryOrgSourcedId', 'unknown_reference',
+                   jsonb_build_object('value', "primaryOrgSourcedId", 'target', 'orgs.csv')
+                FROM s_users u WHERE {active} AND "primaryOrgSourcedId" <> ''
+                  AND NOT EXISTS (SELECT 1 FROM t_orgs o WHERE o.sid = u."primaryOrgSourcedId")
+            UNION ALL
+            SELECT 0, line, 9000, line, 'metadata.jp.homeClass',
+                   CASE WHEN c.sid IS NULL THEN 'unknown_reference' ELSE 'not_homeroom' END,
+                   CASE WHEN c.sid IS NULL
+                        THEN jsonb_build_object('value', "metadata.jp.homeClass", 'target', 'classes.csv')
+                        ELSE jsonb_build_object('value', "metadata.jp.homeClass") END
+                FROM s_users u LEFT JOIN t_classes c ON c.sid = u."metadata.jp.homeClass"
+                WHERE {active} AND "metadata.jp.homeClass" <> ''
+                  AND (c.sid IS NULL OR (c.in_file AND NOT c.homeroom))""",
+            delta=delta,
+            kana=kana,
+            grade_codes=list(GRADES),
+        )
+
+    def _pending_users(self, key: str, where: str, alias: str, **params: Any) -> None:
+        """Users a file names that are neither in users.csv nor on the board (for a delta)."""
+        table, x = f"s_{key}", alias
+        self.problem_sql(
+            key,
+            f"""SELECT 1, min({x}.line) OVER (PARTITION BY {x}."userSourcedId"), {x}.line, {x}.line,
+                       'userSourcedId', 'unknown_reference',
+                       jsonb_build_object('value', {x}."userSourcedId", 'target', 'users.csv')
+                FROM {table} {x}
+                WHERE {where}
+                  AND NOT EXISTS (SELECT 1 FROM s_users u WHERE u."sourcedId" = {x}."userSourcedId")
+                  AND NOT EXISTS (SELECT 1 FROM students s
+                                  WHERE s.board_id = :board AND s.sourced_id = {x}."userSourcedId")
+                  AND NOT EXISTS (SELECT 1 FROM guardians g
+                                  WHERE g.board_id = :board AND g.sourced_id = {x}."userSourcedId")""",
+            **params,
+        )
+
+    def check_roles(self) -> None:
+        self.check_common("roles")
+        delta = self.index.mode("roles") == "delta"
+        required = ("userSourcedId", "role", "orgSourcedId")
+        filled = " AND ".join(f"{_ident(c)} <> ''" for c in required)
+        valid_role = "(role = ANY(:roles) OR role LIKE 'ext:%')"
+        checked = f"{self.sound()} AND {filled} AND {valid_role}"
+        self.problem_sql(
+            "roles",
+            f"""{self._missing("s_roles", required, 3, self.sound())}
+            UNION ALL
+            SELECT 0, line, 6, line, 'role', 'bad_value',
+                   jsonb_build_object('value', role, 'expected', CAST(:expected AS text))
+                FROM s_roles WHERE {self.sound()} AND {filled} AND NOT {valid_role}
+            UNION ALL
+            SELECT 0, line, 7, line, 'roleType', 'bad_value',
+                   jsonb_build_object('value', "roleType", 'expected', 'primary / secondary')
+                FROM s_roles WHERE {checked} AND "roleType" NOT IN ('primary', 'secondary')
+            UNION ALL
+            SELECT 0, line, 8, line, 'orgSourcedId', 'unknown_reference',
+                   jsonb_build_object('value', "orgSourcedId", 'target', 'orgs.csv')
+                FROM s_roles r WHERE {checked}
+                  AND NOT EXISTS (SELECT 1 FROM t_orgs o WHERE o.sid = r."orgSourcedId")""",
+            delta=delta,
+            roles=list(ROLE_VALUES),
+            expected=" / ".join(ROLE_VALUES),
+        )
+        self._pending_users("roles", checked, "r", delta=delta, roles=list(ROLE_VALUES))
+        # Each user's role bits (1 student, 2 guardian, 4 other) and the school of their last
+        # primary student role (the index's `roles` and `role_school`).
+        self.sql(
+            f"""CREATE TEMP TABLE t_roles ON COMMIT DROP AS
+            SELECT "userSourcedId" AS user_sid,
+                   bit_or(CASE WHEN role = 'student' THEN 1 WHEN role IN ('guardian', 'parent') THEN 2
+                               ELSE 4 END) AS flags,
+                   (array_agg("orgSourcedId" ORDER BY line DESC) FILTER (
+                        WHERE role = 'student' AND "roleType" = 'primary'
+                          AND EXISTS (SELECT 1 FROM t_orgs o WHERE o.sid = "orgSourcedId" AND o.is_school)
+                   ))[1] AS school
+            FROM s_roles WHERE {checked} AND status IN ('active', '')
+            GROUP BY 1""",
+            delta=delta,
+            roles=list(ROLE_VALUES),
+        )
+        self.sql("ALTER TABLE t_roles ADD PRIMARY KEY (user_sid)")
+        self.sql("ANALYZE t_roles")
+
+    def check_enrollments(self) -> None:
+        self.check_common("enrollments")
+        delta = self.index.mode("enrollments") == "delta"
+        required = ("classSourcedId", "userSourcedId", "role")
+        filled = " AND ".join(f"{_ident(c)} <> ''" for c in required)
+        base = f"{self.sound('e')} AND {filled}"
+        known = f'{base} AND EXISTS (SELECT 1 FROM t_classes c WHERE c.sid = e."classSourcedId")'
+        number = "translate(e.\"metadata.jp.ShussekiNo\", :fw, '0123456789')"
+        self.problem_sql(
+            "enrollments",
+            f"""{self._missing("s_enrollments", required, 3, self.sound())}
+            UNION ALL
+            SELECT 0, line, 6, line, 'classSourcedId', 'unknown_reference',
+                   jsonb_build_object('value', "classSourcedId", 'target', 'classes.csv')
+                FROM s_enrollments e WHERE {base}
+                  AND NOT EXISTS (SELECT 1 FROM t_classes c WHERE c.sid = e."classSourcedId")
+            UNION ALL
+            SELECT 0, line, 7, line, 'schoolSourcedId', 'unknown_reference',
+                   jsonb_build_object('value', "schoolSourcedId", 'target', 'orgs.csv')
+                FROM s_enrollments e WHERE {known} AND "schoolSourcedId" <> ''
+                  AND NOT EXISTS (SELECT 1 FROM t_orgs o WHERE o.sid = e."schoolSourcedId" AND o.is_school)
+            UNION ALL
+            SELECT 0, line, 8, line, 'metadata.jp.ShussekiNo', 'bad_value',
+                   jsonb_build_object('value', "metadata.jp.ShussekiNo", 'expected', '1, 2, 3 …')
+                FROM s_enrollments e WHERE {known} AND "metadata.jp.ShussekiNo" <> ''
+                  AND {number} !~ '^[0-9]+$'""",
+            delta=delta,
+            fw=FULLWIDTH_DIGITS,
+        )
+        self._pending_users("enrollments", known, "e", delta=delta)
+        # Each student's homeroom and attendance number: their last active student
+        # enrollment in a homeroom (or a class the board keeps, which is one).
+        self.sql(
+            f"""CREATE TEMP TABLE t_home ON COMMIT DROP AS
+            SELECT DISTINCT ON (e."userSourcedId") e."userSourcedId" AS user_sid,
+                   e."classSourcedId" AS klass,
+                   CASE WHEN {number} ~ '^[0-9]{{1,9}}$' THEN CAST({number} AS integer) END AS number
+            FROM s_enrollments e LEFT JOIN t_classes c ON c.sid = e."classSourcedId"
+            WHERE {known} AND e.status IN ('active', '') AND e.role = 'student'
+              AND (NOT c.in_file OR c.homeroom)
+            ORDER BY e."userSourcedId", e.line DESC""",
+            delta=delta,
+            fw=FULLWIDTH_DIGITS,
+        )
+        self.sql("ALTER TABLE t_home ADD PRIMARY KEY (user_sid)")
+        self.sql("ANALYZE t_home")
+
+    def check_students_sql(self) -> None:
+        """The second look at users.csv: each student's guardians and school."""
+        self.sql(
+            """CREATE TEMP TABLE s_agents ON COMMIT DROP AS
+            SELECT u.line, u."sourcedId" AS sid, a.n, btrim(a.p, :ws) AS agent
+            FROM s_users u, unnest(string_to_array(u."agentSourcedIds", ',')) WITH ORDINALITY AS a(p, n)
+            WHERE u."agentSourcedIds" <> '' AND btrim(a.p, :ws) <> ''
+              AND u.status IN ('active', '')"""
+        )
+        self.sql("ANALYZE s_agents")
+        roles_bulk = self.index.mode("roles") == "bulk"
+        # Rows whose agents must be guardians: students, and (without a bulk roles.csv) users
+        # with no role in this set whom the board knows as students. Phase 0/1 keeps the order
+        # in which the row-by-row path meets them.
+        self.problem_sql(
+            "students",
+            """WITH pending AS (
+                SELECT a.agent, a.line, a.n,
+                       CASE WHEN r.flags IS NULL THEN 1 ELSE 0 END AS late
+                FROM s_agents a LEFT JOIN t_roles r ON r.user_sid = a.sid
+                WHERE ((r.flags & 1) <> 0
+                       OR (r.flags IS NULL AND NOT CAST(:roles_bulk AS boolean) AND EXISTS (
+                            SELECT 1 FROM students s WHERE s.board_id = :board AND s.sourced_id = a.sid)))
+                  AND NOT EXISTS (SELECT 1 FROM t_roles g WHERE g.user_sid = a.agent AND (g.flags & 2) <> 0)
+            )
+            SELECT 0, min(late * 4294967296 * 1024 + line * 1024 + n) OVER (PARTITION BY agent),
+                   late * 4294967296 * 1024 + line * 1024 + n, line, 'agentSourcedIds',
+                   CASE WHEN EXISTS (SELECT 1 FROM s_users u WHERE u."sourcedId" = p.agent)
+                        THEN 'not_a_guardian' ELSE 'unknown_reference' END,
+                   CASE WHEN EXISTS (SELECT 1 FROM s_users u WHERE u."sourcedId" = p.agent)
+                        THEN jsonb_build_object('value', agent)
+                        ELSE jsonb_build_object('value', agent, 'target', 'users.csv') END
+            FROM pending p
+            WHERE NOT EXISTS (SELECT 1 FROM guardians g WHERE g.board_id = :board AND g.sourced_id = p.agent)
+            UNION ALL
+            SELECT 1, u.line, 0, u.line, 'primaryOrgSourcedId', 'no_school', CAST('{}' AS jsonb)
+            FROM s_users u JOIN t_roles r ON r.user_sid = u."sourcedId"
+            WHERE u.status IN ('active', '') AND (r.flags & 1) <> 0 AND r.school IS NULL
+              AND NOT EXISTS (SELECT 1 FROM t_orgs o WHERE o.sid = u."primaryOrgSourcedId" AND o.is_school)
+              AND NOT EXISTS (SELECT 1 FROM students s
+                              WHERE s.board_id = :board AND s.sourced_id = u."sourcedId")""",
+            roles_bulk=roles_bulk,
+        )
+
+    def collect_problems(self) -> None:
+        total = self.sql("SELECT count(*) FROM t_problems").scalar_one()
+        room = max(self.problems.limit - len(self.problems.items), 0)
+        rows = self.sql(
+            "SELECT file, line, col, code, params FROM t_problems "
+            "ORDER BY file_ord, phase, ord1, ord2 LIMIT :room",
+            room=room,
+        )
+        kept = 0
+        for file, line, col, code, params in rows:
+            self.problems.add(file, int(line), col, code, **params)
+            kept += 1
+        self.problems.total += total - kept
+
+
+def _defaults(model: Any, given: Iterable[str]) -> dict[str, Any]:
+    """Scalar column defaults of `model` for the columns an INSERT … SELECT leaves out (the
+    ORM would have filled them), e.g. a guardian's preferred language."""
+    skip = {"id", *given}
+    found: dict[str, Any] = {}
+    for column in model.__table__.columns:
+        default = column.default
+        if column.name not in skip and default is not None and getattr(default, "is_scalar", False):
+            found[column.name] = default.arg
+    return found
+
+
+NAMES = """left(u."familyName", 100) AS family_name, left(u."givenName", 100) AS given_name,
+    left(u."metadata.jp.kanaFamilyName", 100) AS family_name_kana,
+    left(u."metadata.jp.kanaGivenName", 100) AS given_name_kana"""
+
+
+class StagedApplier(Applier):
+    """Pass 2 with the people merged set-based from the staging tables: one statement per
+    kind of change, compared column by column first (`IS DISTINCT FROM`) so that a re-import
+    that changes nothing writes nothing."""
+
+    def sql(self, statement: str, **params: Any) -> Any:
+        values = {"board": self.board.id, "now": self.now, "ws": WHITESPACE, **params}
+        return self.db.execute(text(statement), values)
+
+    def _run(self) -> None:
+        self.apply_schools()
+        self.apply_years()
+        self.apply_classes()
+        if self.index.active("users"):
+            self.merge_guardians()
+            self.merge_students()
+            self.merge_links()
+        if self.index.active("enrollments") and self.index.mode("users") != "bulk":
+            self.merge_enrollment_only_changes()
+
+    def _count(self, name: str, table: str) -> None:
+        for action, count in self.sql(f"SELECT action, count(*) FROM {table} GROUP BY action"):
+            if action in ("created", "changed", "deactivated", "unchanged"):
+                self.counts[name][action] += count
+
+    def _insert_select(self, model: Any, columns: Sequence[str], select: str) -> None:
+        extra = _defaults(model, columns)
+        names = ", ".join([*columns, *extra])
+        values = "".join(f", :d_{name}" for name in extra)
+        self.sql(
+            f"INSERT INTO {model.__tablename__} ({names}) SELECT n.*{values} FROM ({select}) AS n",
+            **{f"d_{name}": value for name, value in extra.items()},
+        )
+
+    def _kinds(self, flag: int, table: str) -> str:
+        """users.csv rows of one kind: by role; without a bulk roles.csv, a user with no role
+        in this set keeps the kind the board already knows."""
+        roles_bulk = "true" if self.index.mode("roles") == "bulk" else "false"
+        return (
+            f"((r.flags & {flag}) <> 0 OR (r.flags IS NULL AND NOT {roles_bulk} AND EXISTS ("
+            f'SELECT 1 FROM {table} k WHERE k.board_id = :board AND k.sourced_id = u."sourcedId")))'
+        )
+
+    def merge_guardians(self) -> None:
+        fields = ("family_name", "given_name", "family_name_kana", "given_name_kana", "email", "status")
+        self.sql(
+            f"""CREATE TEMP TABLE m_guardians ON COMMIT DROP AS
+            SELECT w.*, g.id AS gid, g.email AS old_email,
+                   CASE WHEN g.id IS NULL THEN CASE WHEN w.status = 'active' THEN 'created' END
+                        WHEN w.status = 'inactive'
+                             THEN CASE WHEN g.status = 'inactive' THEN 'unchanged' ELSE 'deactivated' END
+                        WHEN {" OR ".join(f"g.{f} IS DISTINCT FROM w.{f}" for f in fields)} THEN 'changed'
+                        ELSE 'unchanged' END AS action
+            FROM (SELECT u."sourcedId" AS sid, {NAMES}, nullif(u.email, '') AS email,
+                         CASE WHEN u.status = 'tobedeleted' THEN 'inactive' ELSE 'active' END AS status
+                  FROM s_users u LEFT JOIN t_roles r ON r.user_sid = u."sourcedId"
+                  WHERE {self._kinds(2, "guardians")}) AS w
+            LEFT JOIN guardians g ON g.board_id = :board AND g.sourced_id = w.sid"""
+        )
+        self._count("guardians", "m_guardians")
+        self.sql(
+            f"""UPDATE guardians g SET {", ".join(f"{f} = m.{f}" for f in fields[:-1])}, status = 'active',
+                   updated_at = :now
+            FROM m_guardians m WHERE g.id = m.gid AND m.action = 'changed'"""
+        )
+        self.sql(
+            """UPDATE guardians g SET status = 'inactive', updated_at = :now
+            FROM m_guardians m WHERE g.id = m.gid AND m.action = 'deactivated'"""
+        )
+        self._insert_select(
+            Guardian,
+            ("board_id", "sourced_id", *fields, "updated_at"),
+            f"SELECT CAST(:board AS bigint), sid, {', '.join(fields)}, CAST(:now AS timestamptz) "
+            "FROM m_guardians WHERE action = 'created'",
+        )
+        # A new address revokes the confirmation links sent to the old one (ADR 0046).
+        moved = list(
+            self.sql(
+                """SELECT gid FROM m_guardians
+                WHERE gid IS NOT NULL AND status = 'active' AND coalesce(old_email, '') <> ''
+                  AND lower(old_email) IS DISTINCT FROM lower(coalesce(email, ''))
+                ORDER BY gid"""
+            ).scalars()
+        )
+        for batch in chunks(moved):
+            self.confirmations_cancelled += cancel_pending_confirmations(self.db, batch)
+        if self.index.mode("users") == "bulk":
+            result = self.sql(
+                """UPDATE guardians g SET status = 'inactive', updated_at = :now
+                WHERE g.board_id = :board AND g.status = 'active'
+                  AND NOT EXISTS (SELECT 1 FROM m_guardians m WHERE m.sid = g.sourced_id)"""
+            )
+            self.counts["guardians"]["deactivated"] += result.rowcount
+
+    def merge_students(self) -> None:
+        fields = (
+            "school_id",
+            "class_id",
+            "family_name",
+            "given_name",
+            "family_name_kana",
+            "given_name_kana",
+            "grade",
+            "attendance_number",
+            "status",
+        )
+        first_grade = (
+            "(SELECT btrim(x.p, :ws) FROM unnest(string_to_array(u.grades, ',')) WITH ORDINALITY AS x(p, n) "
+            "WHERE btrim(x.p, :ws) <> '' ORDER BY x.n LIMIT 1)"
+        )
+        new = {f: f"w.{f}" for f in fields} | {"school_id": "coalesce(w.school_id, s.school_id)"}
+        differs = " OR ".join(f"s.{f} IS DISTINCT FROM {value}" for f, value in new.items())
+        # A tobedeleted row keeps what the board has; only its status changes.
+        self.sql(
+            f"""CREATE TEMP TABLE m_students ON COMMIT DROP AS
+            SELECT w.sid, w.line, s.id AS gid,
+                   {", ".join(f"{value} AS {f}" for f, value in new.items())},
+                   CASE WHEN s.id IS NULL THEN CASE WHEN w.status = 'active' THEN 'created' END
+                        WHEN w.status = 'inactive'
+                             THEN CASE WHEN s.status = 'inactive' THEN 'unchanged' ELSE 'deactivated' END
+                        WHEN {differs} THEN 'changed'
+                        ELSE 'unchanged' END AS action
+            FROM (SELECT u."sourcedId" AS sid, u.line,
+                         CASE WHEN u.status = 'tobedeleted' THEN 'inactive' ELSE 'active' END AS status,
+                         {NAMES},
+                         CASE WHEN so.id IS NOT NULL THEN so.id ELSE sr.id END AS school_id,
+                         c.id AS class_id,
+                         coalesce({first_grade}, fc.grade) AS grade,
+                         CASE WHEN coalesce(h.klass, '') = cs.class_sid THEN h.number END AS attendance_number
+                  FROM s_users u
+                  LEFT JOIN t_roles r ON r.user_sid = u."sourcedId"
+                  LEFT JOIN t_home h ON h.user_sid = u."sourcedId"
+                  CROSS JOIN LATERAL (SELECT coalesce(nullif(u."metadata.jp.homeClass", ''), h.klass, '')
+                                      AS class_sid) AS cs
+                  LEFT JOIN schools so ON so.board_id = :board AND so.sourced_id = u."primaryOrgSourcedId"
+                  LEFT JOIN schools sr ON sr.board_id = :board AND sr.sourced_id = r.school
+                  LEFT JOIN classes c ON c.board_id = :board AND c.sourced_id = cs.class_sid
+                  LEFT JOIN t_classes fc ON fc.sid = cs.class_sid AND fc.in_file
+                  WHERE {self._kinds(1, "students")}) AS w
+            LEFT JOIN students s ON s.board_id = :board AND s.sourced_id = w.sid"""
+        )
+        self._count("students", "m_students")
+        self.sql(
+            f"""UPDATE students s SET {", ".join(f"{f} = m.{f}" for f in fields[:-1])}, status = 'active',
+                   updated_at = :now, deactivated_at = NULL
+            FROM m_students m WHERE s.id = m.gid AND m.action = 'changed'"""
+        )
+        self.sql(
+            """UPDATE students s SET status = 'inactive', updated_at = :now, deactivated_at = :now
+            FROM m_students m WHERE s.id = m.gid AND m.action = 'deactivated'"""
+        )
+        self._insert_select(
+            Student,
+            ("board_id", "sourced_id", *fields, "updated_at"),
+            f"SELECT CAST(:board AS bigint), sid, {', '.join(fields)}, CAST(:now AS timestamptz) "
+            "FROM m_students WHERE action = 'created'",
+        )
+        if self.index.mode("users") == "bulk":
+            result = self.sql(
+                """UPDATE students s SET status = 'inactive', updated_at = :now, deactivated_at = :now
+                WHERE s.board_id = :board AND s.status = 'active'
+                  AND NOT EXISTS (SELECT 1 FROM m_students m WHERE m.sid = s.sourced_id)"""
+            )
+            self.counts["students"]["deactivated"] += result.rowcount
+
+    def merge_links(self) -> None:
+        """A listed student's guardian links are exactly their agentSourcedIds: links not named
+        any more become inactive, never deleted."""
+        self.sql(
+            """CREATE TEMP TABLE m_links ON COMMIT DROP AS
+            WITH listed AS (
+                SELECT m.sid, m.line, s.id AS student_id FROM m_students m
+                JOIN students s ON s.board_id = :board AND s.sourced_id = m.sid
+                WHERE m.status = 'active'
+            ), wanted AS (
+                SELECT DISTINCT g.id AS guardian_id, l.student_id
+                FROM listed l JOIN s_agents a ON a.line = l.line
+                JOIN guardians g ON g.board_id = :board AND g.sourced_id = a.agent
+            ), existing AS (
+                SELECT gs.id, gs.guardian_id, gs.student_id, gs.status FROM guardian_students gs
+                WHERE gs.student_id IN (SELECT student_id FROM listed)
+            )
+            SELECT e.id, coalesce(e.guardian_id, w.guardian_id) AS guardian_id,
+                   coalesce(e.student_id, w.student_id) AS student_id,
+                   CASE WHEN e.id IS NULL THEN 'created'
+                        WHEN w.student_id IS NOT NULL
+                             THEN CASE WHEN e.status = 'active' THEN 'unchanged' ELSE 'changed' END
+                        ELSE CASE WHEN e.status = 'active' THEN 'deactivated' ELSE 'unchanged' END
+                   END AS action
+            FROM existing e FULL JOIN wanted w
+              ON w.guardian_id = e.guardian_id AND w.student_id = e.student_id"""
+        )
+        self._count("links", "m_links")
+        self.sql(
+            """UPDATE guardian_students gs
+            SET status = CASE WHEN m.action = 'changed' THEN 'active' ELSE 'inactive' END
+            FROM m_links m WHERE gs.id = m.id AND m.action IN ('changed', 'deactivated')"""
+        )
+        self._insert_select(
+            GuardianStudent,
+            ("guardian_id", "student_id", "status"),
+            "SELECT guardian_id, student_id, 'active' FROM m_links WHERE action = 'created'",
+        )
+
+    def merge_enrollment_only_changes(self) -> None:
+        """A delta enrollments.csv may move a student to another homeroom or number without a
+        users.csv row for them."""
+        result = self.sql(
+            """UPDATE students s SET class_id = c.id, attendance_number = h.number, updated_at = :now
+            FROM t_home h JOIN classes c ON c.board_id = :board AND c.sourced_id = h.klass
+            WHERE s.board_id = :board AND s.sourced_id = h.user_sid
+              AND NOT EXISTS (SELECT 1 FROM s_users u WHERE u."sourcedId" = h.user_sid)
+              AND (s.class_id IS DISTINCT FROM c.id OR s.attendance_number IS DISTINCT FROM h.number)"""
+        )
+        self.counts["students"]["changed"] += result.rowcount
