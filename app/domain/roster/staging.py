@@ -23,11 +23,14 @@ See ADR 0097.
 from __future__ import annotations
 
 import csv
+import logging
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.domain.people.models import (
@@ -47,16 +50,43 @@ from app.domain.roster.problems import Problems
 from app.domain.roster.reading import CsvReader
 from app.domain.roster.validation import ROLE_VALUES, RosterIndex, Validator
 
+log = logging.getLogger("tobira.roster")
+
 # What Python's str.strip() removes (the row-by-row path strips every value with it).
 WHITESPACE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
 STAGED = ("users", "roles", "enrollments")
+TEMP_BUFFERS = "1GB"  # at most; allocated as the staging tables grow (about 1 KB per user)
 # Order in which the row-by-row path reports problems: small files first, then these.
 FILE_ORDER = {"users": 1, "roles": 2, "enrollments": 3, "students": 4}
 FULLWIDTH_DIGITS = "０１２３４５６７８９"
+_SPACES = [ch.encode() for ch in WHITESPACE if ch not in "\r\n"]
+# The bytes that start one of those in UTF-8: a chunk without any needs no closer look.
+_SPACE_STARTS = sorted({space[:2] if len(space) > 2 else space for space in _SPACES})
+
+
+def _padded(chunk: bytes) -> bool:
+    """Could a value in these records (UTF-8, each ending in "\n", fields after the line
+    number's comma) start or end with white space? Substring searches only: no per-line work."""
+    for start in _SPACE_STARTS:
+        if start not in chunk:
+            continue
+        for space in _SPACES:
+            edges = (b"," + space, b',"' + space, space + b",", space + b'",', space + b"\n", space + b'"\n')
+            if space.startswith(start) and any(edge in chunk for edge in edges):
+                return True
+    return False
 
 
 class StagingUnfit(Exception):
     """A file COPY cannot take as it is; the row-by-row path reads it and names the line."""
+
+
+def _timed(db: Session, statement: str, params: dict[str, Any]) -> Any:
+    started = time.perf_counter()
+    result = db.execute(text(statement), params)
+    elapsed = time.perf_counter() - started
+    log.debug("%.2f s  %s", elapsed, " ".join(statement.split())[: 100 if elapsed < 2 else 2000])
+    return result
 
 
 def use_staging(db: Session) -> bool:
@@ -88,7 +118,7 @@ class StagedValidator(Validator):
         self.params: dict[str, Any] = {"ws": WHITESPACE, "board": self.board_id}
 
     def sql(self, statement: str, **params: Any) -> Any:
-        return self.db.execute(text(statement), {**self.params, **params})
+        return _timed(self.db, statement, {**self.params, **params})
 
     def run(self) -> RosterIndex:
         # Each statement here runs once per import: never let psycopg prepare one (ADR 0043).
@@ -101,6 +131,13 @@ class StagedValidator(Validator):
             raw.prepare_threshold = threshold
 
     def _run(self) -> RosterIndex:
+        # Every join here is between whole tables; the staging tables have few statistics,
+        # and a row estimate of 1 must not turn a hash join into a nested loop over 500,000 rows.
+        self.sql("SET LOCAL enable_nestloop = off")
+        # ... which makes every plan look costly enough to compile: seconds of JIT per statement.
+        self.sql("SET LOCAL jit = off")
+        self.sql("SET LOCAL work_mem = '256MB'")
+        self.keep_staging_in_memory()
         self.read_manifest()
         if self.problems:
             return self.index
@@ -128,6 +165,19 @@ class StagedValidator(Validator):
         self.collect_problems()
         return self.index
 
+    def keep_staging_in_memory(self) -> None:
+        """A session's temporary tables live in its own buffers (8 MB by default): beyond that
+        every pass over a staging table goes to disk. The size can only be set before the
+        session's first temporary table, so on a fresh connection only; that connection is then
+        closed when the import returns it, giving the memory back."""
+        try:
+            with self.db.begin_nested():
+                self.sql(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+        except DBAPIError:
+            log.info("roster import: temp_buffers already fixed on this connection")
+            return
+        self.db.connection().connection.invalidate(soft=True)
+
     # -- staging -----------------------------------------------------------------------------
     def stage_known(self) -> None:
         """The orgs and classes references may point at: the files' and the board's."""
@@ -151,15 +201,14 @@ class StagedValidator(Validator):
 
     def stage(self, key: str) -> None:
         """`s_<key>`: one row per record, with the line it starts on and every column read
-        (stripped as the row-by-row path strips them; '' when absent), plus `nth` (1 for the
-        first record of a sourcedId) and `first_line`."""
+        (stripped as the row-by-row path strips them; '' when empty or absent), plus `nth`
+        (1 for the first record of a sourcedId) and `first_line` (that record's line)."""
         file_spec = spec.FILES[key]
         names = list(dict.fromkeys((*file_spec.required, *file_spec.optional)))
+        table = f"s_{key}"
         positions: dict[str, int] = {}
-        width = 0
-        present = self.index.active(key) and self.source.has(file_spec.name)
-        raw_table = f"r_{key}"
-        if present:
+        padded = False
+        if self.index.active(key) and self.source.has(file_spec.name):
             local = Problems()
             reader = CsvReader(
                 self.source, file_spec, local, allow_cp932=self.allow_cp932, advance=self.advance
@@ -180,38 +229,52 @@ class StagedValidator(Validator):
                     canonical = wanted.get(name.strip().lower())
                     if canonical is not None and canonical not in positions:
                         positions[canonical] = index
-                width = len(header)
-                columns = ", ".join(f"c{i} text" for i in range(width))
-                self.sql(f"CREATE TEMP TABLE {raw_table} (line integer, {columns}) ON COMMIT DROP")
-                self._copy_lines(raw_table, lines, number)
+                by_index = {index: name for name, index in positions.items()}
+                columns = [_ident(by_index.get(i, f"x{i}")) for i in range(len(header))]
+                self.sql(
+                    f"CREATE TEMP TABLE {table} (line integer, "
+                    + ", ".join(f"{c} text" for c in columns)
+                    + ") ON COMMIT DROP"
+                )
+                started = time.perf_counter()
+                padded = self._copy_lines(table, columns, lines, number)
+                log.debug("%.2f s  COPY %s", time.perf_counter() - started, file_spec.name)
             if local or reader.stopped:
                 raise StagingUnfit(file_spec.name)
         else:
-            self.sql(f"CREATE TEMP TABLE {raw_table} (line integer) ON COMMIT DROP")
-        exprs = ", ".join(
-            f"btrim(coalesce(c{positions[name]}, ''), :ws) AS {_ident(name)}"
-            if name in positions
-            else f"CAST('' AS text) AS {_ident(name)}"
-            for name in names
-        )
+            self.sql(f"CREATE TEMP TABLE {table} (line integer) ON COMMIT DROP")
+        # Columns the header lacks (optional ones) read as ''; adding them rewrites nothing.
+        for name in names:
+            if name not in positions:
+                self.sql(f"ALTER TABLE {table} ADD COLUMN {_ident(name)} text NOT NULL DEFAULT ''")
+        if padded:  # some value may start or end with white space: strip as str.strip() does
+            self.sql(
+                f"UPDATE {table} SET "
+                + ", ".join(f"{_ident(name)} = btrim({_ident(name)}, :ws)" for name in positions)
+            )
+        self.sql(f"ALTER TABLE {table} ADD COLUMN nth integer NOT NULL DEFAULT 1, ADD first_line integer")
+        # Only repeated sourcedIds need numbering (one aggregate finds there are none).
         self.sql(
-            f"CREATE TEMP TABLE s_{key} ON COMMIT DROP AS "
-            'SELECT t.*, row_number() OVER (PARTITION BY t."sourcedId" ORDER BY t.line) AS nth, '
-            'min(t.line) OVER (PARTITION BY t."sourcedId") AS first_line '
-            f"FROM (SELECT line, {exprs} FROM {raw_table}) AS t"
+            f"""UPDATE {table} AS t SET nth = d.nth, first_line = d.first_line
+            FROM (SELECT line, row_number() OVER (PARTITION BY "sourcedId" ORDER BY line) AS nth,
+                         min(line) OVER (PARTITION BY "sourcedId") AS first_line
+                  FROM {table} WHERE "sourcedId" IN (
+                      SELECT "sourcedId" FROM {table} GROUP BY 1 HAVING count(*) > 1)) AS d
+            WHERE t.line = d.line"""
         )
-        self.sql(f"DROP TABLE {raw_table}")
-        self.sql(f'CREATE INDEX ON s_{key} ("sourcedId")')
-        self.sql(f"ANALYZE s_{key}")
+        if key == "users":
+            self.sql(f'CREATE INDEX ON {table} ("sourcedId")')
+        self.sql(f'ANALYZE {table} (line, "sourcedId")')
 
-    def _copy_lines(self, table: str, lines: Iterable[str], number: int) -> None:
-        """Each record prefixed with its first line's number; record ends become "\\n" (a
-        quoted line break stays as it is)."""
+    def _copy_lines(self, table: str, columns: Sequence[str], lines: Iterable[str], number: int) -> bool:
+        """Each record prefixed with its first line's number; record ends become "\n" (a
+        quoted line break stays as it is). True when some value may need stripping."""
         raw = _driver(self.db)
         parts: list[str] = []
-        inside = False
+        inside = padded = False
+        statement = f"COPY {table} FROM STDIN (FORMAT csv, FORCE_NOT_NULL ({', '.join(columns)}))"
         try:
-            with raw.cursor() as cursor, cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv)") as copy:
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:
                 for line_text in lines:
                     number += 1
                     if not inside:
@@ -220,16 +283,22 @@ class StagedValidator(Validator):
                         parts.append(f"{number},")
                     if line_text.count('"') & 1:
                         inside = not inside
+                        padded = True  # a value across lines: leave it to btrim
                     if not inside:
                         line_text = line_text.rstrip("\r\n") + "\n"
                     parts.append(line_text)
                     if len(parts) >= 4096:
-                        copy.write("".join(parts).encode())
+                        chunk = "".join(parts).encode()
+                        padded = padded or _padded(chunk)
+                        copy.write(chunk)
                         parts.clear()
                 if parts:
-                    copy.write("".join(parts).encode())
+                    chunk = "".join(parts).encode()
+                    padded = padded or _padded(chunk)
+                    copy.write(chunk)
         except psycopg.Error as exc:  # a row of the wrong width, a quote left open
             raise StagingUnfit(table) from exc
+        return padded
 
     # -- checks ------------------------------------------------------------------------------
     def problem_sql(self, key: str, select: str, **params: Any) -> None:
@@ -516,7 +585,7 @@ class StagedApplier(Applier):
 
     def sql(self, statement: str, **params: Any) -> Any:
         values = {"board": self.board.id, "now": self.now, "ws": WHITESPACE, **params}
-        return self.db.execute(text(statement), values)
+        return _timed(self.db, statement, values)
 
     def _run(self) -> None:
         self.apply_schools()
@@ -529,6 +598,11 @@ class StagedApplier(Applier):
         if self.index.active("enrollments") and self.index.mode("users") != "bulk":
             self.merge_enrollment_only_changes()
 
+    def _analyze(self, table: str, key: str = "sid") -> None:
+        """Temporary tables get no statistics unless asked; without them the planner guesses."""
+        self.sql(f"CREATE INDEX ON {table} ({key})")
+        self.sql(f"ANALYZE {table}")
+
     def _count(self, name: str, table: str) -> None:
         for action, count in self.sql(f"SELECT action, count(*) FROM {table} GROUP BY action"):
             if action in ("created", "changed", "deactivated", "unchanged"):
@@ -538,10 +612,12 @@ class StagedApplier(Applier):
         extra = _defaults(model, columns)
         names = ", ".join([*columns, *extra])
         values = "".join(f", :d_{name}" for name in extra)
-        self.sql(
+        result = self.sql(
             f"INSERT INTO {model.__tablename__} ({names}) SELECT n.*{values} FROM ({select}) AS n",
             **{f"d_{name}": value for name, value in extra.items()},
         )
+        if result.rowcount > 1000:  # the statistics of an empty board would mislead what follows
+            self.sql(f"ANALYZE {model.__tablename__}")
 
     def _kinds(self, flag: int, table: str) -> str:
         """users.csv rows of one kind: by role; without a bulk roles.csv, a user with no role
@@ -568,6 +644,7 @@ class StagedApplier(Applier):
                   WHERE {self._kinds(2, "guardians")}) AS w
             LEFT JOIN guardians g ON g.board_id = :board AND g.sourced_id = w.sid"""
         )
+        self._analyze("m_guardians")
         self._count("guardians", "m_guardians")
         self.sql(
             f"""UPDATE guardians g SET {", ".join(f"{f} = m.{f}" for f in fields[:-1])}, status = 'active',
@@ -650,6 +727,7 @@ class StagedApplier(Applier):
                   WHERE {self._kinds(1, "students")}) AS w
             LEFT JOIN students s ON s.board_id = :board AND s.sourced_id = w.sid"""
         )
+        self._analyze("m_students")
         self._count("students", "m_students")
         self.sql(
             f"""UPDATE students s SET {", ".join(f"{f} = m.{f}" for f in fields[:-1])}, status = 'active',
@@ -701,6 +779,7 @@ class StagedApplier(Applier):
             FROM existing e FULL JOIN wanted w
               ON w.guardian_id = e.guardian_id AND w.student_id = e.student_id"""
         )
+        self._analyze("m_links", "id")
         self._count("links", "m_links")
         self.sql(
             """UPDATE guardian_students gs
