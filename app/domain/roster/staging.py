@@ -262,9 +262,6 @@ class StagedValidator(Validator):
                       SELECT "sourcedId" FROM {table} GROUP BY 1 HAVING count(*) > 1)) AS d
             WHERE t.line = d.line"""
         )
-        if key == "users":
-            self.sql(f'CREATE INDEX ON {table} ("sourcedId")')
-        self.sql(f'ANALYZE {table} (line, "sourcedId")')
 
     def _copy_lines(self, table: str, columns: Sequence[str], lines: Iterable[str], number: int) -> bool:
         """Each record prefixed with its first line's number; record ends become "\n" (a
@@ -301,23 +298,30 @@ class StagedValidator(Validator):
         return padded
 
     # -- checks ------------------------------------------------------------------------------
-    def problem_sql(self, key: str, select: str, **params: Any) -> None:
-        """`select` yields (phase, ord1, ord2, col, code, params) for file `key`."""
+    def problem_sql(self, key: str, select: str, suspect: str = "", **params: Any) -> None:
+        """`select` yields (phase, ord1, ord2, line, col, code, params) for file `key`. With
+        `suspect` (true for every row some branch reports), the branches read only the rows one
+        pass over the table picked: a sound file costs one scan, not one per check."""
         name = spec.FILES["users" if key == "students" else key].name
+        table = f"s_{key}"
+        prefix = f"WITH {table} AS MATERIALIZED (SELECT * FROM {table} WHERE {suspect}) " if suspect else ""
         self.sql(
-            "INSERT INTO t_problems SELECT :file_ord, p.phase, p.ord1, p.ord2, :file, p.col, p.code, "
-            f"p.line, p.params FROM ({select}) AS p(phase, ord1, ord2, line, col, code, params)",
+            prefix + "INSERT INTO t_problems SELECT :file_ord, p.phase, p.ord1, p.ord2, :file, p.col, "
+            f"p.code, p.line, p.params FROM ({select}) AS p(phase, ord1, ord2, line, col, code, params)",
             file_ord=FILE_ORDER[key],
             file=name,
             **params,
         )
 
-    def check_common(self, key: str) -> None:
+    COMMON_SUSPECT = (
+        """("sourcedId" = '' OR nth > 1 OR status NOT IN ('active', 'tobedeleted', '') """
+        """OR (status = '' AND CAST(:delta AS boolean)))"""
+    )
+
+    def check_common(self, key: str) -> str:
         """sourcedId present and unique, status a OneRoster status (required in a delta)."""
         table = f"s_{key}"
-        self.problem_sql(
-            key,
-            f"""SELECT 0, line, 1, line, 'sourcedId', 'missing_value', CAST('{{}}' AS jsonb)
+        return f"""SELECT 0, line, 1, line, 'sourcedId', 'missing_value', CAST('{{}}' AS jsonb)
                 FROM {table} WHERE "sourcedId" = ''
             UNION ALL
             SELECT 0, line, 1, line, 'sourcedId', 'duplicate_id',
@@ -329,9 +333,7 @@ class StagedValidator(Validator):
                 FROM {table} WHERE status <> '' AND status NOT IN ('active', 'tobedeleted')
             UNION ALL
             SELECT 0, line, 2, line, 'status', 'missing_value', CAST('{{}}' AS jsonb)
-                FROM {table} WHERE status = '' AND CAST(:delta AS boolean)""",
-            delta=self.index.mode(key) == "delta",
-        )
+                FROM {table} WHERE status = '' AND CAST(:delta AS boolean)"""
 
     @staticmethod
     def sound(alias: str = "") -> str:
@@ -350,13 +352,22 @@ class StagedValidator(Validator):
         )
 
     def check_users(self) -> None:
-        self.check_common("users")
+        common = self.check_common("users")
         delta = self.index.mode("users") == "delta"
         active = f"{self.sound()} AND status IN ('active', '')"
         kana = f"[{spec.HALFWIDTH_KATAKANA.pattern[1:-1]}]"
+        suspect = f"""{self.COMMON_SUSPECT} OR (status IN ('active', '') AND (
+            "givenName" = '' OR "familyName" = ''
+            OR "metadata.jp.kanaFamilyName" ~ :kana OR "metadata.jp.kanaGivenName" ~ :kana
+            OR (grades <> '' AND grades <> ALL(:grade_codes))
+            OR ("primaryOrgSourcedId" <> '' AND NOT EXISTS (
+                SELECT 1 FROM t_orgs o WHERE o.sid = s_users."primaryOrgSourcedId"))
+            OR ("metadata.jp.homeClass" <> '' AND NOT EXISTS (
+                SELECT 1 FROM t_classes c WHERE c.sid = s_users."metadata.jp.homeClass"
+                AND (NOT c.in_file OR c.homeroom)))))"""
         self.problem_sql(
             "users",
-            f"""{self._missing("s_users", ("givenName", "familyName"), 3, active)}
+            f"""{common} UNION ALL {self._missing("s_users", ("givenName", "familyName"), 3, active)}
             UNION ALL
             SELECT 0, line, 5, line, 'metadata.jp.kanaFamilyName', 'halfwidth_kana',
                    jsonb_build_object('value', "metadata.jp.kanaFamilyName")
@@ -385,6 +396,7 @@ class StagedValidator(Validator):
                 FROM s_users u LEFT JOIN t_classes c ON c.sid = u."metadata.jp.homeClass"
                 WHERE {active} AND "metadata.jp.homeClass" <> ''
                   AND (c.sid IS NULL OR (c.in_file AND NOT c.homeroom))""",
+            suspect,
             delta=delta,
             kana=kana,
             grade_codes=list(GRADES),
@@ -409,15 +421,18 @@ class StagedValidator(Validator):
         )
 
     def check_roles(self) -> None:
-        self.check_common("roles")
+        common = self.check_common("roles")
         delta = self.index.mode("roles") == "delta"
         required = ("userSourcedId", "role", "orgSourcedId")
         filled = " AND ".join(f"{_ident(c)} <> ''" for c in required)
         valid_role = "(role = ANY(:roles) OR role LIKE 'ext:%')"
         checked = f"{self.sound()} AND {filled} AND {valid_role}"
+        suspect = f"""{self.COMMON_SUSPECT} OR {" OR ".join(f"{_ident(c)} = ''" for c in required)}
+            OR NOT {valid_role} OR "roleType" NOT IN ('primary', 'secondary')
+            OR NOT EXISTS (SELECT 1 FROM t_orgs o WHERE o.sid = s_roles."orgSourcedId")"""
         self.problem_sql(
             "roles",
-            f"""{self._missing("s_roles", required, 3, self.sound())}
+            f"""{common} UNION ALL {self._missing("s_roles", required, 3, self.sound())}
             UNION ALL
             SELECT 0, line, 6, line, 'role', 'bad_value',
                    jsonb_build_object('value', role, 'expected', CAST(:expected AS text))
@@ -431,6 +446,7 @@ class StagedValidator(Validator):
                    jsonb_build_object('value', "orgSourcedId", 'target', 'orgs.csv')
                 FROM s_roles r WHERE {checked}
                   AND NOT EXISTS (SELECT 1 FROM t_orgs o WHERE o.sid = r."orgSourcedId")""",
+            suspect,
             delta=delta,
             roles=list(ROLE_VALUES),
             expected=" / ".join(ROLE_VALUES),
@@ -452,20 +468,23 @@ class StagedValidator(Validator):
             delta=delta,
             roles=list(ROLE_VALUES),
         )
-        self.sql("ALTER TABLE t_roles ADD PRIMARY KEY (user_sid)")
-        self.sql("ANALYZE t_roles")
 
     def check_enrollments(self) -> None:
-        self.check_common("enrollments")
+        common = self.check_common("enrollments")
         delta = self.index.mode("enrollments") == "delta"
         required = ("classSourcedId", "userSourcedId", "role")
         filled = " AND ".join(f"{_ident(c)} <> ''" for c in required)
         base = f"{self.sound('e')} AND {filled}"
         known = f'{base} AND EXISTS (SELECT 1 FROM t_classes c WHERE c.sid = e."classSourcedId")'
         number = "translate(e.\"metadata.jp.ShussekiNo\", :fw, '0123456789')"
+        suspect = f"""{self.COMMON_SUSPECT} OR {" OR ".join(f"{_ident(c)} = ''" for c in required)}
+            OR NOT EXISTS (SELECT 1 FROM t_classes c WHERE c.sid = s_enrollments."classSourcedId")
+            OR ("schoolSourcedId" <> '' AND NOT EXISTS (
+                SELECT 1 FROM t_orgs o WHERE o.sid = s_enrollments."schoolSourcedId" AND o.is_school))
+            OR ("metadata.jp.ShussekiNo" <> '' AND "metadata.jp.ShussekiNo" !~ '^[0-9]+$')"""
         self.problem_sql(
             "enrollments",
-            f"""{self._missing("s_enrollments", required, 3, self.sound())}
+            f"""{common} UNION ALL {self._missing("s_enrollments", required, 3, self.sound())}
             UNION ALL
             SELECT 0, line, 6, line, 'classSourcedId', 'unknown_reference',
                    jsonb_build_object('value', "classSourcedId", 'target', 'classes.csv')
@@ -481,6 +500,7 @@ class StagedValidator(Validator):
                    jsonb_build_object('value', "metadata.jp.ShussekiNo", 'expected', '1, 2, 3 …')
                 FROM s_enrollments e WHERE {known} AND "metadata.jp.ShussekiNo" <> ''
                   AND {number} !~ '^[0-9]+$'""",
+            suspect,
             delta=delta,
             fw=FULLWIDTH_DIGITS,
         )
@@ -499,8 +519,6 @@ class StagedValidator(Validator):
             delta=delta,
             fw=FULLWIDTH_DIGITS,
         )
-        self.sql("ALTER TABLE t_home ADD PRIMARY KEY (user_sid)")
-        self.sql("ANALYZE t_home")
 
     def check_students_sql(self) -> None:
         """The second look at users.csv: each student's guardians and school."""
@@ -511,7 +529,6 @@ class StagedValidator(Validator):
             WHERE u."agentSourcedIds" <> '' AND btrim(a.p, :ws) <> ''
               AND u.status IN ('active', '')"""
         )
-        self.sql("ANALYZE s_agents")
         roles_bulk = self.index.mode("roles") == "bulk"
         # Rows whose agents must be guardians: students, and (without a bulk roles.csv) users
         # with no role in this set whom the board knows as students. Phase 0/1 keeps the order
@@ -598,11 +615,6 @@ class StagedApplier(Applier):
         if self.index.active("enrollments") and self.index.mode("users") != "bulk":
             self.merge_enrollment_only_changes()
 
-    def _analyze(self, table: str, key: str = "sid") -> None:
-        """Temporary tables get no statistics unless asked; without them the planner guesses."""
-        self.sql(f"CREATE INDEX ON {table} ({key})")
-        self.sql(f"ANALYZE {table}")
-
     def _count(self, name: str, table: str) -> None:
         for action, count in self.sql(f"SELECT action, count(*) FROM {table} GROUP BY action"):
             if action in ("created", "changed", "deactivated", "unchanged"):
@@ -644,7 +656,6 @@ class StagedApplier(Applier):
                   WHERE {self._kinds(2, "guardians")}) AS w
             LEFT JOIN guardians g ON g.board_id = :board AND g.sourced_id = w.sid"""
         )
-        self._analyze("m_guardians")
         self._count("guardians", "m_guardians")
         self.sql(
             f"""UPDATE guardians g SET {", ".join(f"{f} = m.{f}" for f in fields[:-1])}, status = 'active',
@@ -727,7 +738,6 @@ class StagedApplier(Applier):
                   WHERE {self._kinds(1, "students")}) AS w
             LEFT JOIN students s ON s.board_id = :board AND s.sourced_id = w.sid"""
         )
-        self._analyze("m_students")
         self._count("students", "m_students")
         self.sql(
             f"""UPDATE students s SET {", ".join(f"{f} = m.{f}" for f in fields[:-1])}, status = 'active',
@@ -779,7 +789,6 @@ class StagedApplier(Applier):
             FROM existing e FULL JOIN wanted w
               ON w.guardian_id = e.guardian_id AND w.student_id = e.student_id"""
         )
-        self._analyze("m_links", "id")
         self._count("links", "m_links")
         self.sql(
             """UPDATE guardian_students gs
