@@ -703,9 +703,10 @@ class StagedApplier(Applier):
             "attendance_number",
             "status",
         )
-        first_grade = (
+        first_grade = (  # one grade (the usual case) needs no splitting
+            "CASE WHEN strpos(u.grades, ',') = 0 THEN nullif(u.grades, '') ELSE "
             "(SELECT btrim(x.p, :ws) FROM unnest(string_to_array(u.grades, ',')) WITH ORDINALITY AS x(p, n) "
-            "WHERE btrim(x.p, :ws) <> '' ORDER BY x.n LIMIT 1)"
+            "WHERE btrim(x.p, :ws) <> '' ORDER BY x.n LIMIT 1) END"
         )
         new = {f: f"w.{f}" for f in fields} | {"school_id": "coalesce(w.school_id, s.school_id)"}
         differs = " OR ".join(f"s.{f} IS DISTINCT FROM {value}" for f, value in new.items())
