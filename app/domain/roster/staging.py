@@ -134,6 +134,7 @@ class StagedValidator(Validator):
         # Every join here is between whole tables; the staging tables have few statistics,
         # and a row estimate of 1 must not turn a hash join into a nested loop over 500,000 rows.
         self.sql("SET LOCAL enable_nestloop = off")
+        self.sql("SET LOCAL enable_mergejoin = off")  # sorting 500,000 rows to join them costs more
         # ... which makes every plan look costly enough to compile: seconds of JIT per statement.
         self.sql("SET LOCAL jit = off")
         self.sql("SET LOCAL work_mem = '256MB'")
@@ -456,15 +457,18 @@ class StagedValidator(Validator):
         # primary student role (the index's `roles` and `role_school`).
         self.sql(
             f"""CREATE TEMP TABLE t_roles ON COMMIT DROP AS
-            SELECT "userSourcedId" AS user_sid,
-                   bit_or(CASE WHEN role = 'student' THEN 1 WHEN role IN ('guardian', 'parent') THEN 2
-                               ELSE 4 END) AS flags,
-                   (array_agg("orgSourcedId" ORDER BY line DESC) FILTER (
-                        WHERE role = 'student' AND "roleType" = 'primary'
-                          AND EXISTS (SELECT 1 FROM t_orgs o WHERE o.sid = "orgSourcedId" AND o.is_school)
-                   ))[1] AS school
-            FROM s_roles WHERE {checked} AND status IN ('active', '')
-            GROUP BY 1""",
+            WITH r AS MATERIALIZED (
+                SELECT "userSourcedId" AS user_sid, line, "orgSourcedId" AS org,
+                       CASE WHEN role = 'student' THEN 1 WHEN role IN ('guardian', 'parent') THEN 2
+                            ELSE 4 END AS flag,
+                       role = 'student' AND "roleType" = 'primary' AND o.sid IS NOT NULL AS school_role
+                FROM s_roles LEFT JOIN t_orgs o ON o.sid = s_roles."orgSourcedId" AND o.is_school
+                WHERE {checked} AND status IN ('active', '')
+            )
+            SELECT g.user_sid, g.flags, s.org AS school
+            FROM (SELECT user_sid, bit_or(flag) AS flags, max(line) FILTER (WHERE school_role) AS last
+                  FROM r GROUP BY 1) AS g
+            LEFT JOIN r AS s ON s.line = g.last""",
             delta=delta,
             roles=list(ROLE_VALUES),
         )
