@@ -513,13 +513,15 @@ class StagedValidator(Validator):
         # enrollment in a homeroom (or a class the board keeps, which is one).
         self.sql(
             f"""CREATE TEMP TABLE t_home ON COMMIT DROP AS
-            SELECT DISTINCT ON (e."userSourcedId") e."userSourcedId" AS user_sid,
-                   e."classSourcedId" AS klass,
-                   CASE WHEN {number} ~ '^[0-9]{{1,9}}$' THEN CAST({number} AS integer) END AS number
-            FROM s_enrollments e LEFT JOIN t_classes c ON c.sid = e."classSourcedId"
-            WHERE {known} AND e.status IN ('active', '') AND e.role = 'student'
-              AND (NOT c.in_file OR c.homeroom)
-            ORDER BY e."userSourcedId", e.line DESC""",
+            WITH h AS MATERIALIZED (
+                SELECT e.line, e."userSourcedId" AS user_sid, e."classSourcedId" AS klass,
+                       CASE WHEN {number} ~ '^[0-9]{{1,9}}$' THEN CAST({number} AS integer) END AS number
+                FROM s_enrollments e LEFT JOIN t_classes c ON c.sid = e."classSourcedId"
+                WHERE {known} AND e.status IN ('active', '') AND e.role = 'student'
+                  AND (NOT c.in_file OR c.homeroom)
+            )
+            SELECT h.user_sid, h.klass, h.number FROM h
+            JOIN (SELECT max(line) AS line FROM h GROUP BY user_sid) AS last ON last.line = h.line""",
             delta=delta,
             fw=FULLWIDTH_DIGITS,
         )
@@ -757,7 +759,7 @@ class StagedApplier(Applier):
             Student,
             ("board_id", "sourced_id", *fields, "updated_at"),
             f"SELECT CAST(:board AS bigint), sid, {', '.join(fields)}, CAST(:now AS timestamptz) "
-            "FROM m_students WHERE action = 'created'",
+            "FROM m_students WHERE action = 'created' ORDER BY line",  # file order: schools, homerooms
         )
         if self.index.mode("users") == "bulk":
             result = self.sql(
@@ -803,7 +805,8 @@ class StagedApplier(Applier):
         self._insert_select(
             GuardianStudent,
             ("guardian_id", "student_id", "status"),
-            "SELECT guardian_id, student_id, 'active' FROM m_links WHERE action = 'created'",
+            "SELECT guardian_id, student_id, 'active' FROM m_links WHERE action = 'created' "
+            "ORDER BY student_id, guardian_id",  # in index order: each page of the indexes once
         )
 
     def merge_enrollment_only_changes(self) -> None:
