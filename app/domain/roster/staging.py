@@ -65,8 +65,9 @@ _SPACE_STARTS = sorted({space[:2] if len(space) > 2 else space for space in _SPA
 
 
 def _padded(chunk: bytes) -> bool:
-    """Could a value in these records (UTF-8, each ending in "\n", fields after the line
-    number's comma) start or end with white space? Substring searches only: no per-line work."""
+    """Could a value in these records (UTF-8, each ending in a line feed, fields after the
+    line number's comma) start or end with white space? Substring searches only: no per-line
+    work in Python."""
     for start in _SPACE_STARTS:
         if start not in chunk:
             continue
@@ -85,7 +86,7 @@ def _timed(db: Session, statement: str, params: dict[str, Any]) -> Any:
     started = time.perf_counter()
     result = db.execute(text(statement), params)
     elapsed = time.perf_counter() - started
-    log.debug("%.2f s  %s", elapsed, " ".join(statement.split())[: 100 if elapsed < 2 else 2000])
+    log.debug("%.2f s  %s", elapsed, " ".join(statement.split())[:200])
     return result
 
 
@@ -134,9 +135,9 @@ class StagedValidator(Validator):
         # Every join here is between whole tables; the staging tables have few statistics,
         # and a row estimate of 1 must not turn a hash join into a nested loop over 500,000 rows.
         self.sql("SET LOCAL enable_nestloop = off")
-        self.sql("SET LOCAL enable_mergejoin = off")  # sorting 500,000 rows to join them costs more
         # ... which makes every plan look costly enough to compile: seconds of JIT per statement.
         self.sql("SET LOCAL jit = off")
+        self.sql("SET LOCAL enable_mergejoin = off")  # sorting 500,000 rows to join them costs more
         self.sql("SET LOCAL work_mem = '256MB'")
         self.keep_staging_in_memory()
         self.read_manifest()
@@ -169,8 +170,8 @@ class StagedValidator(Validator):
     def keep_staging_in_memory(self) -> None:
         """A session's temporary tables live in its own buffers (8 MB by default): beyond that
         every pass over a staging table goes to disk. The size can only be set before the
-        session's first temporary table, so on a fresh connection only; that connection is then
-        closed when the import returns it, giving the memory back."""
+        session's first temporary table, so on a fresh connection only; the pool then retires
+        that connection instead of handing it out again, which gives the memory back."""
         try:
             with self.db.begin_nested():
                 self.sql(f"SET temp_buffers = '{TEMP_BUFFERS}'")
@@ -759,7 +760,7 @@ class StagedApplier(Applier):
             Student,
             ("board_id", "sourced_id", *fields, "updated_at"),
             f"SELECT CAST(:board AS bigint), sid, {', '.join(fields)}, CAST(:now AS timestamptz) "
-            "FROM m_students WHERE action = 'created' ORDER BY line",  # file order: schools, homerooms
+            "FROM m_students WHERE action = 'created' ORDER BY line",  # file order: by school, homeroom
         )
         if self.index.mode("users") == "bulk":
             result = self.sql(
