@@ -274,3 +274,25 @@ def test_cp932_files_are_converted_into_the_staging_tables(
     assert report.status == "done" and report.set_based
     names = set(db.scalars(select(Student.family_name + " " + Student.given_name)))
     assert "山田 太郎" in names and len(names) == 4
+
+
+def test_values_across_lines_and_blank_lines_keep_their_line_numbers(
+    database: Database, db: Session, tmp_path: Path
+) -> None:
+    postgresql_only(database)
+    users = (SAMPLE_DIR / "users.csv").read_bytes()
+    # Taro's given name holds a line break (quoted, as CSV allows): every later record starts
+    # one line further down; a blank line in roles.csv moves its later records too.
+    users = users.replace('"太郎"'.encode(), '"太\r\n郎"'.encode(), 1)
+    users = users.replace('"次郎"'.encode(), b'""', 1)  # Jiro's given name left empty
+    roles = (SAMPLE_DIR / "roles.csv").read_bytes().split(b"\r\n")
+    roles.insert(3, b"")
+    roles[6] = roles[6].replace(b'"student"', b'"wizard"')
+    broken = build_zip(tmp_path / "lines.zip", raw={"users.csv": users, "roles.csv": b"\r\n".join(roles)})
+
+    by_row, by_set = both_ways(database, broken)
+
+    assert seen(by_set) == seen(by_row)
+    found = {(p.file, p.line, p.column, p.code) for p in by_set.problems}
+    assert ("users.csv", 6, "givenName", "missing_value") in found
+    assert ("roles.csv", 7, "role", "bad_value") in found

@@ -22,6 +22,7 @@ See ADR 0097.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import logging
 import time
@@ -72,10 +73,17 @@ def _padded(chunk: bytes) -> bool:
         if start not in chunk:
             continue
         for space in _SPACES:
-            edges = (b"," + space, b',"' + space, space + b",", space + b'",', space + b"\n", space + b'"\n')
+            edges = (
+                *(b"," + space, b',"' + space, b"\n" + space, b'\n"' + space),
+                *(space + b",", space + b'",', space + b"\n", space + b'"\n', space + b"\r", space + b'"\r'),
+            )
             if space.startswith(start) and any(edge in chunk for edge in edges):
                 return True
     return False
+
+
+class _LineByLine(Exception):
+    """This file needs the line-by-line stream."""
 
 
 class StagingUnfit(Exception):
@@ -201,10 +209,16 @@ class StagedValidator(Validator):
         self.sql("ANALYZE t_orgs")
         self.sql("ANALYZE t_classes")
 
-    def stage(self, key: str) -> None:
+    def stage(self, key: str, line_mode: bool = False) -> None:
         """`s_<key>`: one row per record, with the line it starts on and every column read
         (stripped as the row-by-row path strips them; '' when empty or absent), plus `nth`
         (1 for the first record of a sourcedId) and `first_line` (that record's line)."""
+        if not line_mode and self._stage(key, line_mode=False):
+            return
+        self._stage(key, line_mode=True)
+
+    def _stage(self, key: str, line_mode: bool) -> bool:
+        """False when the file must be streamed line by line after all."""
         file_spec = spec.FILES[key]
         names = list(dict.fromkeys((*file_spec.required, *file_spec.optional)))
         table = f"s_{key}"
@@ -233,13 +247,19 @@ class StagedValidator(Validator):
                         positions[canonical] = index
                 by_index = {index: name for name, index in positions.items()}
                 columns = [_ident(by_index.get(i, f"x{i}")) for i in range(len(header))]
-                self.sql(
-                    f"CREATE TEMP TABLE {table} (line integer, "
-                    + ", ".join(f"{c} text" for c in columns)
-                    + ") ON COMMIT DROP"
-                )
                 started = time.perf_counter()
-                padded = self._copy_lines(table, columns, lines, number)
+                if line_mode:
+                    self.sql(
+                        f"CREATE TEMP TABLE {table} (line integer, "
+                        + ", ".join(f"{c} text" for c in columns)
+                        + ") ON COMMIT DROP"
+                    )
+                    padded = self._copy_lines(table, columns, lines, number)
+                else:
+                    blocks = self._copy_blocks(table, columns, stream, number, file_spec.name)
+                    if blocks is None:
+                        return False
+                    padded = blocks
                 log.debug("%.2f s  COPY %s", time.perf_counter() - started, file_spec.name)
             if local or reader.stopped:
                 raise StagingUnfit(file_spec.name)
@@ -255,6 +275,10 @@ class StagedValidator(Validator):
                 + ", ".join(f"{_ident(name)} = btrim({_ident(name)}, :ws)" for name in positions)
             )
         self.sql(f"ALTER TABLE {table} ADD COLUMN nth integer NOT NULL DEFAULT 1, ADD first_line integer")
+        self._number_repeats(table)
+        return True
+
+    def _number_repeats(self, table: str) -> None:
         # Only repeated sourcedIds need numbering (one aggregate finds there are none).
         self.sql(
             f"""UPDATE {table} AS t SET nth = d.nth, first_line = d.first_line
@@ -264,6 +288,55 @@ class StagedValidator(Validator):
                       SELECT "sourcedId" FROM {table} GROUP BY 1 HAVING count(*) > 1)) AS d
             WHERE t.line = d.line"""
         )
+
+    def _copy_blocks(
+        self, table: str, columns: Sequence[str], stream: Any, number: int, name: str
+    ) -> bool | None:
+        """The usual case without any per-line work in Python: the rest of the file goes to COPY
+        in blocks of 1 MiB, checked as UTF-8 on the way, each record's line counted by the
+        table (an identity after the header's lines). True/False: padded or not. None when the
+        file needs the line-by-line stream (not UTF-8, a blank line, a line too long, a value
+        across lines — COPY then counts fewer rows than lines): nothing of this is kept."""
+        limit = self.source.limits.line_bytes
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        savepoint = self.db.begin_nested()
+        newlines = tail = done = 0
+        padded = False
+        previous = b"\n"
+        try:
+            self.sql(
+                f"CREATE TEMP TABLE {table} (line integer GENERATED ALWAYS AS IDENTITY "
+                f"(START WITH {number + 1}), " + ", ".join(f"{c} text" for c in columns) + ") ON COMMIT DROP"
+            )
+            raw = _driver(self.db)
+            names = ", ".join(columns)
+            statement = f"COPY {table} ({names}) FROM STDIN (FORMAT csv, FORCE_NOT_NULL ({names}))"
+            with raw.cursor() as cursor:
+                with cursor.copy(statement) as copy:
+                    while block := stream.read(limit):
+                        decoder.decode(block)
+                        first = block.find(b"\n")
+                        if tail + (first if first >= 0 else len(block)) > limit:
+                            raise _LineByLine
+                        last = block.rfind(b"\n")
+                        tail = len(block) - last - 1 if last >= 0 else tail + len(block)
+                        newlines += block.count(b"\n")
+                        padded = padded or _padded(previous[-4:] + block)
+                        previous = block
+                        copy.write(block)
+                        self.advance(len(block))
+                        done += len(block)
+                    decoder.decode(b"", final=True)
+                rows = cursor.rowcount
+            if rows != newlines + (1 if tail else 0):
+                raise _LineByLine
+        except (_LineByLine, UnicodeDecodeError, psycopg.Error):
+            savepoint.rollback()
+            log.info("roster import: %s is streamed line by line", name)
+            return None
+        savepoint.commit()
+        self.advance(self.source.size(name) - done)  # the header's lines
+        return padded
 
     def _copy_lines(self, table: str, columns: Sequence[str], lines: Iterable[str], number: int) -> bool:
         """Each record prefixed with its first line's number; record ends become "\n" (a
