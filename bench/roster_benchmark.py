@@ -8,8 +8,8 @@ In one run, on a fresh database built by `alembic upgrade head`:
    Python, no validation, no look-ups);
 2. `run_import` of the same folder into an empty board (everything is created);
 3. `run_import` again (nothing changes: the idempotent path);
-each import in its own process, whose peak resident memory is read from the kernel
-(`wait4` rusage). On PostgreSQL the import stages the people files and merges them set-based
+each import in its own process, timed around `run_import` (as the ceiling is timed around
+its COPY), whose peak resident memory is read from the kernel (`wait4` rusage). On PostgreSQL the import stages the people files and merges them set-based
 (ADR 0097). The table, with the targets and the run's context, replaces the `roster` block of
 docs/performance.md (`bench.report.rewrite_block`).
 """
@@ -102,9 +102,12 @@ def child_import(url: str, folder: Path) -> None:
     from app.domain.roster.service import run_import
 
     database = Database(url)
+    started = time.perf_counter()
     report = run_import(database, folder, board_code="bench")
+    seconds = time.perf_counter() - started
     database.engine.dispose()
     summary = {
+        "seconds": seconds,
         "status": report.status,
         "changes": report.changes,
         "counts": report.counts,
@@ -163,9 +166,9 @@ def main() -> None:
         print(f"COPY: {copy_seconds:.1f} s", file=sys.stderr)
         _s, idle_mib, _ = run_child(["--child", "idle"])
         first = run_child(["--child", "import", "--url", url, "--folder", str(folder)])
-        print(f"first import: {first[0]:.1f} s, {first[1]:.0f} MiB", file=sys.stderr)
+        print(f"first import: {first[2]['seconds']:.1f} s, {first[1]:.0f} MiB", file=sys.stderr)
         second = run_child(["--child", "import", "--url", url, "--folder", str(folder)])
-        print(f"second import: {second[0]:.1f} s, {second[1]:.0f} MiB", file=sys.stderr)
+        print(f"second import: {second[2]['seconds']:.1f} s, {second[1]:.0f} MiB", file=sys.stderr)
     finally:
         if not args.keep:
             drop_database(args.admin_url, name)
@@ -177,18 +180,21 @@ def main() -> None:
     guardians = first[2]["counts"]["guardians"]["created"]  # type: ignore[index]
     ceiling = "PostgreSQL `COPY` of the same CSV files (ceiling)"
     rows: list[list[object]] = [[ceiling, f"{copy_seconds:.1f} s", "1.0", "—", "—", "text tables"]]
-    for label, (seconds, mib, result), target in (
+    for label, (_process_seconds, mib, result), target in (
         ("`portal roster import`, empty board", first, TARGET_FIRST),
         ("the same files again (nothing changes)", second, TARGET_AGAIN),
     ):
+        # `run_import` itself, as the ceiling is the COPY itself (no interpreter start-up)
+        seconds = float(result["seconds"])  # type: ignore[arg-type]
         ratio = seconds / copy_seconds
-        verdict = "met" if ratio <= target and mib * 1.048576 <= TARGET_RSS_MB else "missed"
+        time_verdict = "met" if ratio <= target else f"missed by {ratio / target:.1f}×"
+        memory_verdict = "met" if mib * 1.048576 <= TARGET_RSS_MB else "missed"
         rows.append(
             [
                 label,
                 f"{seconds:.1f} s",
                 f"{ratio:.1f}",
-                f"≤ {target:.0f}×, ≤ {TARGET_RSS_MB} MB: {verdict}",
+                f"≤ {target:.0f}× ({time_verdict}); ≤ {TARGET_RSS_MB} MB ({memory_verdict})",
                 f"{mib:.0f} MiB",
                 f"{result['status']}, {result['changes']:,} changes"
                 + ("" if result.get("set_based") else " (row by row)"),
