@@ -704,10 +704,12 @@ class StagedApplier(Applier):
         extra = _defaults(model, columns)
         names = ", ".join([*columns, *extra])
         values = "".join(f", :d_{name}" for name in extra)
-        self.sql(
+        result = self.sql(
             f"INSERT INTO {model.__tablename__} ({names}) SELECT n.*{values} FROM ({select}) AS n",
             **{f"d_{name}": value for name, value in extra.items()},
         )
+        if result.rowcount > 10_000:  # an empty board's statistics would mislead what follows
+            self.sql(f"ANALYZE {model.__tablename__}")
 
     def _kinds(self, flag: int, table: str) -> str:
         """users.csv rows of one kind: by role; without a bulk roles.csv, a user with no role
