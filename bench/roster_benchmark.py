@@ -9,9 +9,10 @@ In one run, on a fresh database built by `alembic upgrade head`:
 2. `run_import` of the same folder into an empty board (everything is created);
 3. `run_import` again (nothing changes: the idempotent path);
 each import in its own process, timed around `run_import` (as the ceiling is timed around
-its COPY), whose peak resident memory is read from the kernel (`wait4` rusage). On PostgreSQL the import stages the people files and merges them set-based
-(ADR 0097). The table, with the targets and the run's context, replaces the `roster` block of
-docs/performance.md (`bench.report.rewrite_block`).
+its COPY), whose peak resident memory is read from the kernel (`wait4` rusage). On PostgreSQL
+the import stages the people files and merges them set-based (ADR 0097). The table, with the
+targets and the run's context, replaces the `roster` block of docs/performance.md
+(`bench.report.rewrite_block`).
 """
 
 from __future__ import annotations
