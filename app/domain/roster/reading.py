@@ -114,7 +114,7 @@ class CsvReader:
         self.stopped = False  # reading ended early on a line that could not be decoded
         self.encoding = "utf-8"
 
-    def _lines(self, stream: IO[bytes]) -> Iterator[str]:
+    def lines(self, stream: IO[bytes]) -> Iterator[str]:
         """Decode line by line. UTF-8 (a BOM is dropped) unless the first line that is not
         UTF-8 comes before any non-ASCII UTF-8 and CP932 is allowed: then the file is CP932."""
         codec = "utf-8"
@@ -169,7 +169,7 @@ class CsvReader:
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         wanted = canonical_columns(self.spec)
         with self.source.open(self.spec.name) as raw_stream:
-            reader = csv.reader(self._lines(raw_stream))
+            reader = csv.reader(self.lines(raw_stream))
             header = next(reader, None)
             if header is None:
                 self._missing_columns(set())

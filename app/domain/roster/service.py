@@ -35,6 +35,7 @@ from app.domain.roster.review import (
     district_caution,
     district_of,
 )
+from app.domain.roster.staging import StagedApplier, StagedValidator, StagingUnfit, use_staging
 from app.domain.roster.validation import RosterIndex, Validator
 
 log = logging.getLogger("tobira.roster")
@@ -65,6 +66,8 @@ class ImportReport:
     problem_total: int = 0
     cautions: list[Caution] = field(default_factory=list)
     import_id: int | None = None
+    # Checked and merged set-based in SQL (PostgreSQL, ADR 0097) rather than row by row.
+    set_based: bool = False
 
     @property
     def ok(self) -> bool:
@@ -144,11 +147,11 @@ def _finish(database: Database, import_id: int, report: ImportReport, board_id: 
         )
 
 
-def _planned_bytes(source: RosterSource) -> int:
-    """Every file is read once to validate; users.csv three more times (students' guardians
-    and schools, then guardians, then students are written)."""
+def _planned_bytes(source: RosterSource, staged: bool = False) -> int:
+    """Every file is read once to validate; on the row-by-row path users.csv three more times
+    (students' guardians and schools, then guardians, then students are written)."""
     files = sum(source.size(file_spec.name) for file_spec in spec.FILES.values())
-    return files + 3 * source.size(spec.FILES["users"].name)
+    return files if staged else files + 3 * source.size(spec.FILES["users"].name)
 
 
 def _mode(index: RosterIndex) -> str:
@@ -169,18 +172,23 @@ def run_import(
     import_id: int | None = None,
     listener: Callable[[int, int], None] | None = None,
     source_name: str = "",
+    set_based: bool | None = None,
 ) -> ImportReport:
     """Validate the roster at `path` and, when it is sound, apply it (or roll back a dry run).
 
     The board is `board_id` (upload page) or the one with `board_code` (command line); only
     a code may create a board, from the roster's district org. A roster that raises cautions
     (another district, mass deactivation: `review.py`) is applied only when `accept` covers
-    them; otherwise the run ends `needs_confirmation` with nothing written."""
+    them; otherwise the run ends `needs_confirmation` with nothing written.
+
+    On PostgreSQL the people files are staged and checked set-based (`staging.py`, ADR 0097);
+    `set_based=False` asks for the row-by-row path there too (SQLite always uses it)."""
     if import_id is None:
         import_id = start_import(
             database, board_id=board_id, dry_run=dry_run, source_name=source_name or path.name
         )
     run = _Run(database, import_id, board_code, board_id, dry_run, allow_cp932, accept, actor, listener)
+    run.set_based = set_based
     try:
         run.execute(path, limits)
         run.audit_refusal()
@@ -219,6 +227,7 @@ class _Run:
         self.actor = actor
         self.tracker = Tracker(database, import_id, listener)
         self.problems = Problems()
+        self.set_based: bool | None = None
         self.report = ImportReport(
             status="refused", dry_run=dry_run, board_code=board_code or "", import_id=import_id
         )
@@ -244,16 +253,20 @@ class _Run:
         )
         if board is not None:
             self.report.board_code, self.board_id = board.code, board.id
-        validator = Validator(
-            db,
-            source,
-            board.id if board else None,
-            allow_cp932=self.allow_cp932,
-            advance=self.tracker.advance,
-            problems=self.problems,
-        )
-        self.tracker.start(_planned_bytes(source))
-        index = validator.run()
+        staged = use_staging(db) if self.set_based is None else self.set_based and use_staging(db)
+        index: RosterIndex | None = None
+        if staged:
+            try:
+                index = self._validate(db, source, board, StagedValidator, staged=True)
+            except StagingUnfit as exc:
+                # A file COPY cannot take as it is: the row-by-row path reads it and names the line.
+                log.info("roster import %s: %s is read row by row", self.import_id, exc)
+                db.rollback()
+                self.problems = Problems()
+                staged = False
+        if index is None:
+            index = self._validate(db, source, board, Validator, staged=False)
+        self.report.set_based = staged
         self.report.mode = _mode(index)
         district = district_of(index)
         if board is None and not self.problems and (district is None or self.board_code is None):
@@ -274,7 +287,7 @@ class _Run:
             found = district_caution(db, board, index)
             cautions += [found] if found is not None else []
         before = active_counts(db, board.id)
-        applier = Applier(
+        applier = (StagedApplier if staged else Applier)(
             db, source, index, board, allow_cp932=self.allow_cp932, advance=self.tracker.advance
         )
         applier.run()
@@ -304,6 +317,20 @@ class _Run:
         else:
             db.commit()
             self.board_id = board.id
+
+    def _validate(
+        self, db: Session, source: RosterSource, board: Board | None, kind: type[Validator], *, staged: bool
+    ) -> RosterIndex:
+        validator = kind(
+            db,
+            source,
+            board.id if board else None,
+            allow_cp932=self.allow_cp932,
+            advance=self.tracker.advance,
+            problems=self.problems,
+        )
+        self.tracker.start(_planned_bytes(source, staged))
+        return validator.run()
 
     def audit_refusal(self) -> None:
         """A refused import changed nothing, but the attempt is on the record (counts only)."""
