@@ -33,7 +33,7 @@ def test_the_small_web_benchmark_writes_its_table_and_loses_nothing(tmp_path: Pa
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
 
