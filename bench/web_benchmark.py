@@ -712,15 +712,24 @@ def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
     families = families_of(engine, export_generate.BOARD_CODE, args.guardians)
     staff = staff_cookie(database, settings, export_generate.BOARD_CODE)
 
+    other = 2 if args.workers == 1 else 1
     servers: list[Server] = []
     try:
-        app_server = start_app(url, args.workers, work)
-        servers.append(app_server)
-        bare_server = start_bare(args.workers, work)
-        servers.append(bare_server)
+        # Both servers run from the start: the main one with --workers, the other for the
+        # comparison of 1 and 2 workers, measured in turn while the first one idles.
+        for workers in (args.workers, other):
+            servers.append(start_app(url, workers, work))
+            servers.append(start_bare(workers, work))
+        app_server, bare_server, other_app, other_bare = servers
         signed_at = time.monotonic()
+        # Half the families sign in on each server: a session from one is good on the other.
         with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda nf: sign_in(app_server.base, engine, nf[1], nf[0]), enumerate(families)))
+            list(
+                pool.map(
+                    lambda nf: sign_in((app_server, other_app)[nf[0] % 2].base, engine, nf[1], nf[0]),
+                    enumerate(families),
+                )
+            )
         signin_seconds = time.monotonic() - signed_at
         print(
             f"{len(families):,} guardians signed in through the e-mail link in {signin_seconds:.0f} s",
@@ -738,6 +747,7 @@ def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
             load.links.pop(0)  # used by the size probe above
 
         prime(load, app_server, bare_server, work)
+        prime(load, other_app, other_bare, work)
         results: list[Result] = []
         for connections in args.connections:
             for n, scenario in enumerate(SCENARIOS):
@@ -755,30 +765,23 @@ def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
                         flush=True,
                     )
 
-        # The same server with the other number of workers (sessions live in the database).
-        compare = [r for r in results if r.scenario in ("child", "choice") and r.connections in args.compare]
-        other = 2 if args.workers == 1 else 1
-        for server in servers:
-            server.stop()
-        servers.clear()
-        app_server = start_app(url, other, work)
-        servers.append(app_server)
-        bare_server = start_bare(other, work)
-        servers.append(bare_server)
-        prime(load, app_server, bare_server, work)
+        # 1 and 2 workers in turn, minute by minute, so both see the same machine.
+        compare: list[Result] = []
+        by_workers = {args.workers: (app_server, bare_server), other: (other_app, other_bare)}
         for connections in args.compare:
             for scenario in ("child", "choice"):
-                for kind in ("bare", "app"):
-                    target = app_server if kind == "app" else bare_server
-                    result = measure(
-                        load, scenario, target, kind, connections, args.seconds, args.warmup, engine, work
-                    )
-                    compare.append(result)
-                    print(
-                        f"{kind:4} {scenario:8} c={connections:<3} {other} workers {result.rate:8.1f} req/s"
-                        f"  p50 {result.p50:7.1f} ms  errors {result.errors}  landed {result.landed}",
-                        flush=True,
-                    )
+                for workers in (1, 2):
+                    for kind in ("app", "bare"):
+                        target = by_workers[workers][0 if kind == "app" else 1]
+                        result = measure(
+                            load, scenario, target, kind, connections, args.seconds, args.warmup, engine, work
+                        )
+                        compare.append(result)
+                        print(
+                            f"{kind:4} {scenario:8} c={connections:<3} {workers}w {result.rate:8.1f} req/s"
+                            f"  p50 {result.p50:7.1f} ms  errors {result.errors}  landed {result.landed}",
+                            flush=True,
+                        )
     finally:
         for server in servers:
             server.stop()
@@ -811,9 +814,10 @@ def write_report(args: argparse.Namespace, outcome: dict[str, Any], doc: Path) -
             f"Response sizes: {sizes}. *landed*: choice events / outbox e-mails / audit events written "
             f"during the figure minus its 2xx answers (0/0/0: nothing lost, nothing unanswered).",
             table(outcome["results"]),
-            "Two worker processes against one, same board and sessions (the sessions live in the "
-            "database, so the second server needs no new sign-in); *CPU busy* is the whole machine's "
-            "during the figure (the app, PostgreSQL and wrk share its cores).",
+            "Two worker processes against one: two servers on the same database and sessions (half "
+            "the guardians signed in on each; a session from one is good on the other), measured in "
+            "turn figure by figure; *CPU busy* is the whole machine's during the figure (the app, "
+            "PostgreSQL, wrk and whatever else runs share its cores).",
             workers_table(outcome["compare"]),
             report.run_context(),
         ]
