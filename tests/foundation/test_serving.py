@@ -1,4 +1,4 @@
-"""`portal serve --workers N` hands its workers a listener marked as TCP, so that every accepted
+"""`portal serve --workers N` hands its workers a listener created as TCP, so that every accepted
 connection gets TCP_NODELAY as in one process (no delayed-ACK wait on keep-alive requests).
 Checked on real sockets, with the asyncio event loop the workers run."""
 
@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
 
-from app.cli.serving import tcp_listener
 from tests.helpers import free_port
 
 
@@ -44,9 +43,14 @@ def _nodelay_of_accepted(listener: socket.socket) -> int:
 
 def test_the_listener_for_several_workers_gives_connections_tcp_nodelay() -> None:
     config = uvicorn.Config("app.asgi:app", host="127.0.0.1", port=free_port(), workers=2)
-    as_uvicorn_binds_it = config.bind_socket()
-    assert as_uvicorn_binds_it.proto == 0  # what --workers would hand the workers
-    assert _nodelay_of_accepted(as_uvicorn_binds_it) == 0
-    fixed = tcp_listener(uvicorn.Config("app.asgi:app", host="127.0.0.1", port=free_port(), workers=2))
-    assert fixed.proto == socket.IPPROTO_TCP and fixed.get_inheritable()
-    assert _nodelay_of_accepted(fixed) != 0
+    listener = config.bind_socket()  # what `serving.run` hands the worker processes
+    assert listener.proto == socket.IPPROTO_TCP and listener.get_inheritable()
+    assert _nodelay_of_accepted(listener) != 0
+
+
+def test_a_listener_created_without_the_tcp_protocol_would_not() -> None:
+    """The check above can fail: asyncio leaves TCP_NODELAY off on such a listener's connections."""
+    plain = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0)
+    plain.bind(("127.0.0.1", free_port()))
+    plain.listen()
+    assert _nodelay_of_accepted(plain) == 0
