@@ -7,14 +7,14 @@ then reads in its own session (the request's session is closed by then).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.domain.audit.service import Actor, record
-from app.domain.exports import query, writers
+from app.domain.exports import pg_rows, query, writers
 from app.domain.exports.inclusions import record_inclusions
 from app.domain.exports.query import ExportFilters
 
@@ -36,9 +36,9 @@ def prepare(db: Session, filters: ExportFilters, fmt: writers.Format, lang: str,
     """Count the rows, check CP932 when asked, and audit the export (or its refusal)."""
     problems: list[writers.Cp932Problem] = []
     if fmt == "cp932":
-        infos = query.definition_infos(db, filters.board_id, lang)
+        words = query.load_words(db, filters.board_id, lang)
         problems = writers.cp932_problems(
-            query.iter_rows(db, filters, infos), query.KEYS, student_index=query.KEYS.index("student_id")
+            _cells(db, filters, words), query.KEYS, student_index=query.KEYS.index("student_id")
         )
     row_count = query.count_rows(db, filters)
     details: dict[str, object] = {"format": fmt, "filters": filters.audit_details(), "row_count": row_count}
@@ -59,30 +59,74 @@ def prepare(db: Session, filters: ExportFilters, fmt: writers.Format, lang: str,
     return Prepared(filters, fmt, lang, row_count, problems)
 
 
+def _cells(db: Session, filters: ExportFilters, words: query.Words) -> Iterator[Sequence[str]]:
+    """The export's cells, row by row: built by PostgreSQL there, else in Python."""
+    if pg_rows.is_postgresql(db):
+        for batch in pg_rows.cell_rows(db, filters, words):
+            yield from batch
+    else:
+        yield from query.iter_rows(db, filters, words)
+
+
 def stream(database: Database, prepared: Prepared) -> Iterator[bytes]:
     """Bytes of the export, read through a session of its own with a server-side cursor
     (on the read replica when one is configured; the count and audit were written on the
     primary by `prepare`)."""
     with database.reader() as db:
-        infos = query.definition_infos(db, prepared.filters.board_id, prepared.lang)
-        rows = query.iter_rows(db, prepared.filters, infos)
-        yield from writers.write(prepared.fmt, query.headers(prepared.lang), query.KEYS, rows)
+        yield from chunks(db, prepared)
         db.rollback()
 
 
 def stream_rows_with_progress(
-    db: Session, prepared: Prepared, on_row: Callable[[int], None] | None = None
+    db: Session, prepared: Prepared, on_rows: Callable[[int], None] | None = None
 ) -> Iterator[bytes]:
-    """For the CLI: the same bytes, calling `on_row(n)` as rows are read."""
-    infos = query.definition_infos(db, prepared.filters.board_id, prepared.lang)
+    """For the CLI: the same bytes, calling `on_rows(n)` as rows are read."""
+    yield from chunks(db, prepared, on_rows)
 
-    def counted() -> Iterator[list[str]]:
-        for row in query.iter_rows(db, prepared.filters, infos):
-            if on_row is not None:
-                on_row(1)
-            yield row
 
-    yield from writers.write(prepared.fmt, query.headers(prepared.lang), query.KEYS, counted())
+def chunks(
+    db: Session, prepared: Prepared, on_rows: Callable[[int], None] | None = None, *, portable: bool = False
+) -> Iterator[bytes]:
+    """The file, chunk by chunk. On PostgreSQL the statement builds the cells (and for CSV
+    and JSON the lines) and Python only joins and encodes (`pg_rows`, ADR 0098); elsewhere,
+    or with `portable`, the rows go through `query.iter_rows` and the writers. Both paths
+    give the same bytes."""
+    filters, fmt = prepared.filters, prepared.fmt
+    words = query.load_words(db, filters.board_id, prepared.lang)
+    header = query.headers(prepared.lang)
+    count = on_rows or (lambda _n: None)
+    if portable or not pg_rows.is_postgresql(db):
+
+        def counted() -> Iterator[list[str]]:
+            for row in query.iter_rows(db, filters, words):
+                count(1)
+                yield row
+
+        yield from writers.write(fmt, header, query.KEYS, counted())
+        return
+    if fmt in ("csv", "cp932"):
+        encoding = "utf-8" if fmt == "csv" else "cp932"
+        yield writers.csv_header(header, encoding=encoding)
+        for rows, chunk in pg_rows.csv_lines(db, filters, words):
+            count(rows)
+            # COPY sends UTF-8; CP932 is encoded here, strictly (the check ran in `prepare`).
+            yield chunk if fmt == "csv" else chunk.decode("utf-8").encode("cp932", errors="strict")
+    elif fmt == "json":
+
+        def objects() -> Iterator[str]:
+            for batch in pg_rows.json_lines(db, filters, words):
+                count(len(batch))
+                yield from batch
+
+        yield from writers.json_from_objects(objects())
+    else:
+
+        def cells() -> Iterator[Sequence[str]]:
+            for batch in pg_rows.cell_rows(db, filters, words):
+                count(len(batch))
+                yield from batch
+
+        yield from writers.write_xlsx(header, cells(), numeric=writers.numeric_columns(query.KEYS))
 
 
 def filename(prepared: Prepared, board_code: str) -> str:
