@@ -88,8 +88,9 @@ def _hidden_kinds(board_id: int, words: Words) -> Any:
             "string_agg(e.code, ' ' ORDER BY e.pos, e.code COLLATE \"C\") AS codes, "
             "string_agg(COALESCE(CAST(:names AS json) ->> e.code, e.code), :separator "
             'ORDER BY e.pos, e.code COLLATE "C") AS names '
-            "FROM (SELECT DISTINCT definition_id, value, CAST(category_codes AS text) AS codes_key "
-            "      FROM current_choices WHERE board_id = :board_id AND value IN ('hide_some', 'hide_all')) AS c "
+            "FROM (SELECT DISTINCT definition_id, value, CAST(category_codes AS text) AS codes_key"
+            "  FROM current_choices"
+            "  WHERE board_id = :board_id AND value IN ('hide_some', 'hide_all')) AS c "
             "JOIN choice_definitions AS d ON d.id = c.definition_id AND c.value <> d.default_value "
             "CROSS JOIN LATERAL ("
             "  SELECT x.code, CASE WHEN c.value = 'hide_some' THEN 0 ELSE x.ord END AS pos"
@@ -114,7 +115,7 @@ def _words(column: Any, table: dict[str, str]) -> ColumnElement[str]:
     return case(table, value=column, else_=column) if table else column
 
 
-def cells_select(filters: ExportFilters, words: Words) -> tuple[RowSelect, list[ColumnElement[str]]]:
+def cells_select(filters: ExportFilters, words: Words) -> tuple[RowSelect, list[Any]]:
     """The export's statement (ordered, filtered exactly as `query.optout_select`) and its
     cells as text expressions in `KEYS` order."""
     definitions = _definitions(words)
@@ -122,7 +123,7 @@ def cells_select(filters: ExportFilters, words: Words) -> tuple[RowSelect, list[
     since = func.to_char(
         func.timezone("Asia/Tokyo", CurrentChoice.effective_since), 'YYYY-MM-DD"T"HH24:MI:SS'
     ).concat("+09:00")
-    cells: list[ColumnElement[str]] = [
+    cells: list[Any] = [
         School.code,
         School.name,
         func.coalesce(Student.grade, ""),

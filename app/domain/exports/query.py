@@ -70,9 +70,12 @@ def headers(lang: str) -> list[str]:
     return [gettext(label, lang) for _key, label in COLUMNS]
 
 
+_TITLES = dict(COLUMNS)
+
+
 def column_title(key: str, lang: str) -> str:
     """The header of a column as the reader sees it (「氏名」 for `name`)."""
-    return gettext(dict(COLUMNS)[key], lang)
+    return gettext(_TITLES[key], lang)
 
 
 @contextmanager

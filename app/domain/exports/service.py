@@ -8,7 +8,7 @@ then reads in its own session (the request's session is closed by then).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
@@ -37,9 +37,12 @@ def prepare(db: Session, filters: ExportFilters, fmt: writers.Format, lang: str,
     problems: list[writers.Cp932Problem] = []
     if fmt == "cp932":
         words = query.load_words(db, filters.board_id, lang)
-        problems = writers.cp932_problems(
-            _cells(db, filters, words), query.KEYS, student_index=query.KEYS.index("student_id")
-        )
+        problems = [
+            replace(problem, title=query.column_title(problem.column, lang))
+            for problem in writers.cp932_problems(
+                _cells(db, filters, words), query.KEYS, student_index=query.KEYS.index("student_id")
+            )
+        ]
     row_count = query.count_rows(db, filters)
     details: dict[str, object] = {"format": fmt, "filters": filters.audit_details(), "row_count": row_count}
     if problems:

@@ -41,8 +41,9 @@ NUMERIC_KEYS = ("attendance_number",)
 class Cp932Problem:
     row_number: int  # 1-based data row (the header is row 0)
     student_id: str
-    column: str
+    column: str  # the column's key, e.g. `name`
     characters: str
+    title: str = ""  # the column as the reader sees it, e.g. 「氏名」 (set by `service.prepare`)
 
 
 def cp932_problems(
