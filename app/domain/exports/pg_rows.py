@@ -1,129 +1,61 @@
-"""The opt-out export built by PostgreSQL (ADR 0098).
+"""The opt-out export on PostgreSQL: the statement writes what changes from row to row,
+Python adds the words, which change from choice to choice (ADR 0098).
 
-The same cells as `query.iter_rows`, made by one statement: the words (service names,
-choice labels, values, channels, the kinds of data hidden) travel in as parameters, the
-cells come back as text. CSV and CP932 go through `COPY … TO STDOUT (FORMAT csv)`, so the
-quoting is PostgreSQL's own C code; JSON lines are built by `to_json`; XLSX and the CP932
-check read the cells through a server-side cursor of the raw driver. Python only joins and
-encodes. Every rule below mirrors one in `query.iter_rows` and `writers`, and the tests hold
-both paths to the same bytes:
+A row's cells fall in three parts. The first eight (school … kana) differ in every row:
+PostgreSQL renders them, already quoted as CSV or escaped as JSON, into one text value.
+The next ten (service … default, in words and codes) depend only on the choice, its value
+and the kinds of data chosen; the channel and its words only on the channel. Those are
+few, so Python renders each once, with the very writers of the portable path
+(`writers.csv_cells`, `json.dumps`) and `Words.hidden`, and joins them to the rows. The
+rows are read through a server-side cursor of the raw driver, without SQLAlchemy's row
+processing. Every rule of PostgreSQL's part mirrors one in `query.iter_rows` and
+`writers`, and the tests hold both paths to the same bytes:
 
-- CSV: a cell a spreadsheet would run gets a leading `'` (`writers.neutralise`); an empty
-  cell is sent as NULL, because COPY quotes an empty string (`""`) where Python's csv module
-  writes nothing; COPY ends a row with LF, the writer with CRLF.
+- CSV: a cell a spreadsheet would run gets a leading `'` (`writers.neutralise`); a cell
+  holding `,`, `"`, CR or LF is quoted with `"` doubled (Python's csv, QUOTE_MINIMAL).
 - JSON: `to_json(text)` escapes exactly the characters `json.dumps(…, ensure_ascii=False)`
-  escapes (`"`, `\\`, and control characters, lower-case `\\u00xx`); keys and separators
-  are written as `json.dumps` writes them.
+  escapes (`"`, `\\`, control characters as lower-case `\\u00xx`); keys and separators are
+  written as `json.dumps` writes them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 from psycopg import Connection
-from sqlalchemy import BigInteger, ColumnElement, Text, case, func, literal, text
+from sqlalchemy import Text, case, func, literal
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from app.domain.choices.models import CurrentChoice
 from app.domain.exports.query import (
-    CATEGORY_VALUES,
     KEYS,
+    UNKNOWN_DEFINITION,
     ExportFilters,
     RowSelect,
     Words,
     optout_select,
     ordered,
 )
-from app.domain.exports.writers import FORMULA_STARTS
+from app.domain.exports.writers import FORMULA_STARTS, csv_cells
 from app.domain.people.models import School, SchoolClass, Student
 
 BATCH = 2000
+HEAD = 8  # school_code … kana: rendered by PostgreSQL
+CHOICE = slice(HEAD, HEAD + 10)  # service_code … default_label: one rendering per choice and value
+SINCE = KEYS.index("effective_since")
+assert KEYS[CHOICE][0] == "service_code" and KEYS[CHOICE][-1] == "default_label" and SINCE == HEAD + 10
 
 
-def _definitions(words: Words) -> Any:
-    """The board's definitions in words, as a table of the statement."""
-    rows = [
-        {
-            "id": definition_id,
-            "service_code": info.service_code,
-            "service_name": info.service_name,
-            "choice_code": info.choice_code,
-            "choice": info.choice,
-            "default_code": info.default,
-            "default_label": info.default_label,
-        }
-        for definition_id, info in words.infos.items()
-    ]
-    return (
-        text(
-            "SELECT * FROM json_to_recordset(CAST(:definitions AS json)) AS d("
-            "id bigint, service_code text, service_name text, choice_code text, choice text, "
-            "default_code text, default_label text)"
-        )
-        .bindparams(definitions=json.dumps(rows, ensure_ascii=False))
-        .columns(
-            id=BigInteger,
-            service_code=Text,
-            service_name=Text,
-            choice_code=Text,
-            choice=Text,
-            default_code=Text,
-            default_label=Text,
-        )
-        .subquery("export_definitions")
-    )
+def is_postgresql(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
 
 
-def _hidden_kinds(board_id: int, words: Words) -> Any:
-    """Per (definition, value, chosen kinds) that occurs, the kinds the value hides, as codes
-    and as names: `choices.service.hidden_by` (hide_all: the kinds frozen into the request,
-    else the choice's own; hide_some: the chosen ones in code order), for the few
-    combinations there are rather than for every row."""
-    return (
-        text(
-            "SELECT c.definition_id, c.value, c.codes_key, "
-            "string_agg(e.code, ' ' ORDER BY e.pos, e.code COLLATE \"C\") AS codes, "
-            "string_agg(COALESCE(CAST(:names AS json) ->> e.code, e.code), :separator "
-            'ORDER BY e.pos, e.code COLLATE "C") AS names '
-            "FROM (SELECT DISTINCT definition_id, value, CAST(category_codes AS text) AS codes_key"
-            "  FROM current_choices"
-            "  WHERE board_id = :board_id AND value IN ('hide_some', 'hide_all')) AS c "
-            "JOIN choice_definitions AS d ON d.id = c.definition_id AND c.value <> d.default_value "
-            "CROSS JOIN LATERAL ("
-            "  SELECT x.code, CASE WHEN c.value = 'hide_some' THEN 0 ELSE x.ord END AS pos"
-            "  FROM json_array_elements_text(CASE"
-            "    WHEN c.value = 'hide_all' AND json_array_length(CAST(c.codes_key AS json)) = 0"
-            "    THEN CAST(d.category_codes AS json) ELSE CAST(c.codes_key AS json) END)"
-            "    WITH ORDINALITY AS x(code, ord)"
-            ") AS e "
-            "GROUP BY c.definition_id, c.value, c.codes_key"
-        )
-        .bindparams(
-            board_id=board_id,
-            names=json.dumps(words.categories, ensure_ascii=False),
-            separator=words.separator,
-        )
-        .columns(definition_id=BigInteger, value=Text, codes_key=Text, codes=Text, names=Text)
-        .subquery("export_hidden_kinds")
-    )
-
-
-def _words(column: Any, table: dict[str, str]) -> ColumnElement[str]:
-    return case(table, value=column, else_=column) if table else column
-
-
-def cells_select(filters: ExportFilters, words: Words) -> tuple[RowSelect, list[Any]]:
-    """The export's statement (ordered, filtered exactly as `query.optout_select`) and its
-    cells as text expressions in `KEYS` order."""
-    definitions = _definitions(words)
-    hidden = _hidden_kinds(filters.board_id, words)
-    since = func.to_char(
-        func.timezone("Asia/Tokyo", CurrentChoice.effective_since), 'YYYY-MM-DD"T"HH24:MI:SS'
-    ).concat("+09:00")
-    cells: list[Any] = [
+def _head() -> list[Any]:
+    """The first eight cells as `query.iter_rows` makes them."""
+    return [
         School.code,
         School.name,
         func.coalesce(Student.grade, ""),
@@ -132,95 +64,158 @@ def cells_select(filters: ExportFilters, words: Words) -> tuple[RowSelect, list[
         Student.sourced_id,
         Student.family_name.concat(" ").concat(Student.given_name),
         func.btrim(Student.family_name_kana.concat(" ").concat(Student.given_name_kana), " "),
-        func.coalesce(definitions.c.service_code, ""),
-        func.coalesce(definitions.c.service_name, ""),
-        func.coalesce(definitions.c.choice_code, ""),
-        func.coalesce(definitions.c.choice, ""),
+    ]
+
+
+def _rest() -> list[Any]:
+    """What the words are looked up by, and the time the choice took effect (Japan time)."""
+    since = func.to_char(
+        func.timezone("Asia/Tokyo", CurrentChoice.effective_since), 'YYYY-MM-DD"T"HH24:MI:SS'
+    ).concat("+09:00")
+    return [
+        CurrentChoice.definition_id,
         CurrentChoice.value,
-        _words(CurrentChoice.value, words.values),
-        func.coalesce(hidden.c.codes, ""),
-        func.coalesce(hidden.c.names, ""),
-        func.coalesce(definitions.c.default_code, ""),
-        func.coalesce(definitions.c.default_label, ""),
+        sql_cast(CurrentChoice.category_codes, Text),
         func.coalesce(since, ""),
         CurrentChoice.channel,
-        _words(CurrentChoice.channel, words.channels),
     ]
-    assert len(cells) == len(KEYS)
-    statement = (
-        ordered(optout_select(filters))
-        .outerjoin(definitions, definitions.c.id == CurrentChoice.definition_id)
-        .outerjoin(
-            hidden,
-            (hidden.c.definition_id == CurrentChoice.definition_id)
-            & (hidden.c.value == CurrentChoice.value)
-            & (hidden.c.codes_key == sql_cast(CurrentChoice.category_codes, Text))
-            & CurrentChoice.value.in_(CATEGORY_VALUES),
-        )
+
+
+# The regular expressions of `writers.neutralise` and of CSV quoting (QUOTE_MINIMAL).
+FORMULA = "^[" + "".join(FORMULA_STARTS).replace("-", "") + "-]"
+SPECIAL = '[",\r\n]'
+
+
+def _csv_cell(cell: Any) -> Any:
+    """`writers.neutralise`, then CSV quoting, in SQL; one test for the common plain cell."""
+    neutral = case((cell.regexp_match(FORMULA), literal("'").concat(cell)), else_=cell)
+    quoted = case(
+        (cell.regexp_match(SPECIAL), literal('"').concat(func.replace(neutral, '"', '""')).concat('"')),
+        else_=neutral,
     )
-    return statement, cells
+    return case((cell.regexp_match(FORMULA + "|" + SPECIAL), quoted), else_=cell)
 
 
-def _neutralised(cell: ColumnElement[str]) -> ColumnElement[str]:
-    """`writers.neutralise` in SQL; NULL for an empty cell (COPY writes it unquoted)."""
-    starts = [literal(ch) for ch in FORMULA_STARTS]
-    return func.nullif(case((func.left(cell, 1).in_(starts), literal("'").concat(cell)), else_=cell), "")
+def _csv_head() -> Any:
+    cells = [_csv_cell(c) for c in _head()]
+    return func.concat_ws(",", *cells)
 
 
-def _json_line(cells: list[ColumnElement[str]]) -> ColumnElement[str]:
+def _json_head() -> Any:
     parts: list[Any] = []
-    for n, (key, cell) in enumerate(zip(KEYS, cells, strict=True)):
+    for n, (key, cell) in enumerate(zip(KEYS[:HEAD], _head(), strict=True)):
         parts.append(literal(("{" if n == 0 else ", ") + json.dumps(key) + ": "))
         parts.append(sql_cast(func.to_json(cell), Text))
-    parts.append(literal("}"))
-    return cast(ColumnElement[str], func.concat(*parts))
+    return func.concat(*parts)
 
 
-def _compiled(db: Session, statement: RowSelect) -> tuple[str, dict[str, Any]]:
-    compiled = statement.compile(bind=db.get_bind(), compile_kwargs={"render_postcompile": True})
-    return str(compiled), dict(compiled.params)
+class _Words:
+    """The choice part and the channel part of a row, rendered once each."""
+
+    def __init__(self, words: Words) -> None:
+        self.words = words
+        self.choices: dict[tuple[int, str, str], tuple[str, ...]] = {}
+        self.channels: dict[str, tuple[str, str]] = {}
+        self.csv: dict[object, str] = {}
+        self.json: dict[object, str] = {}
+
+    def choice(self, definition_id: int, value: str, codes_text: str) -> tuple[str, ...]:
+        key = (definition_id, value, codes_text)
+        found = self.choices.get(key)
+        if found is None:
+            info = self.words.infos.get(definition_id) or UNKNOWN_DEFINITION
+            chosen = json.loads(codes_text) if codes_text else []
+            codes, names = self.words.hidden(definition_id, value, chosen if isinstance(chosen, list) else [])
+            found = (
+                info.service_code,
+                info.service_name,
+                info.choice_code,
+                info.choice,
+                value,
+                self.words.values.get(value, value),
+                codes,
+                names,
+                info.default,
+                info.default_label,
+            )
+            self.choices[key] = found
+        return found
+
+    def channel(self, code: str) -> tuple[str, str]:
+        found = self.channels.get(code)
+        if found is None:
+            found = self.channels[code] = (code, self.words.channels.get(code, code))
+        return found
+
+    def choice_csv(self, definition_id: int, value: str, codes_text: str) -> str:
+        key = ("c", definition_id, value, codes_text)
+        found = self.csv.get(key)
+        if found is None:
+            found = self.csv[key] = "," + csv_cells(self.choice(definition_id, value, codes_text)) + ","
+        return found
+
+    def channel_csv(self, code: str) -> str:
+        found = self.csv.get(code)
+        if found is None:
+            found = self.csv[code] = "," + csv_cells(self.channel(code)) + "\r\n"
+        return found
+
+    def choice_json(self, definition_id: int, value: str, codes_text: str) -> str:
+        key = ("c", definition_id, value, codes_text)
+        found = self.json.get(key)
+        if found is None:
+            cells = dict(zip(KEYS[CHOICE], self.choice(definition_id, value, codes_text), strict=True))
+            found = self.json[key] = ", " + json.dumps(cells, ensure_ascii=False)[1:-1] + ", "
+        return found
+
+    def channel_json(self, code: str) -> str:
+        found = self.json.get(code)
+        if found is None:
+            cells = dict(zip(KEYS[SINCE + 1 :], self.channel(code), strict=True))
+            found = self.json[code] = ", " + json.dumps(cells, ensure_ascii=False)[1:-1] + "}"
+        return found
 
 
-def _driver(db: Session) -> Connection[Any]:
-    return cast(Connection[Any], db.connection().connection.driver_connection)
-
-
-def csv_lines(db: Session, filters: ExportFilters, words: Words) -> Iterator[tuple[int, bytes]]:
-    """(rows, bytes): UTF-8 CSV rows (CRLF, no header), many rows per chunk, from COPY."""
-    statement, cells = cells_select(filters, words)
-    sql, params = _compiled(db, statement.with_only_columns(*(_neutralised(c) for c in cells)))
-    with _driver(db).cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
-        pending: list[bytes] = []
-        for data in copy:
-            # One COPY message per row, ending in LF: the row's own newlines stay inside quotes.
-            pending.append(bytes(data[:-1]))
-            if len(pending) >= BATCH:
-                yield len(pending), b"\r\n".join(pending) + b"\r\n"
-                pending.clear()
-        if pending:
-            yield len(pending), b"\r\n".join(pending) + b"\r\n"
+def csv_lines(
+    db: Session, filters: ExportFilters, words: Words, *, encoding: str = "utf-8"
+) -> Iterator[tuple[int, bytes]]:
+    """(rows, bytes): CSV rows (CRLF, no header), a batch of rows per chunk; `errors="strict"`,
+    so a character CP932 lacks raises rather than turning into "?"."""
+    parts = _Words(words)
+    for batch in _fetch(db, filters, _csv_head()):
+        lines = [
+            head + parts.choice_csv(d, v, c) + since + parts.channel_csv(ch)
+            for head, d, v, c, since, ch in batch
+        ]
+        yield len(lines), "".join(lines).encode(encoding, errors="strict")
 
 
 def json_lines(db: Session, filters: ExportFilters, words: Words) -> Iterator[list[str]]:
     """Batches of JSON objects, one per row, as `json.dumps` writes them."""
-    statement, cells = cells_select(filters, words)
-    yield from _fetch(db, statement.with_only_columns(_json_line(cells)), lambda row: row[0])
+    parts = _Words(words)
+    for batch in _fetch(db, filters, _json_head()):
+        yield [
+            head + parts.choice_json(d, v, c) + f'"effective_since": "{since}"' + parts.channel_json(ch)
+            for head, d, v, c, since, ch in batch
+        ]
 
 
 def cell_rows(db: Session, filters: ExportFilters, words: Words) -> Iterator[list[tuple[str, ...]]]:
-    """Batches of rows of cells (as `query.iter_rows` yields them, in tuples)."""
-    statement, cells = cells_select(filters, words)
-    yield from _fetch(db, statement.with_only_columns(*cells), lambda row: row)
+    """Batches of rows of cells, as `query.iter_rows` yields them (in tuples)."""
+    parts = _Words(words)
+    for batch in _fetch(db, filters, *_head()):
+        yield [
+            (*row[:HEAD], *parts.choice(*row[HEAD : HEAD + 3]), row[HEAD + 3], *parts.channel(row[HEAD + 4]))
+            for row in batch
+        ]
 
 
-def _fetch(db: Session, statement: RowSelect, pick: Callable[[Any], Any]) -> Iterator[list[Any]]:
-    sql, params = _compiled(db, statement)
-    with _driver(db).cursor(name="tobira_export") as cursor:
+def _fetch(db: Session, filters: ExportFilters, *head: Any) -> Iterator[Sequence[Any]]:
+    statement: RowSelect = ordered(optout_select(filters)).with_only_columns(*head, *_rest())
+    compiled = statement.compile(bind=db.get_bind(), compile_kwargs={"render_postcompile": True})
+    driver = cast(Connection[Any], db.connection().connection.driver_connection)
+    with driver.cursor(name="tobira_export") as cursor:
         cursor.itersize = BATCH
-        cursor.execute(sql, params)
+        cursor.execute(str(compiled), dict(compiled.params))
         while batch := cursor.fetchmany(BATCH):
-            yield [pick(row) for row in batch]
-
-
-def is_postgresql(db: Session) -> bool:
-    return db.get_bind().dialect.name == "postgresql"
+            yield batch

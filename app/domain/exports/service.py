@@ -110,10 +110,9 @@ def chunks(
     if fmt in ("csv", "cp932"):
         encoding = "utf-8" if fmt == "csv" else "cp932"
         yield writers.csv_header(header, encoding=encoding)
-        for rows, chunk in pg_rows.csv_lines(db, filters, words):
+        for rows, chunk in pg_rows.csv_lines(db, filters, words, encoding=encoding):
             count(rows)
-            # COPY sends UTF-8; CP932 is encoded here, strictly (the check ran in `prepare`).
-            yield chunk if fmt == "csv" else chunk.decode("utf-8").encode("cp932", errors="strict")
+            yield chunk
     elif fmt == "json":
 
         def objects() -> Iterator[str]:

@@ -117,6 +117,13 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
+def csv_cells(cells: Sequence[str]) -> str:
+    """Cells as one CSV line without its end, neutralised as `write_csv` writes them."""
+    lines = _Lines()
+    csv.writer(lines.buffer, lineterminator="").writerow([neutralise(cell) for cell in cells])
+    return lines.take()
+
+
 def csv_header(header: list[str], *, encoding: str = "utf-8") -> bytes:
     """The header line, after a BOM in UTF-8 (what Excel in Japan needs to read UTF-8)."""
     lines = _Lines()
