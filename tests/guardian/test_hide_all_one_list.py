@@ -75,4 +75,4 @@ def test_hide_all_lists_the_same_kinds_on_the_page_receipt_export_and_api(
     [row] = [
         line for line in export.content.decode("utf-8-sig").splitlines() if world.hanako.sourced_id in line
     ]
-    assert f"hide_all: {', '.join(DASHBOARD_HIDEABLE)}" in row
+    assert f",hide_all,お子さまのデータをすべて表示しない,{' '.join(DASHBOARD_HIDEABLE)}," in row
