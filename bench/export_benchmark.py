@@ -7,8 +7,7 @@ Each measurement runs in a fresh child process so that its peak memory (ru_maxrs
 own: the export writes the file exactly as `portal export optouts` and the staff page do
 (count, CP932 check, audit and the record of the students it holds, then the file, read in
 a session of its own). The ceiling is `COPY (<the same SELECT, joins and ORDER BY>) TO
-STDOUT WITH (FORMAT csv)` through psycopg in the same run; a second reference row is the
-COPY of the export's own cells (codes and words), what PostgreSQL alone needs for the content.
+STDOUT WITH (FORMAT csv)` through psycopg in the same run.
 A one-school export is measured as well: flat memory means the board-wide peak is close to it.
 The full run rewrites the `exports` block of docs/performance.md; `--small` only prints.
 """
@@ -77,37 +76,27 @@ def child_export(url: str, fmt: str, school: str | None, out: str) -> dict[str, 
     }
 
 
-def child_copy(url: str, school: str | None, out: str, *, cells: bool = False) -> dict[str, Any]:
-    """COPY of the export's rows (its raw columns) or, with `cells`, of its cells in words."""
+def child_copy(url: str, school: str | None, out: str) -> dict[str, Any]:
+    """COPY of the export's rows: its statement (joins, filters, order), its raw columns."""
     import psycopg
-    from psycopg import ClientCursor
     from sqlalchemy import select
     from sqlalchemy.dialects import postgresql
 
     import app.domain.models  # noqa: F401
     from app.db import Database
     from app.domain.boards.models import Board
-    from app.domain.exports import pg_rows
-    from app.domain.exports.query import ExportFilters, load_words, optout_select, ordered
+    from app.domain.exports.query import ExportFilters, optout_select, ordered
 
     database = Database(url)
     with database.transaction() as db:
         board_id = db.scalar(select(Board.id).where(Board.code == "BENCH"))
         assert board_id is not None
         filters = ExportFilters(board_id=board_id, school_code=school)
-        if cells:
-            statement, columns = pg_rows.cells_select(filters, load_words(db, board_id, "ja"))
-            compiled = statement.with_only_columns(*columns).compile(
-                bind=db.get_bind(), compile_kwargs={"render_postcompile": True}
+        sql = str(
+            ordered(optout_select(filters)).compile(
+                dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
             )
-            raw = db.connection().connection.driver_connection
-            sql = ClientCursor(raw).mogrify(str(compiled), dict(compiled.params))  # type: ignore[arg-type]
-        else:
-            sql = str(
-                ordered(optout_select(filters)).compile(
-                    dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-                )
-            )
+        )
     baseline = _rss_mib()
     cpu = _cpu()
     started = time.perf_counter()
@@ -158,11 +147,6 @@ def run(url: str, school: str, repeat: int = 1) -> list[dict[str, Any]]:
             results.append(
                 {"what": "PostgreSQL COPY of the rows (ceiling)", "scope": scope, **copy, "ratio": 1.0}
             )
-            words = _best(
-                ["--child", "cells", "--database", url, "--out", f"{tmp}/cells.csv", *extra], repeat
-            )
-            words["ratio"] = words["seconds"] / copy["seconds"] if copy["seconds"] else 0.0
-            results.append({"what": "PostgreSQL COPY of the cells in words", "scope": scope, **words})
             for fmt in FORMATS:
                 measured = _run_child(
                     ["--child", fmt, "--database", url, "--out", f"{tmp}/out.{fmt}", *extra]
@@ -251,14 +235,14 @@ def main() -> None:
     parser.add_argument(
         "--small", action="store_true", help="300 students in a scratch database; prints only."
     )
-    parser.add_argument("--child", choices=[*FORMATS, "copy", "cells"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=[*FORMATS, "copy"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args, _rest = parser.parse_known_args()
     school = None
     if "--school" in sys.argv and args.child:
         school = args.school
-    if args.child in ("copy", "cells"):
-        print(json.dumps(child_copy(args.database, school, args.out, cells=args.child == "cells")))
+    if args.child == "copy":
+        print(json.dumps(child_copy(args.database, school, args.out)))
     elif args.child:
         print(json.dumps(child_export(args.database, args.child, school, args.out)))
     elif args.small:
