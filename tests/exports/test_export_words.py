@@ -241,6 +241,16 @@ def test_postgresql_builds_the_same_bytes_as_the_portable_writers(
                     assert len(_cells(built)) >= 8
                 else:
                     assert built == portable, (fmt, lang, filters)
+        # CP932 as sent: the rows the check read, from its temporary file.
+        with database.transaction() as session:
+            checked = service.prepare(
+                session, ExportFilters(board_id=board_id, school_code="S1"), "cp932", lang, CLI
+            )
+        assert checked.checked is not None and not checked.refused
+        sent = b"".join(service.stream(database, checked))
+        with database.reader() as session:
+            assert sent == b"".join(service.chunks(session, checked, portable=True))
+        assert len(list(csv.reader(io.StringIO(sent.decode("cp932"), newline="")))) == checked.row_count + 1
 
 
 def _cells(workbook: bytes) -> list[tuple[object, ...]]:

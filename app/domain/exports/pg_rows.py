@@ -210,6 +210,30 @@ def cell_rows(db: Session, filters: ExportFilters, words: Words) -> Iterator[lis
         ]
 
 
+def checked_rows(
+    db: Session, filters: ExportFilters, words: Words
+) -> Iterator[list[tuple[tuple[str, ...], str]]]:
+    """Batches of (cells, CSV line) per row, from one read: the CP932 check reads the cells
+    and the same rows' lines become the file."""
+    parts = _Words(words)
+    for batch in _fetch(db, filters, _csv_head(), *_head()):
+        yield [
+            (
+                (
+                    *row[1 : HEAD + 1],
+                    *parts.choice(*row[HEAD + 1 : HEAD + 4]),
+                    row[HEAD + 4],
+                    *parts.channel(row[HEAD + 5]),
+                ),
+                row[0]
+                + parts.choice_csv(*row[HEAD + 1 : HEAD + 4])
+                + row[HEAD + 4]
+                + parts.channel_csv(row[HEAD + 5]),
+            )
+            for row in batch
+        ]
+
+
 def _fetch(db: Session, filters: ExportFilters, *head: Any) -> Iterator[Sequence[Any]]:
     statement: RowSelect = ordered(optout_select(filters)).with_only_columns(*head, *_rest())
     compiled = statement.compile(bind=db.get_bind(), compile_kwargs={"render_postcompile": True})

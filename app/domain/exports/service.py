@@ -2,13 +2,17 @@
 
 The audit event (who, filters, row count) is written in the caller's transaction before
 any byte leaves, so an export that is cut off half-way is still on record. Streaming
-then reads in its own session (the request's session is closed by then).
+then reads in its own session (the request's session is closed by then). On PostgreSQL a
+CP932 export is read once: the check writes the encoded rows to a temporary file as it goes,
+and the stream sends that file, so what is sent is exactly what was checked.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import IO
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +30,8 @@ class Prepared:
     lang: str
     row_count: int
     problems: list[writers.Cp932Problem]
+    # CP932 on PostgreSQL: the checked rows, encoded (without the header), ready to send.
+    checked: IO[bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def refused(self) -> bool:
@@ -35,14 +41,24 @@ class Prepared:
 def prepare(db: Session, filters: ExportFilters, fmt: writers.Format, lang: str, actor: Actor) -> Prepared:
     """Count the rows, check CP932 when asked, and audit the export (or its refusal)."""
     problems: list[writers.Cp932Problem] = []
+    checked: IO[bytes] | None = None
     if fmt == "cp932":
         words = query.load_words(db, filters.board_id, lang)
+        if pg_rows.is_postgresql(db):
+            # Handed on in `Prepared`; the stream closes it (or the refusal below does).
+            checked = tempfile.SpooledTemporaryFile(max_size=4 * writers.CHUNK)  # noqa: SIM115
+            cells = _cells_writing_cp932(db, filters, words, checked)
+        else:
+            cells = query.iter_rows(db, filters, words)
         problems = [
             replace(problem, title=query.column_title(problem.column, lang))
             for problem in writers.cp932_problems(
-                _cells(db, filters, words), query.KEYS, student_index=query.KEYS.index("student_id")
+                cells, query.KEYS, student_index=query.KEYS.index("student_id")
             )
         ]
+        if problems and checked is not None:
+            checked.close()
+            checked = None
     row_count = query.count_rows(db, filters)
     details: dict[str, object] = {"format": fmt, "filters": filters.audit_details(), "row_count": row_count}
     if problems:
@@ -59,16 +75,25 @@ def prepare(db: Session, filters: ExportFilters, fmt: writers.Format, lang: str,
     )
     if not problems:
         record_inclusions(db, filters, fmt, row_count, actor)
-    return Prepared(filters, fmt, lang, row_count, problems)
+    if checked is not None:
+        checked.seek(0)
+    return Prepared(filters, fmt, lang, row_count, problems, checked)
 
 
-def _cells(db: Session, filters: ExportFilters, words: query.Words) -> Iterator[Sequence[str]]:
-    """The export's cells, row by row: built by PostgreSQL there, else in Python."""
-    if pg_rows.is_postgresql(db):
-        for batch in pg_rows.cell_rows(db, filters, words):
-            yield from batch
-    else:
-        yield from query.iter_rows(db, filters, words)
+def _cells_writing_cp932(
+    db: Session, filters: ExportFilters, words: query.Words, out: IO[bytes]
+) -> Iterator[Sequence[str]]:
+    """The cells for the check, row by row, while the same rows go into `out` as CP932 CSV
+    (until a batch does not fit: the check then names its rows and the file is dropped)."""
+    fits = True
+    for batch in pg_rows.checked_rows(db, filters, words):
+        if fits:
+            try:
+                out.write("".join(line for _cells, line in batch).encode("cp932", errors="strict"))
+            except UnicodeEncodeError:
+                fits = False
+        for cells, _line in batch:
+            yield cells
 
 
 def stream(database: Database, prepared: Prepared) -> Iterator[bytes]:
@@ -107,7 +132,13 @@ def chunks(
 
         yield from writers.write(fmt, header, query.KEYS, counted())
         return
-    if fmt in ("csv", "cp932"):
+    if fmt == "cp932" and prepared.checked is not None:
+        yield writers.csv_header(header, encoding="cp932")
+        count(prepared.row_count)
+        with prepared.checked as checked:
+            while chunk := checked.read(writers.CHUNK):
+                yield chunk
+    elif fmt in ("csv", "cp932"):
         encoding = "utf-8" if fmt == "csv" else "cp932"
         yield writers.csv_header(header, encoding=encoding)
         for rows, chunk in pg_rows.csv_lines(db, filters, words, encoding=encoding):
