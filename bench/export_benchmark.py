@@ -59,7 +59,7 @@ def child_export(url: str, fmt: str, school: str | None, out: str) -> dict[str, 
         filters = ExportFilters(board_id=board_id, school_code=school)
         prepared = service.prepare(db, filters, fmt, "ja", Actor("cli"))  # type: ignore[arg-type]
     assert not prepared.refused, prepared.problems[:3]
-    prepare_seconds = time.perf_counter() - started
+    prepare_seconds = time.perf_counter() - started  # count, CP932 check, audit, students held
     size = 0
     with open(out, "wb") as fh:
         for chunk in service.stream(database, prepared):
@@ -171,8 +171,8 @@ def table(results: list[dict[str, Any]]) -> str:
         "time (s)",
         "× COPY",
         "target",
-        "of which record-keeping (s)",
-        "file alone × COPY",
+        "before the first byte (s)",
+        "after it × COPY",
         "client CPU (s)",
         "peak RSS (MiB)",
         "RSS growth (MiB)",

@@ -12,7 +12,7 @@ PostgreSQL, and the tests hold the two to the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -279,7 +279,9 @@ def count_rows(db: Session, filters: ExportFilters) -> int:
     return int(db.scalar(select(func.count()).select_from(subquery)) or 0)
 
 
-def iter_rows(db: Session, filters: ExportFilters, words: Words, *, batch: int = 2000) -> Iterator[list[str]]:
+def iter_rows(
+    db: Session, filters: ExportFilters, words: Words, *, batch: int = 2000
+) -> Generator[list[str]]:
     """Rows as lists of strings in COLUMNS order, streamed from the database."""
     # Core execution on the session's connection: no ORM row processing; yield_per makes
     # it a server-side cursor on PostgreSQL, read `batch` rows at a time.

@@ -10,7 +10,7 @@ and the stream sends that file, so what is sent is exactly what was checked.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO
 
@@ -47,7 +47,7 @@ def prepare(db: Session, filters: ExportFilters, fmt: writers.Format, lang: str,
         if pg_rows.is_postgresql(db):
             # Handed on in `Prepared`; the stream closes it (or the refusal below does).
             checked = tempfile.SpooledTemporaryFile(max_size=4 * writers.CHUNK)  # noqa: SIM115
-            cells = _cells_writing_cp932(db, filters, words, checked)
+            cells: Generator[Sequence[str]] = _cells_writing_cp932(db, filters, words, checked)
         else:
             cells = query.iter_rows(db, filters, words)
         problems = [
@@ -56,6 +56,7 @@ def prepare(db: Session, filters: ExportFilters, fmt: writers.Format, lang: str,
                 cells, query.KEYS, student_index=query.KEYS.index("student_id")
             )
         ]
+        cells.close()  # the check may stop at its limit: end the read (and its cursor) now
         if problems and checked is not None:
             checked.close()
             checked = None
@@ -82,7 +83,7 @@ def prepare(db: Session, filters: ExportFilters, fmt: writers.Format, lang: str,
 
 def _cells_writing_cp932(
     db: Session, filters: ExportFilters, words: query.Words, out: IO[bytes]
-) -> Iterator[Sequence[str]]:
+) -> Generator[Sequence[str]]:
     """The cells for the check, row by row, while the same rows go into `out` as CP932 CSV
     (until a batch does not fit: the check then names its rows and the file is dropped)."""
     fits = True
