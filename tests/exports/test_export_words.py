@@ -111,15 +111,6 @@ def test_csv_and_xlsx_carry_the_code_and_the_words_for_each_choice(
     assert english[2][KEYS.index("channel_label")] == "Paper form to the school"
 
 
-def test_the_filters_offer_services_and_choices_by_name(
-    client: TestClient, db: Session, settings: Settings, world: dict[str, object]
-) -> None:
-    sign_in_as(client, db, settings, world["admin"])  # type: ignore[arg-type]
-    page = client.get("/staff/exports").text
-    assert 'value="dashboard" >スクールダッシュボード（dashboard）</option>' in page
-    assert 'value="hide" >ダッシュボードでの表示（hide）</option>' in page
-
-
 def test_cp932_refusal_names_the_row_and_the_column_as_staff_read_it(
     client: TestClient, db: Session, settings: Settings, world: dict[str, object]
 ) -> None:

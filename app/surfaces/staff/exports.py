@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from app.db import Database
 from app.domain.audit.service import Actor
 from app.domain.boards.models import Board
-from app.domain.catalog.models import Service
+from app.domain.catalog.models import ChoiceDefinition, Service
 from app.domain.exports import service, writers
-from app.domain.exports.query import TOKYO, ExportFilters, definition_infos
+from app.domain.exports.query import TOKYO, ExportFilters
 from app.domain.people.models import GRADES, School
 from app.i18n import current_language, gettext
 from app.surfaces.dependencies import DbSession
@@ -48,30 +48,24 @@ def _parse_since(text: str) -> datetime | None:
 
 
 def _options(db: Session, scope: StaffScope) -> dict[str, Any]:
-    """What the filters offer, each with the words staff read beside its code."""
     schools = select(School).where(School.board_id == scope.board_id).order_by(School.code)
     if scope.school_ids is not None:
         schools = schools.where(School.id.in_(sorted(scope.school_ids)))
     services = list(
         db.scalars(select(Service).where(Service.board_id == scope.board_id).order_by(Service.code))
     )
-    infos = definition_infos(db, scope.board_id, current_language.get())
-    service_names = {info.service_code: info.service_name for info in infos.values() if info.service_code}
-    choice_labels: dict[str, list[str]] = {}
-    for info in sorted(infos.values(), key=lambda i: (i.service_code, i.choice)):
-        labels = choice_labels.setdefault(info.choice_code, [])
-        if info.choice not in labels:
-            labels.append(info.choice)
+    definitions = list(
+        db.scalars(
+            select(ChoiceDefinition)
+            .where(ChoiceDefinition.board_id == scope.board_id)
+            .order_by(ChoiceDefinition.code)
+        )
+    )
     return {
         "schools": list(db.scalars(schools)),
         "grades": GRADES,
         "services": services,
-        "service_names": service_names,
-        "choice_codes": sorted(choice_labels),
-        "choice_labels": {
-            code: ("、" if current_language.get() == "ja" else ", ").join(labels)
-            for code, labels in choice_labels.items()
-        },
+        "choice_codes": sorted({d.code for d in definitions}),
         "formats": writers.FORMATS,
     }
 
