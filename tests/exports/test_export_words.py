@@ -17,8 +17,10 @@ from app.config import Settings
 from app.db import Database, utcnow
 from app.domain.audit.service import CLI
 from app.domain.catalog.models import ChoiceDefinition
+from app.domain.choices import labels
 from app.domain.exports import service, writers
 from app.domain.exports.query import KEYS, ExportFilters
+from app.i18n import current_language
 from tests.helpers import csrf_token, sign_in_as
 from tests.staff import factories as f
 
@@ -64,6 +66,15 @@ def world(db: Session) -> dict[str, object]:
     return {"board": board, "school": school, "admin": admin, "definition": definition}
 
 
+def _value_words(code: str, lang: str = "ja") -> str:
+    """The words guardians read for a value (`choices.labels`), which the export repeats."""
+    token = current_language.set(lang)
+    try:
+        return labels.choice_value(code)
+    finally:
+        current_language.reset(token)
+
+
 def _download(client: TestClient, settings: Settings, fmt: str) -> bytes:
     response = client.post("/staff/exports", data={"csrf_token": csrf_token(client, settings), "format": fmt})
     assert response.status_code == 200, response.text
@@ -93,7 +104,7 @@ def test_csv_and_xlsx_carry_the_code_and_the_words_for_each_choice(
         assert some["choice_code"] == "hide" and some["choice"] == "ダッシュボードでの表示"
         every = dict(zip(KEYS, table[2], strict=True))
         assert every["value"] == "hide_all"
-        assert every["value_label"] == "お子さまのデータをすべて表示しない"
+        assert every["value_label"] == _value_words("hide_all") != "hide_all"
         assert every["categories"] == "identity credentials learning_records"
         assert every["category_labels"] == "基本情報、ID・パスワード、学習記録"
         assert every["channel"] == "paper" and every["channel_label"] == "書面（学校へ提出）"
@@ -106,7 +117,8 @@ def test_csv_and_xlsx_carry_the_code_and_the_words_for_each_choice(
     client.cookies.set("tobira_lang", "en")
     english = list(csv.reader(io.StringIO(_download(client, settings, "csv").decode("utf-8-sig"))))
     some = dict(zip(KEYS, english[1], strict=True))
-    assert some["value"] == "hide_some" and some["value_label"] == "Hide only the kinds of data I choose"
+    assert some["value"] == "hide_some" and some["value_label"] == _value_words("hide_some", "en")
+    assert some["value_label"].startswith("Hide only")
     assert some["category_labels"] == "Account IDs and passwords, Identity basics"
     assert english[2][KEYS.index("channel_label")] == "Paper form to the school"
 
@@ -137,7 +149,7 @@ EXPECTED_CSV = (
     "ダッシュボードでの表示,hide_some,選んだ種類のデータだけ表示しない,credentials identity,"
     "ID・パスワード、基本情報,show,表示する（変更なし）,{since_a},web,このサイト上で\r\n"
     "S1,第一小学校,P3,1組,2,stu-B,佐藤 二郎,やまだ はなこ,dashboard,スクールダッシュボード,hide,"
-    "ダッシュボードでの表示,hide_all,お子さまのデータをすべて表示しない,"
+    "ダッシュボードでの表示,hide_all,{hide_all},"
     "identity credentials learning_records,基本情報、ID・パスワード、学習記録,"
     "show,表示する（変更なし）,{since_b},paper,書面（学校へ提出）\r\n"
 )
@@ -153,7 +165,7 @@ def test_the_export_reads_the_same_on_sqlite_and_postgresql(
     body = b"".join(service.stream(database, prepared)).decode("utf-8")
     since = [line.split(",")[18] for line in body.split("\r\n")[1:3]]
     assert all(len(s) == 25 and s.endswith("+09:00") and s[10] == "T" for s in since)
-    assert body == EXPECTED_CSV.format(since_a=since[0], since_b=since[1])
+    assert body == EXPECTED_CSV.format(since_a=since[0], since_b=since[1], hide_all=_value_words("hide_all"))
 
 
 AWKWARD = (
