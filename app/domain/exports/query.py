@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +28,7 @@ from app.domain.choices import labels
 from app.domain.choices.models import CurrentChoice
 from app.domain.choices.service import hidden_by
 from app.domain.people.models import School, SchoolClass, Student
-from app.i18n import N_, current_language, gettext, localized
+from app.i18n import N_, current_language, gettext
 
 RowSelect = Select[*tuple[Any, ...]]
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -112,14 +112,15 @@ class ExportFilters:
 class DefinitionInfo:
     service_code: str
     service_name: str
-    choice_code: str
     choice: str
-    default: str
-    default_label: str
     definition: ChoiceDefinition | None = None
+    # Filled in by `load_words` from the definition: its code, its default and in words.
+    choice_code: str = ""
+    default: str = ""
+    default_label: str = ""
 
 
-UNKNOWN_DEFINITION = DefinitionInfo("", "", "", "", "", "")
+UNKNOWN_DEFINITION = DefinitionInfo("", "", "")
 
 
 @dataclass(frozen=True)
@@ -151,14 +152,22 @@ class Words:
 
 def load_words(db: Session, board_id: int, lang: str) -> Words:
     with _language(lang):
-        infos = definition_infos(db, board_id, lang)
+        infos: dict[int, DefinitionInfo] = {}
         values = {code: labels.choice_value(code) for code in KNOWN_VALUES}
-        for info in infos.values():
-            if info.definition is not None:
-                for code in [*info.definition.options, info.definition.default_value]:
+        for definition_id, info in definition_infos(db, board_id, lang).items():
+            definition = info.definition
+            if definition is not None:
+                for code in [*definition.options, definition.default_value]:
                     values.setdefault(code, labels.choice_value(code))
+                info = replace(
+                    info,
+                    choice_code=definition.code,
+                    default=definition.default_value,
+                    default_label=values[definition.default_value],
+                )
+            infos[definition_id] = info
         channels = {code: labels.channel(code) for code in KNOWN_CHANNELS}
-        categories = {c.code: localized(c, "name") for c in db.scalars(select(DataCategory))}
+        categories = category_names(db, lang)
     return Words(
         lang=lang,
         infos=infos,
@@ -167,6 +176,14 @@ def load_words(db: Session, board_id: int, lang: str) -> Words:
         categories=categories,
         separator="、" if lang == "ja" else ", ",
     )
+
+
+def category_names(db: Session, lang: str) -> dict[str, str]:
+    """The kinds of data by code, named in `lang` (as `definition_infos` names services)."""
+    english = lang == "en"
+    return {
+        c.code: (c.name_en if english and c.name_en else c.name) for c in db.scalars(select(DataCategory))
+    }
 
 
 def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, DefinitionInfo]:
@@ -185,22 +202,22 @@ def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, Definit
         .where(ChoiceDefinition.board_id == board_id)
     ).all()
     infos: dict[int, DefinitionInfo] = {}
-    english = lang == "en"
-    with _language(lang):
-        for definition, code, name, name_en in rows:
-            if code is None:
-                service_name = gettext("Whole board", lang)
-            else:
-                service_name = (name_en if english and name_en else name) or code
+    for definition, code, name, name_en in rows:
+        english = lang == "en"
+        if code is None:
             infos[definition.id] = DefinitionInfo(
-                service_code=code or "",
-                service_name=service_name,
-                choice_code=definition.code,
+                service_code="",
+                service_name=gettext("Whole board", lang),
                 choice=(definition.label_en if english and definition.label_en else definition.label),
-                default=definition.default_value,
-                default_label=labels.choice_value(definition.default_value),
                 definition=definition,
             )
+            continue
+        infos[definition.id] = DefinitionInfo(
+            service_code=code,
+            service_name=(name_en if english and name_en else name) or code,
+            choice=(definition.label_en if english and definition.label_en else definition.label),
+            definition=definition,
+        )
     return infos
 
 
