@@ -217,7 +217,6 @@ def test_postgresql_builds_the_same_bytes_as_the_portable_writers(
         default_value="show",
         category_codes=[],
         label="学校だよりの写真",
-        label_en="Photos in the newsletter",
     )
     db.add(toggle)
     db.flush()
