@@ -30,7 +30,9 @@ def optouts(
     service_code: Annotated[str | None, typer.Option("--service", help="Service code.")] = None,
     choice: Annotated[str | None, typer.Option("--choice", help="Choice code.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Changed since (ISO-8601).")] = None,
-    lang: Annotated[str, typer.Option("--lang", help="Language of the headers: ja | en.")] = "ja",
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of the headers and of the words beside codes: ja | en.")
+    ] = "ja",
 ) -> None:
     """Export the opt-out list of a board (audited as a CLI export)."""
     if fmt not in writers.FORMATS:
@@ -61,7 +63,7 @@ def optouts(
         for problem in prepared.problems:
             typer.echo(
                 f"  row {problem.row_number}: student {problem.student_id}, "
-                f"{problem.column}: {problem.characters}",
+                f"{problem.title} ({problem.column}): {problem.characters}",
                 err=True,
             )
         raise typer.Exit(code=1)

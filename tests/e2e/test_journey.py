@@ -126,7 +126,10 @@ def test_guardian_hides_grades_confirms_and_school_admin_exports(
     staff.goto("/staff/exports")
     rows = rows_for(download_csv(staff), hanako.sourced_id)
     assert len(rows) == 1, rows
-    assert "hide_some: grades" in rows[0].values(), rows[0]
+    assert rows[0]["設定コード"] == "hide_some" and rows[0]["設定"] == "選んだ種類のデータだけ表示しない", (
+        rows[0]
+    )
+    assert rows[0]["表示しないデータの種類（コード）"] == "grades", rows[0]
 
 
 def test_guardian_journey_by_keyboard_alone(

@@ -74,7 +74,8 @@ def test_every_format_holds_the_same_rows(
     records = json.loads(as_json.content)
     assert [r["student_id"] for r in records] == ["stu-A", "stu-B"]
     assert records[0]["school_code"] == "S1"
-    assert records[0]["value"] == "hide_all: identity, credentials, learning_records"
+    assert records[0]["value"] == "hide_all"
+    assert records[0]["categories"] == "identity credentials learning_records"
 
     as_xlsx = _export(client, settings, format="xlsx")
     assert as_xlsx.status_code == 200

@@ -26,7 +26,14 @@ def record_inclusions(db: Session, filters: ExportFilters, fmt: str, row_count: 
     )
     db.add(export)
     db.flush()
-    # The export's own query (same joins and filters), reduced to its distinct students.
-    students = optout_select(filters).with_only_columns(literal(export.id), Student.id).distinct()
+    # The export's own query (same joins and filters), reduced to its distinct students, in id
+    # order: the foreign-key checks and the index then walk the students' pages in order
+    # (a quarter to a third faster at 45,000 students than in the join's order).
+    students = (
+        optout_select(filters)
+        .with_only_columns(literal(export.id), Student.id)
+        .distinct()
+        .order_by(Student.id)
+    )
     db.execute(insert(ExportStudent).from_select(["export_id", "student_id"], students))
     return export.id

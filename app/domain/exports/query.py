@@ -1,13 +1,20 @@
 """The opt-out list: effective (confirmed) choices that differ from their default.
 
-Reads the `current_choices` projection only, so pending requests never appear. Rows are
-read with `yield_per` (a server-side cursor on PostgreSQL) so memory stays flat.
+Reads the `current_choices` projection only, so pending requests never appear. Every coded
+value (the choice value, the kinds of data it hides, the default, the channel) is written
+twice, the code for machines and the words for the reader, in the export's language; the
+column order below is documented in docs/staff.md and only ever grows at the end.
+
+This module is the portable path (rows through SQLAlchemy, cells made in Python, read with
+`yield_per`: a server-side cursor on PostgreSQL); `pg_rows` builds the same cells in
+PostgreSQL, and the tests hold the two to the same bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,39 +22,70 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from app.domain.catalog.models import ChoiceDefinition, Service, ServiceVersion
+from app.domain.catalog.models import ChoiceDefinition, DataCategory, Service, ServiceVersion
 from app.domain.catalog.queries import latest_version_ids
+from app.domain.choices import labels
 from app.domain.choices.models import CurrentChoice
 from app.domain.choices.service import hidden_by
 from app.domain.people.models import School, SchoolClass, Student
 from app.domain.translations import service as translations
-from app.i18n import gettext
+from app.i18n import N_, current_language, gettext
 
 RowSelect = Select[*tuple[Any, ...]]
 TOKYO = ZoneInfo("Asia/Tokyo")
 
-# (key, English header); headers are translated at write time.
+# (key, English header); headers are translated at write time. A code column comes first,
+# the same thing in words right after it.
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("school_code", "School code"),
-    ("school_name", "School name"),
-    ("grade", "Grade"),
-    ("class", "Class"),
-    ("attendance_number", "Attendance number"),
-    ("student_id", "Student roster id"),
-    ("name", "Name"),
-    ("kana", "Name (kana)"),
-    ("service", "Service"),
-    ("choice", "Choice"),
-    ("value", "Value"),
-    ("default", "Default"),
-    ("effective_since", "Effective since"),
-    ("channel", "Channel"),
+    ("school_code", N_("School code")),
+    ("school_name", N_("School name")),
+    ("grade", N_("Grade")),
+    ("class", N_("Class")),
+    ("attendance_number", N_("Attendance number")),
+    ("student_id", N_("Student roster id")),
+    ("name", N_("Name")),
+    ("kana", N_("Name (kana)")),
+    ("service_code", N_("Service code")),
+    ("service", N_("Service")),
+    ("choice_code", N_("Choice code")),
+    ("choice", N_("Choice")),
+    ("value", N_("Value code")),
+    ("value_label", N_("Value")),
+    ("categories", N_("Kinds of data hidden (codes)")),
+    ("category_labels", N_("Kinds of data hidden")),
+    ("default", N_("Default code")),
+    ("default_label", N_("Default")),
+    ("effective_since", N_("Effective since")),
+    ("channel", N_("Channel code")),
+    ("channel_label", N_("Channel")),
 )
 KEYS = tuple(key for key, _label in COLUMNS)
+# Values that carry a list of kinds of data (ADR 0080); other values hide nothing by kind.
+CATEGORY_VALUES = ("hide_some", "hide_all")
+# Every value and channel that has words (`labels.choice_value`, `labels.channel`).
+KNOWN_VALUES = ("show", "hide", "hide_all", "hide_some", "allow", "deny")
+KNOWN_CHANNELS = ("web", "paper", "phone", "in_person", "import")
 
 
 def headers(lang: str) -> list[str]:
     return [gettext(label, lang) for _key, label in COLUMNS]
+
+
+_TITLES = dict(COLUMNS)
+
+
+def column_title(key: str, lang: str) -> str:
+    """The header of a column as the reader sees it (「氏名」 for `name`)."""
+    return gettext(_TITLES[key], lang)
+
+
+@contextmanager
+def _language(lang: str) -> Iterator[None]:
+    token = current_language.set(lang)
+    try:
+        yield
+    finally:
+        current_language.reset(token)
 
 
 @dataclass(frozen=True)
@@ -77,6 +115,77 @@ class DefinitionInfo:
     service_name: str
     choice: str
     definition: ChoiceDefinition | None = None
+    # Filled in by `load_words` from the definition: its code, its default and in words.
+    choice_code: str = ""
+    default: str = ""
+    default_label: str = ""
+
+
+UNKNOWN_DEFINITION = DefinitionInfo("", "", "")
+
+
+@dataclass(frozen=True)
+class Words:
+    """Everything an export writes in words, in one language, read once per export."""
+
+    lang: str
+    infos: dict[int, DefinitionInfo]
+    values: dict[str, str]  # choice value code → words
+    channels: dict[str, str]  # channel code → words
+    categories: dict[str, str]  # kind-of-data code → its name
+    separator: str  # between the names of kinds of data: 「、」 or ", "
+    _hidden: dict[tuple[int, str, tuple[str, ...]], tuple[str, str]] = field(default_factory=dict)
+
+    def hidden(self, definition_id: int, value: str, chosen: list[str] | None) -> tuple[str, str]:
+        """(codes, names) of the kinds of data a value hides: `grades guidance`,
+        「成績・評価、生活指導」; empty for a value that hides nothing by kind."""
+        key = (definition_id, value, tuple(chosen or ()))
+        found = self._hidden.get(key)
+        if found is None:
+            info = self.infos.get(definition_id)
+            codes: list[str] = []
+            if info is not None and info.definition is not None and value in CATEGORY_VALUES:
+                codes = hidden_by(info.definition, value, list(chosen or ()))
+            found = (" ".join(codes), self.separator.join(self.categories.get(c, c) for c in codes))
+            self._hidden[key] = found
+        return found
+
+
+def load_words(db: Session, board_id: int, lang: str) -> Words:
+    with _language(lang):
+        infos: dict[int, DefinitionInfo] = {}
+        values = {code: labels.choice_value(code) for code in KNOWN_VALUES}
+        for definition_id, info in definition_infos(db, board_id, lang).items():
+            definition = info.definition
+            if definition is not None:
+                for code in [*definition.options, definition.default_value]:
+                    values.setdefault(code, labels.choice_value(code))
+                info = replace(
+                    info,
+                    choice_code=definition.code,
+                    default=definition.default_value,
+                    default_label=values[definition.default_value],
+                )
+            infos[definition_id] = info
+        channels = {code: labels.channel(code) for code in KNOWN_CHANNELS}
+        categories = category_names(db, lang)
+    return Words(
+        lang=lang,
+        infos=infos,
+        values=values,
+        channels=channels,
+        categories=categories,
+        separator="、" if lang == "ja" else ", ",
+    )
+
+
+def category_names(db: Session, lang: str) -> dict[str, str]:
+    """The kinds of data by code, named in `lang` (as `definition_infos` names services)."""
+    # The vocabulary is shared by every board: its translations have no board.
+    texts = translations.load(db, lang, []) if lang != "ja" else {}
+    return {
+        c.code: texts.get(("data_categories", c.id, "name")) or c.name for c in db.scalars(select(DataCategory))
+    }
 
 
 def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, DefinitionInfo]:
@@ -174,8 +283,15 @@ def optout_select(filters: ExportFilters) -> RowSelect:
 
 
 def ordered(statement: RowSelect) -> RowSelect:
+    """School, grade, class, attendance number; a student without one of them after those
+    with it (NULLS LAST, which SQLite and PostgreSQL would otherwise place differently)."""
     return statement.order_by(
-        School.code, Student.grade, SchoolClass.title, Student.attendance_number, Student.id, CurrentChoice.id
+        School.code,
+        Student.grade.nulls_last(),
+        SchoolClass.title.nulls_last(),
+        Student.attendance_number.nulls_last(),
+        Student.id,
+        CurrentChoice.id,
     )
 
 
@@ -184,21 +300,14 @@ def count_rows(db: Session, filters: ExportFilters) -> int:
     return int(db.scalar(select(func.count()).select_from(subquery)) or 0)
 
 
-def format_value(value: str, category_codes: list[str] | None, info: DefinitionInfo) -> str:
-    """`hide_some: grades, health` and `hide_all: …` list the kinds hidden, as the guardian read them."""
-    if info.definition is None or value not in ("hide_some", "hide_all"):
-        return value
-    hidden = hidden_by(info.definition, value, category_codes or [])
-    return f"{value}: {', '.join(hidden)}" if hidden else value
-
-
 def iter_rows(
-    db: Session, filters: ExportFilters, infos: dict[int, DefinitionInfo], *, batch: int = 2000
-) -> Iterator[list[str]]:
+    db: Session, filters: ExportFilters, words: Words, *, batch: int = 2000
+) -> Generator[list[str]]:
     """Rows as lists of strings in COLUMNS order, streamed from the database."""
     # Core execution on the session's connection: no ORM row processing; yield_per makes
     # it a server-side cursor on PostgreSQL, read `batch` rows at a time.
     result = db.connection().execute(ordered(optout_select(filters)).execution_options(yield_per=batch))
+    values, channels, infos = words.values, words.channels, words.infos
     for row in result:
         (
             school_code,
@@ -217,7 +326,8 @@ def iter_rows(
             since,
             channel,
         ) = row
-        info = infos.get(definition_id) or DefinitionInfo("", "", "")
+        info = infos.get(definition_id) or UNKNOWN_DEFINITION
+        codes, names = words.hidden(definition_id, value, category_codes)
         yield [
             school_code,
             school_name,
@@ -226,11 +336,18 @@ def iter_rows(
             "" if attendance is None else str(attendance),
             sourced_id,
             f"{family} {given}",
-            f"{family_kana} {given_kana}".strip(),
+            f"{family_kana} {given_kana}".strip(" "),
+            info.service_code,
             info.service_name,
+            info.choice_code,
             info.choice,
-            format_value(value, category_codes, info),
-            info.definition.default_value if info.definition is not None else "",
+            value,
+            values.get(value, value),
+            codes,
+            names,
+            info.default,
+            info.default_label,
             since.astimezone(TOKYO).isoformat(timespec="seconds") if since else "",
             channel,
+            channels.get(channel, channel),
         ]

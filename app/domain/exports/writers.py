@@ -5,8 +5,9 @@
          a leading ' (OWASP "CSV injection"), in CP932 too.
 - cp932: Shift_JIS (Windows). Callers check with `cp932_problems` first: a character
          CP932 lacks (e.g. 𠮷) refuses the export with the rows named, never a `?`.
-- xlsx:  xlsxwriter in constant-memory mode into a temporary file that is then streamed;
-         strings are never turned into formulas, numbers or links.
+- xlsx:  rustpy-xlsxwriter (Rust's rust_xlsxwriter, constant memory; ADR 0098) into a
+         temporary file that is then streamed; every cell is text (never a formula, number
+         or link) except the attendance number, which is a number so that 2 sorts before 10.
 - json:  one array of objects keyed by column key, written row by row.
 """
 
@@ -16,11 +17,11 @@ import csv
 import io
 import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import xlsxwriter
+from rustpy_xlsxwriter import FastExcel
 
 FORMATS = ("csv", "cp932", "xlsx", "json")
 Format = Literal["csv", "cp932", "xlsx", "json"]
@@ -40,30 +41,51 @@ NUMERIC_KEYS = ("attendance_number",)
 class Cp932Problem:
     row_number: int  # 1-based data row (the header is row 0)
     student_id: str
-    column: str
+    column: str  # the column's key, e.g. `name`
     characters: str
+    title: str = ""  # the column as the reader sees it, e.g. 「氏名」 (set by `service.prepare`)
 
 
 def cp932_problems(
-    rows: Iterable[list[str]], keys: tuple[str, ...], *, student_index: int, limit: int = 50
+    rows: Iterable[Sequence[str]], keys: tuple[str, ...], *, student_index: int, limit: int = 50
 ) -> list[Cp932Problem]:
     """Every row (up to `limit`) holding a character CP932 cannot encode."""
     problems: list[Cp932Problem] = []
-    for number, row in enumerate(rows, start=1):
+    number = 0
+    for batch in _batches(rows, 1000):
         try:
-            "\t".join(row).encode("cp932")
-            continue  # the common case: one encode per row
+            "\n".join("\t".join(row) for row in batch).encode("cp932")
+            number += len(batch)
+            continue  # the common case: one encode per thousand rows
         except UnicodeEncodeError:
             pass
-        for key, cell in zip(keys, row, strict=True):
+        for row in batch:
+            number += 1
             try:
-                cell.encode("cp932")
+                "\t".join(row).encode("cp932")
+                continue
             except UnicodeEncodeError:
-                bad = "".join(sorted({ch for ch in cell if not _fits_cp932(ch)}))
-                problems.append(Cp932Problem(number, row[student_index], key, bad))
-                if len(problems) >= limit:
-                    return problems
+                pass
+            for key, cell in zip(keys, row, strict=True):
+                try:
+                    cell.encode("cp932")
+                except UnicodeEncodeError:
+                    bad = "".join(sorted({ch for ch in cell if not _fits_cp932(ch)}))
+                    problems.append(Cp932Problem(number, row[student_index], key, bad))
+                    if len(problems) >= limit:
+                        return problems
     return problems
+
+
+def _batches(rows: Iterable[Sequence[str]], size: int) -> Iterator[list[Sequence[str]]]:
+    batch: list[Sequence[str]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _fits_cp932(ch: str) -> bool:
@@ -95,13 +117,28 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
-def write_csv(header: list[str], rows: Iterable[list[str]], *, encoding: str = "utf-8") -> Iterator[bytes]:
+def csv_cells(cells: Sequence[str]) -> str:
+    """Cells as one CSV line without its end, neutralised as `write_csv` writes them."""
     lines = _Lines()
-    writer = csv.writer(lines.buffer, lineterminator="\r\n")
-    writer.writerow(header)
+    csv.writer(lines.buffer, lineterminator="").writerow([neutralise(cell) for cell in cells])
+    return lines.take()
+
+
+def csv_header(header: list[str], *, encoding: str = "utf-8") -> bytes:
+    """The header line, after a BOM in UTF-8 (what Excel in Japan needs to read UTF-8)."""
+    lines = _Lines()
+    csv.writer(lines.buffer, lineterminator="\r\n").writerow(header)
     prefix = "\ufeff" if encoding == "utf-8" else ""
     # errors="strict": a character that does not fit raises rather than turning into "?".
-    yield (prefix + lines.take()).encode(encoding, errors="strict")
+    return (prefix + lines.take()).encode(encoding, errors="strict")
+
+
+def write_csv(
+    header: list[str], rows: Iterable[Sequence[str]], *, encoding: str = "utf-8"
+) -> Iterator[bytes]:
+    lines = _Lines()
+    writer = csv.writer(lines.buffer, lineterminator="\r\n")
+    yield csv_header(header, encoding=encoding)
     pending = 0
     for row in rows:
         writer.writerow([neutralise(cell) for cell in row])
@@ -114,14 +151,19 @@ def write_csv(header: list[str], rows: Iterable[list[str]], *, encoding: str = "
         yield rest.encode(encoding, errors="strict")
 
 
-def write_json(keys: tuple[str, ...], rows: Iterable[list[str]]) -> Iterator[bytes]:
+def write_json(keys: tuple[str, ...], rows: Iterable[Sequence[str]]) -> Iterator[bytes]:
+    return json_from_objects(
+        json.dumps(dict(zip(keys, row, strict=True)), ensure_ascii=False) for row in rows
+    )
+
+
+def json_from_objects(objects: Iterable[str]) -> Iterator[bytes]:
+    """An array of already written objects, one a line, in chunks of 500."""
     yield b"["
     parts: list[str] = []
     first = True
-    for row in rows:
-        parts.append(
-            ("\n" if first else ",\n") + json.dumps(dict(zip(keys, row, strict=True)), ensure_ascii=False)
-        )
+    for item in objects:
+        parts.append(("\n" if first else ",\n") + item)
         first = False
         if len(parts) >= 500:
             yield "".join(parts).encode()
@@ -132,49 +174,43 @@ def write_json(keys: tuple[str, ...], rows: Iterable[list[str]]) -> Iterator[byt
 
 def write_xlsx(
     header: list[str],
-    rows: Iterable[list[str]],
+    rows: Iterable[Sequence[str]],
     *,
     numeric: frozenset[int] = frozenset(),
     sheet: str = "optouts",
 ) -> Iterator[bytes]:
-    """Constant memory: xlsxwriter flushes each row to a temporary file as it goes."""
+    """Constant memory: the writer takes the rows one at a time from the generator and
+    flushes each to a temporary file; the finished workbook is then streamed."""
+
+    def records() -> Iterator[dict[str, str | int]]:
+        for row in rows:
+            record: dict[str, str | int] = dict(zip(header, row, strict=True))
+            for col in numeric:
+                cell = row[col]
+                if cell.isascii() and cell.isdigit():
+                    record[header[col]] = int(cell)
+            yield record
+
     with tempfile.TemporaryDirectory(prefix="tobira-xlsx-") as tmp:
         path = f"{tmp}/export.xlsx"
-        workbook = xlsxwriter.Workbook(
-            path,
-            {
-                "constant_memory": True,
-                "strings_to_formulas": False,
-                "strings_to_numbers": False,
-                "strings_to_urls": False,
-                "tmpdir": tmp,
-            },
-        )
-        worksheet = workbook.add_worksheet(sheet)
-        bold = workbook.add_format({"bold": True})
-        for col, title in enumerate(header):
-            worksheet.write_string(0, col, title, bold)
-        for number, row in enumerate(rows, start=1):
-            for col, cell in enumerate(row):
-                if col in numeric and cell.isascii() and cell.isdigit():
-                    worksheet.write_number(number, col, int(cell))
-                else:
-                    # write_string: never a formula, even for "=HYPERLINK(…)".
-                    worksheet.write_string(number, col, cell)
-        workbook.close()
+        # A str is always a text cell (never a formula, even "=HYPERLINK(…)"), an int a number.
+        FastExcel(path).format(bold_headers=True).sheet(sheet, records()).save()
         with open(path, "rb") as fh:
             while chunk := fh.read(CHUNK):
                 yield chunk
 
 
+def numeric_columns(keys: tuple[str, ...]) -> frozenset[int]:
+    return frozenset(keys.index(k) for k in NUMERIC_KEYS if k in keys)
+
+
 def write(
-    fmt: Format, header: list[str], keys: tuple[str, ...], rows: Iterable[list[str]]
+    fmt: Format, header: list[str], keys: tuple[str, ...], rows: Iterable[Sequence[str]]
 ) -> Iterator[bytes]:
     if fmt == "csv":
         return write_csv(header, rows)
     if fmt == "cp932":
         return write_csv(header, rows, encoding="cp932")
     if fmt == "xlsx":
-        numeric = frozenset(keys.index(k) for k in NUMERIC_KEYS if k in keys)
-        return write_xlsx(header, rows, numeric=numeric)
+        return write_xlsx(header, rows, numeric=numeric_columns(keys))
     return write_json(keys, rows)
