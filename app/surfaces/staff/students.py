@@ -219,7 +219,7 @@ def _record_form(
         "staff/record.html",
         {
             "student": student,
-            "offered": list(offered.values()),
+            "offered_choices": list(offered.values()),
             # Only the chosen choice's values are offered, so a value that belongs to another
             # choice cannot be sent by mistake.
             "picked": picked,
