@@ -183,9 +183,8 @@ def category_names(db: Session, lang: str) -> dict[str, str]:
     """The kinds of data by code, named in `lang` (as `definition_infos` names services)."""
     # The vocabulary is shared by every board: its translations have no board.
     texts = translations.load(db, lang, []) if lang != "ja" else {}
-    return {
-        c.code: texts.get(("data_categories", c.id, "name")) or c.name for c in db.scalars(select(DataCategory))
-    }
+    vocabulary = db.scalars(select(DataCategory))
+    return {c.code: texts.get(("data_categories", c.id, "name")) or c.name for c in vocabulary}
 
 
 def definition_infos(db: Session, board_id: int, lang: str) -> dict[int, DefinitionInfo]:
