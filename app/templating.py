@@ -48,6 +48,8 @@ templates_env = Environment(
 templates_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
 # Board content where markup cannot go (<title>, <option>): the text alone, no note.
 templates_env.filters["text"] = lambda value: str.__str__(value) if isinstance(value, str) else value
+# Board content inside a sentence of a plain-text e-mail: the text with its note in brackets.
+templates_env.filters["plain"] = lambda value: value.plain() if isinstance(value, LocalizedText) else value
 templates_env.filters["date"] = lambda value, with_time=False: format_date(value, with_time=with_time)
 templates_env.globals["LANGUAGES"] = LANGUAGES
 templates_env.globals["default_language"] = i18n.default_language

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -94,6 +95,10 @@ def test_hide_grades_confirm_from_mailed_link(
     assert deliver_mail(database, settings) == 2
     receipts = [m for m in smtp.to("yoko.yamada@example.jp") if "受付記録" in str(m["Subject"])]
     assert len(receipts) == 1
+    # In words and full-width punctuation, as a school office writes: no codes, no ISO times.
+    receipt_body = body_of(receipts[0])
+    assert f"受付番号：{attached_id(receipts[0])}" in receipt_body and "（日本時間）" in receipt_body
+    assert "管轄：日本" in receipt_body and "JP-" not in receipt_body
     [attachment] = list(receipts[0].iter_attachments())
     attached = json.loads(attachment.get_content())
     assert attached["references"]["event_id"] == current.event_id and attached["header"]["record_id"]
@@ -101,6 +106,11 @@ def test_hide_grades_confirm_from_mailed_link(
     assert "was changed" in str(notice["Subject"])
     assert "Display on the School Dashboard" in body_of(notice)
     assert smtp.to("misaki.sato@example.jp") == []
+
+
+def attached_id(message: Any) -> str:
+    [attachment] = list(message.iter_attachments())
+    return str(json.loads(attachment.get_content())["header"]["record_id"])
 
 
 def test_expired_link_says_so_and_resend_works(
