@@ -34,6 +34,7 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 CODE = r"^[a-z0-9][a-z0-9_-]{0,59}$"
 DEFAULT_RATE_LIMIT = 600  # requests per key per minute; app.state.api_rate_limit overrides
 RATE_WINDOW = timedelta(minutes=1)
+LAST_USED_EVERY = timedelta(minutes=1)
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 404, 422, 429)
 }
@@ -58,7 +59,9 @@ def authenticate(request: Request, db: Session, credentials: HTTPAuthorizationCr
         seconds = int(RATE_WINDOW.total_seconds())
         retry_after = seconds - int(utcnow().timestamp()) % seconds
         raise RateLimited("Limit is {limit} per minute.", retry_after=max(retry_after, 1), limit=limit)
-    key.last_used_at = utcnow()
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
+        key.last_used_at = now  # kept to the minute: a poll every second writes once a minute
     return key
 
 
@@ -80,20 +83,9 @@ def _with_etag(request: Request, model: BaseModel) -> Response:
     return Response(body, media_type="application/json", headers=_etag_headers(etag))
 
 
-def _not_modified(
-    db: Session, caller: ApiKey, action: str, version: service.ListVersion, etag: str
-) -> Response:
-    """A list the client holds already: no row is read and none is served, so no pick-up is
-    kept (ADR 0086); the call is audited like any other, with no rows."""
-    record(
-        db,
-        action,
-        actor=Actor.api_key(caller.id),
-        board_id=caller.board_id,
-        target_type="choice_definition",
-        target_id=version.definition.id,
-        details={"rows": 0, "not_modified": True},
-    )
+def _not_modified(etag: str) -> Response:
+    """A list the client holds already. No row is read and nothing is disclosed, so neither a
+    pick-up (ADR 0086) nor an audit event is written; the rate limit counts it (ADR 0099)."""
     return Response(status_code=304, headers=_etag_headers(etag))
 
 
@@ -125,7 +117,7 @@ def hide_list(
         )
     etag = version.etag("hide-list", caller.id, cursor or "", limit)
     if _matches(request, etag):
-        return _not_modified(db, caller, "api.hide_list", version, etag)
+        return _not_modified(etag)
     all_categories = (
         service.version_categories(db, version.service_version_id)
         if version.definition.kind != "categories"
@@ -184,7 +176,7 @@ def choice_list_route(
         raise HTTPException(status_code=404, detail="No such choice for this board.")
     etag = version.etag("choice-list", caller.id, cursor or "", limit)
     if _matches(request, etag):
-        return _not_modified(db, caller, "api.choice_list", version, etag)
+        return _not_modified(etag)
     try:
         page = choice_list.choice_list(db, version, cursor=cursor, limit=limit)
     except service.BadCursor as exc:
