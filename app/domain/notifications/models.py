@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigIntPK, utcnow
@@ -13,15 +13,38 @@ from app.db import Base, BigIntPK, utcnow
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
 
 
+class Mailing(Base):
+    """One announcement to many guardians (ADR 0099): the template and the parameters every
+    message shares (ids and codes, never names or addresses). Its messages are outbox rows
+    with an empty body, rendered when each is sent, in its recipient's language. `key` names
+    what is announced (e.g. `service_change:<version id>`), so the announcement has one mailing
+    however often its job runs."""
+
+    __tablename__ = "mailings"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    template: Mapped[str] = mapped_column(String(80))
+    purpose: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OutboxEmail(Base):
     """An e-mail written in the same transaction as the change it announces.
 
     The dispatcher claims due rows in a short transaction, sends each outside any
-    transaction and marks it in another, with retries and backoff.
+    transaction and marks it in another, with retries and backoff. A message of a mailing
+    holds no text until it is sent: the mailing, the guardian and the children it is about.
     """
 
     __tablename__ = "email_outbox"
-    __table_args__ = (Index("ix_email_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_email_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        # One message per guardian and mailing: a job that runs again adds none.
+        UniqueConstraint("guardian_id", "mailing_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     board_id: Mapped[int | None] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
@@ -40,3 +63,6 @@ class OutboxEmail(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailings.id", ondelete="CASCADE"))
+    guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
+    student_ids: Mapped[list[int] | None] = mapped_column(JSON)
