@@ -49,9 +49,7 @@ def backoff(attempts: int) -> timedelta:
     return min(delay, MAX_BACKOFF)
 
 
-def build_message(
-    email: OutboxEmail, sender: str, rendered: tuple[str, str] | None = None
-) -> EmailMessage:
+def build_message(email: OutboxEmail, sender: str, rendered: tuple[str, str] | None = None) -> EmailMessage:
     """The message of an outbox row; `rendered`: (subject, body) of a mailing's message."""
     subject, body = rendered or (email.subject, email.body_text)
     message = EmailMessage()
