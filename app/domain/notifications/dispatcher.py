@@ -59,8 +59,8 @@ def build_message(email: OutboxEmail, sender: str, rendered: tuple[str, str] | N
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="tobira.invalid")
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = email.language
     message.set_content(body, charset="utf-8")
+    message["Content-Language"] = email.language  # after set_content, which drops Content-* headers
     for attachment in email.attachments:
         maintype, _sep, subtype = attachment["content_type"].partition("/")
         message.add_attachment(
