@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -61,13 +62,16 @@ class StatementClock:
 
     def __init__(self, engine: Engine) -> None:
         self.engine, self.seconds, self.statements = engine, 0.0, 0
+        self.timed: list[tuple[float, str]] = []
 
     def _before(self, _conn: Any, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
         context._bench_started = time.perf_counter()
 
     def _after(self, _conn: Any, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
-        self.seconds += time.perf_counter() - context._bench_started
+        seconds = time.perf_counter() - context._bench_started
+        self.seconds += seconds
         self.statements += 1
+        self.timed.append((seconds, " ".join(_sql.split())[:70]))
 
     @contextmanager
     def running(self) -> Iterator[StatementClock]:
@@ -198,6 +202,8 @@ def run_job(database: Database, job_id: int) -> tuple[float, float, int]:
     started = time.perf_counter()
     with clock.running():
         choice_jobs.run_announcement(database, run)
+    for seconds, statement in sorted(clock.timed, reverse=True)[:4]:
+        print(f"{seconds:8.3f} s  {statement}", file=sys.stderr)
     return time.perf_counter() - started, clock.seconds, clock.statements
 
 

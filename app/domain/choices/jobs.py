@@ -104,6 +104,8 @@ def _announce(
         letter = mailing(
             db, board_id=board_id, key=key, template=SERVICE_CHANGE, purpose="service_change", params=params
         )
+        if letter.queued_at is not None:  # an earlier run wrote it all
+            return 0
         emails = mail_guardians(db, letter, pairs)
         if run.payload.get("asks_review"):
             reviews.request_reviews(

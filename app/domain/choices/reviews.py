@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Integer, Select, String, func, literal, select, true, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, Integer, Select, String, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.db import UTCDateTime, utcnow
@@ -35,8 +33,8 @@ def request_reviews(
     previous_version_id: int | None,
     pairs: Select[int, int],
 ) -> int:
-    """One review row per (guardian_id, student_id) of `pairs`, in one INSERT … SELECT; a
-    review this version already asked of that guardian and child is not asked again."""
+    """One review row per (guardian_id, student_id) of `pairs`, in one INSERT … SELECT (the
+    caller writes it once, with the announcement's mailing)."""
     now = utcnow()
     links = pairs.subquery("links")
     columns = {
@@ -49,12 +47,7 @@ def request_reviews(
         "requested_at": literal(now, UTCDateTime),
         "outcome": literal("", String),
     }
-    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(ServiceReview)
-        .from_select(list(columns), select(*columns.values()).select_from(links).where(true()))
-        .on_conflict_do_nothing(index_elements=["guardian_id", "student_id", "service_version_id"])
-    )
+    statement = insert(ServiceReview).from_select(list(columns), select(*columns.values()).select_from(links))
     # Core, not the ORM, and asked for: only then does the result say how many rows it wrote.
     result = db.connection().execute(statement.execution_options(preserve_rowcount=True))
     return int(result.rowcount)

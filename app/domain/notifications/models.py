@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigIntPK, utcnow
@@ -18,7 +18,8 @@ class Mailing(Base):
     message shares (ids and codes, never names or addresses). Its messages are outbox rows
     with an empty body, rendered when each is sent, in its recipient's language. `key` names
     what is announced (e.g. `service_change:<version id>`), so the announcement has one mailing
-    however often its job runs."""
+    however often its job runs; `queued_at` is set in the transaction that wrote its messages,
+    so a job that runs again writes none (once per guardian without a per-row constraint)."""
 
     __tablename__ = "mailings"
 
@@ -29,6 +30,7 @@ class Mailing(Base):
     purpose: Mapped[str] = mapped_column(String(40))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime | None]
 
 
 class OutboxEmail(Base):
@@ -40,11 +42,7 @@ class OutboxEmail(Base):
     """
 
     __tablename__ = "email_outbox"
-    __table_args__ = (
-        Index("ix_email_outbox_status_next_attempt_at", "status", "next_attempt_at"),
-        # One message per guardian and mailing: a job that runs again adds none.
-        UniqueConstraint("guardian_id", "mailing_id"),
-    )
+    __table_args__ = (Index("ix_email_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     board_id: Mapped[int | None] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
@@ -63,6 +61,9 @@ class OutboxEmail(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
-    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailings.id", ondelete="CASCADE"))
-    guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
+    # A message of a mailing: ids resolved when it is sent (a guardian or child erased by then
+    # is simply not found and the message is cancelled). Plain columns, not foreign keys: a
+    # mailing writes 300,000 rows at once, and each key would be checked row by row.
+    mailing_id: Mapped[int | None] = mapped_column(BigIntPK)
+    guardian_id: Mapped[int | None] = mapped_column(BigIntPK)
     student_ids: Mapped[list[int] | None] = mapped_column(JSON)

@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import JSON, Integer, Select, String, Text, literal, select, true
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import JSON, Integer, Select, String, Text, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app.db import UTCDateTime, utcnow
@@ -86,8 +84,10 @@ def mailing(
 
 def queue_mailing(db: Session, mailing: Mailing, recipients: Select[Any]) -> int:
     """One message per row of `recipients` — columns `guardian_id`, `to_address`, `language`,
-    `student_ids` (a JSON array) — in one INSERT … SELECT; a guardian this mailing has a message
-    for already is skipped. Returns how many were written."""
+    `student_ids` (a JSON array) — in one INSERT … SELECT, and the mailing marked as queued in
+    the same transaction; a mailing queued before gets none. Returns how many were written."""
+    if mailing.queued_at is not None:
+        return 0
     now = utcnow()
     rows = recipients.subquery("recipients")
     columns = {
@@ -107,16 +107,11 @@ def queue_mailing(db: Session, mailing: Mailing, recipients: Select[Any]) -> int
         "guardian_id": rows.c.guardian_id,
         "student_ids": rows.c.student_ids,
     }
-    # WHERE true: SQLite reads "SELECT … FROM x ON CONFLICT" as a join without it.
-    select_rows = select(*columns.values()).select_from(rows).where(true())
-    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(OutboxEmail)
-        .from_select(list(columns), select_rows)
-        .on_conflict_do_nothing(index_elements=["guardian_id", "mailing_id"])
-    )
+    statement = insert(OutboxEmail).from_select(list(columns), select(*columns.values()).select_from(rows))
     # Core, not the ORM, and asked for: only then does the result say how many rows it wrote.
     result = db.connection().execute(statement.execution_options(preserve_rowcount=True))
+    mailing.queued_at = now
+    db.flush()
     return int(result.rowcount)
 
 
