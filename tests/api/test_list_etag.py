@@ -176,3 +176,40 @@ def test_publishing_a_version_changes_the_etag(
     db.commit()
     fresh = _get(client, world, etag=etag)
     assert fresh.status_code == 200 and fresh.json()["service_version"] == 2
+
+
+def test_a_toggle_that_hides_the_service_lists_all_it_holds_in_list_and_feed(
+    client: TestClient, db: Session, world: dict[str, Any]
+) -> None:
+    from app.domain.catalog.models import ChoiceDefinition
+
+    definition = world["definition"]
+    toggle = ChoiceDefinition(
+        board_id=definition.board_id,
+        service_id=definition.service_id,
+        code="share",
+        kind="toggle",
+        options=["allow", "deny"],
+        default_value="allow",
+        category_codes=[],
+        label="業者への提供",
+    )
+    db.add(toggle)
+    db.commit()
+    since = _get(client, world).json()["changes_cursor"]
+    f.confirmed(db, toggle, world["students"][5], "deny")
+    db.commit()
+    listed = _get(client, world, "/api/v1/hide-list?service=dashboard&choice=share").json()
+    assert listed["items"] == [
+        {"student_id": "stu-5", "hide": "all", "categories": definition.category_codes}
+    ]
+    feed = _get(client, world, f"/api/v1/changes?since={since}").json()
+    assert feed["changes"] == [
+        {
+            "student_id": "stu-5",
+            "service": "dashboard",
+            "choice": "share",
+            "action": "add",
+            "categories": definition.category_codes,
+        }
+    ]

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, func, select
+from sqlalchemy import ColumnElement, Text, cast, func, select, true
 from sqlalchemy.orm import Session
 
 from app.domain.catalog.models import (
@@ -64,10 +65,12 @@ class DefinitionFacts:
     all_categories: list[str]
 
 
-def definition_facts(db: Session, board_id: int) -> dict[int, DefinitionFacts]:
-    """Every choice definition of a board with its service's latest version categories
-    (service choices whose non-default value hides; board-wide choices have no service), in
-    two statements."""
+def definition_facts(
+    db: Session, board_id: int, definition_ids: Sequence[int] | None = None
+) -> dict[int, DefinitionFacts]:
+    """The board's choice definitions (or those of `definition_ids`) whose non-default value
+    hides, with their service's latest version and, for a toggle (which hides all the service
+    holds), that version's categories: one statement, two when a toggle is among them."""
     latest = (
         select(func.max(ServiceVersion.id))
         .where(ServiceVersion.service_id == ChoiceDefinition.service_id)
@@ -81,9 +84,10 @@ def definition_facts(db: Session, board_id: int) -> dict[int, DefinitionFacts]:
         # An opt-in choice's non-default value allows rather than hides: it is on the choice
         # list (`choice_list.py`), not the hide list or this feed (ADR 0092).
         .where(ChoiceDefinition.board_id == board_id, ChoiceDefinition.default_value != "deny")
+        .where(ChoiceDefinition.id.in_(definition_ids) if definition_ids is not None else true())
     ).all()
     categories: dict[int, list[str]] = {}
-    version_ids = sorted({version_id for _d, _c, version_id, _n in rows if version_id is not None})
+    version_ids = sorted({v for d, _c, v, _n in rows if v is not None and d.kind != "categories"})
     if version_ids:
         for version_id, code in db.execute(
             select(ServiceVersionCategory.service_version_id, DataCategory.code)
@@ -326,7 +330,7 @@ def change_feed(
             )
         )
     }
-    facts = definition_facts(db, board_id)
+    facts = definition_facts(db, board_id, sorted({pair[1] for pair in order}))
     changes: list[Change] = []
     for pair, _position in sorted(order.items(), key=lambda item: item[1]):
         item = facts.get(pair[1])
