@@ -237,6 +237,11 @@ def main() -> None:
         generate(url, args.students, 0.15)
     try:
         results = run(url, args.page_size, args.changes)
+        with psycopg.connect(_admin(url)) as conn:
+            query = (
+                "SELECT count(*) FROM students s JOIN boards b ON b.id = s.board_id WHERE b.code = 'BENCH'"
+            )
+            students = int((conn.execute(query).fetchone() or [0])[0])
     finally:
         if made and not args.keep:
             with psycopg.connect(_admin(args.server), autocommit=True) as conn:
@@ -248,7 +253,7 @@ def main() -> None:
             for what, count, seconds, ratio, target in results
         ],
     )
-    scale = f"{args.students:,} students" if made else "the board in --database"
+    scale = f"One board of {students:,} students"
     rewrite_block("api", f"{table}\n\n{scale}, pages of {args.page_size}. {run_context()}")
     print(table)
 
