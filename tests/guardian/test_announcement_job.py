@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
+from app.domain.audit.models import AuditEvent
 from app.domain.catalog.models import ServiceReview
 from app.domain.choices import jobs as choice_jobs
 from app.domain.jobs import service as jobs
@@ -108,6 +109,8 @@ def test_running_the_announcement_again_adds_nothing(
     assert sorted((m.guardian_id, m.to_address) for m in _outbox(db)) == first
     assert db.scalar(select(func.count()).select_from(ServiceReview)) == reviews
     assert db.scalar(select(func.count()).select_from(Mailing)) == 1
+    announced = select(func.count()).where(AuditEvent.action == "guardian.service_change_announced")
+    assert db.scalar(announced) == 1  # audited with the messages, once
     deliver_mail(database, settings)
     assert len(smtp.to(str(world.mother.email))) == 1
 

@@ -64,18 +64,19 @@ def run_choice_announcement(database: Database, run: JobRun) -> None:
         if definition is None:  # removed with its board meanwhile
             return
         pairs = offered_pairs(db, definition)
-        emails = 0
-        if pairs is not None:
-            params = {"definition_id": definition_id, "base_url": str(run.payload["base_url"])}
-            letter = mailing(
-                db,
-                board_id=board_id,
-                key=f"new_choice:{definition_id}",
-                template=NEW_CHOICE,
-                purpose="choice_announcement",
-                params=params,
-            )
-            emails = mail_guardians(db, letter, pairs)
+        params = {"definition_id": definition_id, "base_url": str(run.payload["base_url"])}
+        letter = mailing(
+            db,
+            board_id=board_id,
+            key=f"new_choice:{definition_id}",
+            template=NEW_CHOICE,
+            purpose="choice_announcement",
+            params=params,
+        )
+        if letter.queued_at is not None:  # an earlier run wrote it all, and audited it
+            return
+        emails = mail_guardians(db, letter, pairs) if pairs is not None else 0
+        letter.queued_at = letter.queued_at or utcnow()
         run.save_progress(db, emails=emails)
         actor_type, actor_id = run.payload["actor"]
         record(

@@ -81,19 +81,23 @@ def request_coverage_announcement(
 
 
 def _announce(
-    database: Database, run: JobRun, *, key: str, only: Callable[[Session], ColumnElement[bool] | None]
-) -> int | None:
-    """Write the announcement's mailing, its messages and the reviews it asks for, in one
-    transaction; returns how many messages were written (None: the version is gone)."""
+    database: Database,
+    run: JobRun,
+    *,
+    key: str,
+    only: Callable[[Session], ColumnElement[bool] | None],
+    action: str,
+    details: dict[str, object],
+) -> None:
+    """Write the announcement's mailing, its messages, the reviews it asks for and its audit
+    event (`action`, with the number of messages), in one transaction."""
     board_id = run.board_id
     assert board_id is not None
     service_id, version_id = int(run.payload["service_id"]), int(run.payload["version_id"])
     with database.transaction() as db:
         if db.get(ServiceVersion, version_id) is None:  # deleted with its board meanwhile
-            return None
+            return
         pairs = covered_pairs(db, board_id, service_id, only=only(db))
-        if pairs is None:
-            return 0
         params = {
             "version_id": version_id,
             "is_new": bool(run.payload.get("is_new", True)),
@@ -104,10 +108,11 @@ def _announce(
         letter = mailing(
             db, board_id=board_id, key=key, template=SERVICE_CHANGE, purpose="service_change", params=params
         )
-        if letter.queued_at is not None:  # an earlier run wrote it all
-            return 0
-        emails = mail_guardians(db, letter, pairs)
-        if run.payload.get("asks_review"):
+        if letter.queued_at is not None:  # an earlier run wrote it all, and audited it
+            return
+        emails = mail_guardians(db, letter, pairs) if pairs is not None else 0
+        letter.queued_at = letter.queued_at or utcnow()
+        if pairs is not None and run.payload.get("asks_review"):
             reviews.request_reviews(
                 db,
                 board_id=board_id,
@@ -117,7 +122,16 @@ def _announce(
                 pairs=pairs,
             )
         run.save_progress(db, emails=emails)
-        return emails
+        actor_type, actor_id = run.payload["actor"]
+        record(
+            db,
+            action,
+            actor=Actor(actor_type, actor_id),
+            board_id=board_id,
+            target_type="service_version",
+            target_id=version_id,
+            details={**details, "emails": emails},
+        )
 
 
 def run_coverage_announcement(database: Database, run: JobRun) -> None:
@@ -134,45 +148,27 @@ def run_coverage_announcement(database: Database, run: JobRun) -> None:
             return false()
         return coverage.newly_covered(rule, coverage.rules_of(db, service_id))
 
-    emails = _announce(database, run, key=f"coverage:{rule_id}", only=newly_covered)
-    if emails is None:
-        return
-    actor_type, actor_id = run.payload["actor"]
-    with database.transaction() as db:
-        record(
-            db,
-            "guardian.coverage_announced",
-            actor=Actor(actor_type, actor_id),
-            board_id=board_id,
-            target_type="service_version",
-            target_id=run.payload["version_id"],
-            details={"service_id": service_id, "rule_id": rule_id, "emails": emails},
-        )
+    _announce(
+        database,
+        run,
+        key=f"coverage:{rule_id}",
+        only=newly_covered,
+        action="guardian.coverage_announced",
+        details={"service_id": service_id, "rule_id": rule_id},
+    )
 
 
 def run_announcement(database: Database, run: JobRun) -> None:
     board_id = run.board_id
     assert board_id is not None
-    emails = _announce(
-        database, run, key=f"service_change:{run.payload['version_id']}", only=lambda _db: None
+    _announce(
+        database,
+        run,
+        key=f"service_change:{run.payload['version_id']}",
+        only=lambda _db: None,
+        action="guardian.service_change_announced",
+        details={"service_id": run.payload["service_id"], "changed": run.payload["changed"]},
     )
-    if emails is None:
-        return
-    actor_type, actor_id = run.payload["actor"]
-    with database.transaction() as db:
-        record(
-            db,
-            "guardian.service_change_announced",
-            actor=Actor(actor_type, actor_id),
-            board_id=board_id,
-            target_type="service_version",
-            target_id=run.payload["version_id"],
-            details={
-                "service_id": run.payload["service_id"],
-                "changed": run.payload["changed"],
-                "emails": emails,
-            },
-        )
 
 
 def expire_requests(db: Session, *, limit: int = CHUNK) -> int:
