@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR := static/vendor
 
-.PHONY: demo test lint typecheck pytest assets install wheel clean
+.PHONY: demo test lint typecheck pytest assets install wheel clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,22 @@ pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Every benchmark at full scale (300,000 students) on PostgreSQL; each rewrites its table in
+# docs/performance.md. About an hour on a 2-core machine. CI runs each at small scale instead
+# (tests/bench/test_benchmarks_run.py, on the PostgreSQL pass).
+BENCH_SERVER ?= postgresql://postgres@127.0.0.1:5432/postgres
+BENCH_DB ?= postgresql://postgres@127.0.0.1:5432/tobira_bench
+bench: install
+	psql "$(BENCH_SERVER)" -qc 'DROP DATABASE IF EXISTS tobira_bench WITH (FORCE)' -c 'CREATE DATABASE tobira_bench'
+	$(BIN)/python -m bench.export_generate --database $(BENCH_DB)
+	$(BIN)/python -m bench.export_benchmark --database $(BENCH_DB) --repeat 3
+	$(BIN)/python -m bench.api_benchmark --database $(BENCH_DB)
+	$(BIN)/python -m bench.announce_benchmark --server $(BENCH_SERVER)
+	$(BIN)/python -m bench.roster_benchmark --admin-url $(BENCH_SERVER)
+	$(BIN)/python -m bench.boards_benchmark --server $(BENCH_SERVER)
+	$(BIN)/python -m bench.web_benchmark
+	psql "$(BENCH_SERVER)" -qc 'DROP DATABASE IF EXISTS tobira_bench WITH (FORCE)'
 
 clean:
 	rm -rf $(VENV) $(VENDOR) frontend/node_modules dist build

@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -124,6 +125,15 @@ class Database:
 
 log = logging.getLogger("tobira.db")
 _KEPT = "tobira.kept_after_rollback"
+
+
+def commit_without_waiting(db: Session) -> None:
+    """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL's
+    `synchronous_commit = off`, for this transaction only). Only for transactions whose writes
+    are safe to lose in a crash of the database server — a rate-limit count, a "last used"
+    time — never for a choice, an audit event or mail."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def keep_after_rollback(db: Session, write: Callable[[Session], None]) -> None:

@@ -1,11 +1,15 @@
-"""Benchmark the downstream API: the full hide list, then a delta through the change feed.
+"""Benchmark the downstream API: the full hide list, an unchanged list, then a delta.
 
-    python -m bench.api_benchmark --database postgresql://postgres@127.0.0.1:5432/tobira_bench
+    python -m bench.api_benchmark                      # 300,000 students in a fresh database
+    python -m bench.api_benchmark --small              # a few hundred, seconds
+    python -m bench.api_benchmark --database URL       # a board bench.export_generate wrote
 
-Runs the real app in-process (Starlette TestClient: routing, middleware, JSON, ETag) over
-the board written by `bench.export_generate`. The ceiling is a plain SQL read of the same
-rows in the same run. Then `--changes` new confirmed choices (half new opt-outs, half
-withdrawals) are written through the choices service and the change feed is timed.
+Runs the real app in-process (Starlette TestClient: routing, middleware, key check, rate-limit
+count, audit, JSON, ETag) over the board written by `bench.export_generate`. The ceiling is a
+plain SQL read of the same rows in the same run, interleaved with the full list (the fastest of
+`REPEAT` each). Then the first page is asked again with its ETag (304), `--changes` confirmed
+choices (half new opt-outs, half withdrawals) are written through the choices service and the
+change feed is timed. The table goes into docs/performance.md (block `api`).
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import random
 import time
 from typing import Any
 
+import psycopg
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
 import app.domain.models  # noqa: F401
 from app.config import Settings
@@ -30,8 +36,11 @@ from app.domain.choices import service as choices
 from app.domain.choices.models import CurrentChoice
 from app.domain.people.models import Student
 from app.main import create_app
+from bench.report import markdown_table, rewrite_block, run_context
 
-REPEAT = 3
+REPEAT = 5  # the fastest counts: the machine is shared
+# Targets of docs/performance.md: full list ≤ 1.5× the plain read, delta ≤ 20 ms, 304 ≤ 5 ms.
+FULL_TARGET, DELTA_TARGET, NOT_MODIFIED_TARGET = 1.5, 0.020, 0.005
 
 
 def _timed(fn: Any, repeat: int = 1) -> tuple[float, Any]:
@@ -44,7 +53,11 @@ def _timed(fn: Any, repeat: int = 1) -> tuple[float, Any]:
     return best, value
 
 
-def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, str]]:
+def _verdict(met: bool, target: str, by: float) -> str:
+    return f"{target} (met)" if met else f"{target} (missed by {by:.2f}×)"
+
+
+def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, str, str]]:
     database = Database(url)
     with database.transaction() as db:
         board_id = db.scalar(select(Board.id).where(Board.code == "BENCH"))
@@ -56,7 +69,7 @@ def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, s
     application = create_app(settings, database)
     application.state.api_rate_limit = 1_000_000
     headers = {"Authorization": f"Bearer {secret}"}
-    rows: list[tuple[str, int, float, str]] = []
+    rows: list[tuple[str, int, float, str, str]] = []
 
     def ceiling() -> int:
         with database.engine.connect() as conn:
@@ -71,8 +84,6 @@ def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, s
             )
             return len(result.fetchall())
 
-    seconds, count = _timed(ceiling, REPEAT)
-    rows.append(("plain SQL read of the hide list (ceiling)", count, seconds, "1.0"))
     with TestClient(application, base_url="http://127.0.0.1") as client:
 
         def full_list() -> tuple[int, int, str, str]:
@@ -94,13 +105,22 @@ def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, s
                     return items, pages, changes_cursor, first_etag
                 cursor = body["next_cursor"]
 
-        full_seconds, (items, pages, since, etag) = _timed(full_list, REPEAT)
+        full_list()  # the first request opens the pool's connections
+        seconds = full_seconds = float("inf")
+        for _ in range(REPEAT):  # interleaved: both see the same moments of a shared machine
+            ceiling_seconds, count = _timed(ceiling)
+            seconds = min(seconds, ceiling_seconds)
+            api_seconds, (items, pages, since, etag) = _timed(full_list)
+            full_seconds = min(full_seconds, api_seconds)
+        rows.append(("plain SQL read of the hide list (ceiling)", count, seconds, "1.0", ""))
+        ratio = full_seconds / seconds
         rows.append(
             (
                 f"API full hide list ({pages} pages of {page_size})",
                 items,
                 full_seconds,
-                f"{full_seconds / seconds:.1f}",
+                f"{ratio:.2f}",
+                _verdict(ratio <= FULL_TARGET, f"≤ {FULL_TARGET}× ceiling", ratio / FULL_TARGET),
             )
         )
         not_modified, response = _timed(
@@ -108,10 +128,22 @@ def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, s
                 f"/api/v1/hide-list?service=dashboard&choice=hide&limit={page_size}",
                 headers={**headers, "If-None-Match": etag},
             ),
-            REPEAT,
+            REPEAT * 3,
         )
         assert response.status_code == 304
-        rows.append(("API first page again, If-None-Match → 304", 0, not_modified, ""))
+        floor, _ = _timed(lambda: client.get("/healthz").raise_for_status(), REPEAT * 3)
+        rows.append(
+            ("a request running one trivial statement (/healthz): this client's floor", 0, floor, "", "")
+        )
+        rows.append(
+            (
+                "API first page again, If-None-Match → 304",
+                0,
+                not_modified,
+                f"{not_modified / seconds:.3f}",
+                _verdict(not_modified <= NOT_MODIFIED_TARGET, "≤ 5 ms", not_modified / NOT_MODIFIED_TARGET),
+            )
+        )
 
         rng = random.Random(11)
         with database.transaction() as db:
@@ -154,7 +186,7 @@ def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, s
                     actor_account_id=None,
                 )
         delta_seconds, feed = _timed(
-            lambda: client.get(f"/api/v1/changes?since={since}", headers=headers).json(), REPEAT
+            lambda: client.get(f"/api/v1/changes?since={since}", headers=headers).json(), REPEAT * 2
         )
         adds = sum(1 for c in feed["changes"] if c["action"] == "add")
         rows.append(
@@ -162,31 +194,68 @@ def run(url: str, page_size: int, changes: int) -> list[tuple[str, int, float, s
                 f"API change feed after {changes} changes ({adds} add, {len(feed['changes']) - adds} remove)",
                 len(feed["changes"]),
                 delta_seconds,
-                f"{delta_seconds / seconds:.2f}",
+                f"{delta_seconds / seconds:.3f}",
+                _verdict(delta_seconds <= DELTA_TARGET, "≤ 20 ms", delta_seconds / DELTA_TARGET),
             )
         )
         empty_seconds, _ = _timed(
             lambda: client.get(f"/api/v1/changes?since={feed['next_cursor']}", headers=headers).json(), REPEAT
         )
-        rows.append(("API change feed with nothing new", 0, empty_seconds, f"{empty_seconds / seconds:.2f}"))
+        rows.append(
+            ("API change feed with nothing new", 0, empty_seconds, f"{empty_seconds / seconds:.3f}", "")
+        )
     database.engine.dispose()
     return rows
+
+
+def _admin(server: str) -> str:
+    return make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--database", default=os.environ.get("DATABASE_URL", ""))
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default="", help="A database bench.export_generate wrote.")
+    parser.add_argument("--students", type=int, default=300_000)
     parser.add_argument("--page-size", type=int, default=5000)
     parser.add_argument("--changes", type=int, default=100)
+    parser.add_argument("--small", action="store_true", help="400 students, pages of 50: seconds.")
+    parser.add_argument("--keep", action="store_true", help="Keep the database it generated.")
     args = parser.parse_args()
-    results = run(args.database, args.page_size, args.changes)
-    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
-    print("| what | rows | time (s) | × ceiling |")
-    print("|---|---:|---:|---:|")
-    for what, count, seconds, ratio in results:
-        print(f"| {what} | {count:,} | {seconds:.3f} | {ratio} |")
+    if args.small:
+        args.students, args.page_size, args.changes = 400, 50, 20
+    url, made = args.database, ""
+    if not url:
+        from bench.export_generate import generate
+
+        made = f"tobira_api_bench_{os.getpid()}"
+        with psycopg.connect(_admin(args.server), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{made}"')
+        url = make_url(args.server).set(database=made).render_as_string(hide_password=False)
+        generate(url, args.students, 0.15)
+    try:
+        results = run(url, args.page_size, args.changes)
+        with psycopg.connect(_admin(url)) as conn:
+            query = (
+                "SELECT count(*) FROM students s JOIN boards b ON b.id = s.board_id WHERE b.code = 'BENCH'"
+            )
+            students = int((conn.execute(query).fetchone() or [0])[0])
+    finally:
+        if made and not args.keep:
+            with psycopg.connect(_admin(args.server), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{made}" WITH (FORCE)')
+    table = markdown_table(
+        ["what", "rows", "time (ms)", "× ceiling", "target"],
+        [
+            [what, f"{count:,}", f"{seconds * 1000:.1f}", ratio, target]
+            for what, count, seconds, ratio, target in results
+        ],
+    )
+    scale = f"One board of {students:,} students"
+    rewrite_block("api", f"{table}\n\n{scale}, pages of {args.page_size}. {run_context()}")
+    print(table)
 
 
 if __name__ == "__main__":

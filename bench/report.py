@@ -3,6 +3,9 @@
 Each benchmark owns one block of the document, fenced by `<!-- bench:NAME -->` and
 `<!-- /bench:NAME -->`, and rewrites only that block, so `make bench` can refresh every table
 without touching the prose around them. A block that is not there yet is appended at the end.
+
+`BENCH_DOC=path` writes the blocks into another copy of the document instead (the test that
+runs every benchmark at small scale does, so that `docs/performance.md` keeps the real figures).
 """
 
 from __future__ import annotations
@@ -14,6 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 PERFORMANCE_DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+DOC_VARIABLE = "BENCH_DOC"
+
+
+def document() -> Path:
+    """The document the tables go into: `BENCH_DOC` when set, else docs/performance.md."""
+    return Path(os.environ.get(DOC_VARIABLE) or PERFORMANCE_DOC)
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:
@@ -40,8 +49,9 @@ def run_context() -> str:
     )
 
 
-def rewrite_block(name: str, body: str, doc: Path = PERFORMANCE_DOC) -> None:
+def rewrite_block(name: str, body: str, doc: Path | None = None) -> None:
     """Replace the block `name` of the document with `body` (or append it)."""
+    doc = doc or document()
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{body.strip()}\n{end}"
     text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n"

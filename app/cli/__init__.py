@@ -68,6 +68,7 @@ def serve(
 @mail_app.command("dispatch")
 def mail_dispatch() -> None:
     """Send the e-mail that is due now, once, and exit (the worker does this every round)."""
+    from app import worker  # noqa: F401  (wires the domains' mailing templates, as the worker does)
     from app.db import Database
     from app.domain.notifications import dispatcher
 

@@ -213,15 +213,17 @@ class ServiceReview(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
+    # An announcement writes a row per covered guardian and child in one statement, and each
+    # foreign key is checked row by row: only the three that remove a review with what it is
+    # about are kept. The board, the service and the earlier version go only with the version
+    # itself (a board takes its services, a service its versions), so they are plain columns.
+    board_id: Mapped[int] = mapped_column(BigIntPK)
     guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
-    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(BigIntPK)
     service_version_id: Mapped[int] = mapped_column(ForeignKey("service_versions.id", ondelete="CASCADE"))
     # The version the guardian had been shown before the change (what the change is against).
-    previous_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("service_versions.id", ondelete="SET NULL")
-    )
+    previous_version_id: Mapped[int | None] = mapped_column(BigIntPK)
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     reviewed_at: Mapped[datetime | None]
     outcome: Mapped[str] = mapped_column(String(10), default="")  # "" | "kept" | "changed"

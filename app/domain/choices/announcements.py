@@ -1,37 +1,42 @@
 """E-mails to guardians about changes they did not make themselves.
 
-- `announce_service_change`: a board published a service version whose data categories,
-  purposes, vendor facts or subcontractors changed → every guardian of a covered
-  active student gets one e-mail (however many of their children are covered).
+- Announcing a service change: a board published a service version whose data categories,
+  purposes, vendor facts or subcontractors changed (or a new service, or a coverage rule that
+  brings children in) → every guardian of a covered active student gets one e-mail, however
+  many of their children are covered. A new choice is announced the same way
+  (`choice_announcements.py`).
 - `notify_co_guardians`: a choice about a child took effect → every other guardian
   of that child is told.
 
-Mail goes through the outbox in the caller's transaction; the dispatcher sends it. A service
-change reaches every guardian through a job (`app/domain/choices/jobs.py`), in chunks, never
-inside the staff request that published it.
+An announcement is a job (`app/domain/choices/jobs.py`), never the staff request that caused
+it. The job writes a mailing and all its messages with one INSERT … SELECT (ADR 0099): each
+message holds the guardian's id and their covered children's ids, no text; the dispatcher
+renders it when it sends it, in the guardian's language, from the contexts registered here.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.domain.catalog import coverage
-from app.domain.catalog.models import ServiceAssignment, ServiceVersion
+from app.domain.catalog.models import ChoiceDefinition, ServiceAssignment, ServiceVersion
 from app.domain.catalog.queries import category_names
 from app.domain.choices.labels import LABELS
 from app.domain.choices.models import ChoiceEvent
-from app.domain.notifications.service import queue_email
+from app.domain.notifications.models import Mailing, OutboxEmail
+from app.domain.notifications.service import queue_email, queue_mailing, register_mailing_template
 from app.domain.people.language import language_of
 from app.domain.people.models import Guardian, GuardianStudent, Student
+from app.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 # Changes that guardians are told about; a change of wording alone ("text") is not mailed.
 ANNOUNCED_CHANGES = ("categories", "purposes", "vendor_facts", "subcontractors")
+SERVICE_CHANGE = "email/guardian_service_change.txt"
+NEW_CHOICE = "email/guardian_new_choice.txt"
 
 
 class CoveredChild(NamedTuple):
@@ -39,79 +44,108 @@ class CoveredChild(NamedTuple):
     full_name: str
 
 
-def covered_guardians(
+def board_pairs(board_id: int) -> Select[int, int]:
+    """(guardian_id, student_id) of every active link to an active student of the board."""
+    return (
+        select(GuardianStudent.guardian_id, GuardianStudent.student_id)
+        .join(Student, Student.id == GuardianStudent.student_id)
+        .where(Student.board_id == board_id, Student.status == "active", GuardianStudent.status == "active")
+    )
+
+
+def covered_pairs(
     db: Session, board_id: int, service_id: int, *, only: ColumnElement[bool] | None = None
-) -> dict[int, list[CoveredChild]]:
-    """Guardian id → their covered active children, in one query over the assignments
-    (plain columns, not ORM objects, so that a city-wide service stays light). `only` narrows
-    it to some of the covered students (e.g. those a new coverage rule brings in)."""
+) -> Select[int, int] | None:
+    """(guardian_id, student_id) of the service's covered active children, as a query to build
+    on (None when the service has no coverage rule). `only` narrows it to some of the covered
+    students (e.g. those a new coverage rule brings in)."""
     assignments = list(
         db.scalars(select(ServiceAssignment).where(ServiceAssignment.service_id == service_id))
     )
     if not assignments:
-        return {}
+        return None
+    return board_pairs(board_id).where(
+        or_(*[coverage.condition(a) for a in assignments]), only if only is not None else true()
+    )
+
+
+def _language() -> ColumnElement[str]:
+    """The guardian's language, as `language_of` says it, in SQL."""
+    return case(
+        (Guardian.preferred_language.in_(LANGUAGES), Guardian.preferred_language), else_=DEFAULT_LANGUAGE
+    )
+
+
+def mail_guardians(db: Session, mailing: Mailing, pairs: Select[int, int]) -> int:
+    """One message of `mailing` per active guardian with an address among `pairs`, naming their
+    children there; one statement, whatever the number of guardians. Returns how many."""
+    links = pairs.subquery("links")
+    if db.get_bind().dialect.name == "postgresql":
+        children = func.json_agg(links.c.student_id)
+    else:
+        children = func.json_group_array(links.c.student_id)
+    recipients = (
+        select(
+            Guardian.id.label("guardian_id"),
+            Guardian.email.label("to_address"),
+            _language().label("language"),
+            children.label("student_ids"),
+        )
+        .join(links, links.c.guardian_id == Guardian.id)
+        .where(Guardian.status == "active", Guardian.email.is_not(None), Guardian.email != "")
+        .group_by(Guardian.id, Guardian.email, Guardian.preferred_language)
+    )
+    return queue_mailing(db, mailing, recipients)
+
+
+def _recipient(db: Session, email: OutboxEmail) -> tuple[Guardian, list[CoveredChild]] | None:
+    """The guardian of a mailing's message and the children it names, as they are now."""
+    guardian = db.get(Guardian, email.guardian_id) if email.guardian_id is not None else None
+    if guardian is None:
+        return None
     rows = db.execute(
-        select(GuardianStudent.guardian_id, Student.id, Student.family_name, Student.given_name)
-        .join(Student, Student.id == GuardianStudent.student_id)
-        .where(
-            Student.board_id == board_id,
-            Student.status == "active",
-            GuardianStudent.status == "active",
-            or_(*[coverage.condition(a) for a in assignments]),
-            only if only is not None else true(),
-        )
-        .order_by(GuardianStudent.guardian_id, Student.id)
+        select(Student.id, Student.family_name, Student.given_name)
+        .where(Student.id.in_(sorted(email.student_ids or [])))
+        .order_by(Student.id)
     )
-    children: dict[int, list[CoveredChild]] = defaultdict(list)
-    for guardian_id, student_id, family_name, given_name in rows:
-        children[guardian_id].append(CoveredChild(student_id, f"{family_name} {given_name}"))
-    return children
+    children = [CoveredChild(sid, f"{family} {given}") for sid, family, given in rows]
+    return (guardian, children) if children else None
 
 
-def queue_announcements(
-    db: Session,
-    *,
-    board_id: int,
-    version: ServiceVersion,
-    guardian_ids: Sequence[int],
-    children: dict[int, list[CoveredChild]],
-    changed: list[str],
-    is_new: bool,
-    base_url: str,
-    details: Sequence[dict[str, object]] = (),
-) -> int:
-    """Queue the service-change e-mail for these guardians (one each); return how many."""
-    queued = 0
-    categories = category_names(db)
-    guardians = db.scalars(
-        select(Guardian).where(
-            Guardian.id.in_(guardian_ids), Guardian.status == "active", Guardian.email.is_not(None)
-        )
-    )
-    for guardian in guardians:
-        if not guardian.email:
-            continue
-        queue_email(
-            db,
-            to=guardian.email,
-            template="email/guardian_service_change.txt",
-            context={
-                "guardian": guardian,
-                "children": children[guardian.id],
-                "version": version,
-                "is_new": is_new,
-                "changed": changed,
-                "details": list(details),
-                "category_map": categories,
-                "LABELS": LABELS,
-                "base_url": base_url.rstrip("/"),
-            },
-            purpose="service_change",
-            language=language_of(guardian),
-            board_id=board_id,
-        )
-        queued += 1
-    return queued
+def _service_change_context(db: Session, mailing: Mailing, email: OutboxEmail) -> dict[str, Any] | None:
+    recipient = _recipient(db, email)
+    version = db.get(ServiceVersion, int(mailing.params["version_id"]))
+    if recipient is None or version is None:
+        return None
+    return {
+        "guardian": recipient[0],
+        "children": recipient[1],
+        "version": version,
+        "is_new": bool(mailing.params["is_new"]),
+        "changed": list(mailing.params["changed"]),
+        "details": list(mailing.params.get("details", [])),
+        "category_map": category_names(db),
+        "LABELS": LABELS,
+        "base_url": str(mailing.params.get("base_url", "")).rstrip("/"),
+    }
+
+
+def _new_choice_context(db: Session, mailing: Mailing, email: OutboxEmail) -> dict[str, Any] | None:
+    recipient = _recipient(db, email)
+    definition = db.get(ChoiceDefinition, int(mailing.params["definition_id"]))
+    if recipient is None or definition is None:
+        return None
+    return {
+        "guardian": recipient[0],
+        "children": recipient[1],
+        "definition": definition,
+        "LABELS": LABELS,
+        "base_url": str(mailing.params.get("base_url", "")).rstrip("/"),
+    }
+
+
+register_mailing_template(SERVICE_CHANGE, _service_change_context)
+register_mailing_template(NEW_CHOICE, _new_choice_context)
 
 
 def notify_co_guardians(

@@ -1,15 +1,18 @@
 """Background work of the choices domain, run by the worker (app/worker.py wires it):
 
-- announcing a service change to every guardian of a covered child, in chunks whose e-mails
-  and bookmark commit together, so a restarted job mails nobody twice;
+- announcing a service change (or a coverage rule that brings children in) to every guardian
+  of a covered child: one transaction writes the mailing, all its messages (one INSERT …
+  SELECT) and the reviews it asks for, so a job that fails leaves nothing and one that runs
+  again adds nothing (ADR 0099);
 - expiring requests whose confirmation link ran out (an `expired` event, audited).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
 from app.db import Database, utcnow
@@ -18,12 +21,7 @@ from app.domain.catalog import coverage
 from app.domain.catalog.models import Service, ServiceAssignment, ServiceVersion
 from app.domain.catalog.service import PublishResult
 from app.domain.choices import reviews
-from app.domain.choices.announcements import (
-    ANNOUNCED_CHANGES,
-    CoveredChild,
-    covered_guardians,
-    queue_announcements,
-)
+from app.domain.choices.announcements import ANNOUNCED_CHANGES, SERVICE_CHANGE, covered_pairs, mail_guardians
 from app.domain.choices.models import ChoiceEvent
 from app.domain.choices.queries import CONFIRMATION_PURPOSE
 from app.domain.choices.requests import CONFIRMATION_TTL
@@ -31,13 +29,14 @@ from app.domain.choices.service import close_request
 from app.domain.jobs import service as jobs
 from app.domain.jobs.models import Job
 from app.domain.jobs.runner import JobRun
+from app.domain.notifications.service import mailing
 from app.domain.tokens.models import OneTimeToken
 
 ANNOUNCE = "choices.announce_service_change"
 ANNOUNCE_COVERAGE = "choices.announce_coverage"
 EXPIRE = "choices.expire_requests"
 EXPIRY_EVERY = timedelta(minutes=5)
-CHUNK = 500
+CHUNK = 500  # requests expired per transaction
 
 
 def request_announcement(db: Session, result: PublishResult, actor: Actor, *, base_url: str) -> Job | None:
@@ -81,108 +80,95 @@ def request_coverage_announcement(
     return jobs.enqueue(db, ANNOUNCE_COVERAGE, payload, board_id=service.board_id, max_attempts=5)
 
 
+def _announce(
+    database: Database,
+    run: JobRun,
+    *,
+    key: str,
+    only: Callable[[Session], ColumnElement[bool] | None],
+    action: str,
+    details: dict[str, object],
+) -> None:
+    """Write the announcement's mailing, its messages, the reviews it asks for and its audit
+    event (`action`, with the number of messages), in one transaction."""
+    board_id = run.board_id
+    assert board_id is not None
+    service_id, version_id = int(run.payload["service_id"]), int(run.payload["version_id"])
+    with database.transaction() as db:
+        if db.get(ServiceVersion, version_id) is None:  # deleted with its board meanwhile
+            return
+        pairs = covered_pairs(db, board_id, service_id, only=only(db))
+        params = {
+            "version_id": version_id,
+            "is_new": bool(run.payload.get("is_new", True)),
+            "changed": list(run.payload.get("changed", [])),
+            "details": list(run.payload.get("details", [])),
+            "base_url": str(run.payload.get("base_url", "")),
+        }
+        letter = mailing(
+            db, board_id=board_id, key=key, template=SERVICE_CHANGE, purpose="service_change", params=params
+        )
+        if letter.queued_at is not None:  # an earlier run wrote it all, and audited it
+            return
+        emails = mail_guardians(db, letter, pairs) if pairs is not None else 0
+        letter.queued_at = letter.queued_at or utcnow()
+        if pairs is not None and run.payload.get("asks_review"):
+            reviews.request_reviews(
+                db,
+                board_id=board_id,
+                service_id=service_id,
+                version_id=version_id,
+                previous_version_id=run.payload.get("previous_version_id"),
+                pairs=pairs,
+            )
+        run.save_progress(db, emails=emails)
+        actor_type, actor_id = run.payload["actor"]
+        record(
+            db,
+            action,
+            actor=Actor(actor_type, actor_id),
+            board_id=board_id,
+            target_type="service_version",
+            target_id=version_id,
+            details={**details, "emails": emails},
+        )
+
+
 def run_coverage_announcement(database: Database, run: JobRun) -> None:
     board_id = run.board_id
     assert board_id is not None
     service_id, rule_id = int(run.payload["service_id"]), int(run.payload["rule_id"])
     with database.session() as db:
-        rule = db.get(ServiceAssignment, rule_id)
-        if rule is None:  # removed again before anyone was told
+        if db.get(ServiceAssignment, rule_id) is None:  # removed again before anyone was told
             return
-        only = coverage.newly_covered(rule, coverage.rules_of(db, service_id))
-        children = covered_guardians(db, board_id, service_id, only=only)
-    _mail_in_chunks(database, run, children, changed=[], details=[], is_new=True)
-    actor_type, actor_id = run.payload["actor"]
-    with database.transaction() as db:
-        record(
-            db,
-            "guardian.coverage_announced",
-            actor=Actor(actor_type, actor_id),
-            board_id=board_id,
-            target_type="service_version",
-            target_id=run.payload["version_id"],
-            details={
-                "service_id": service_id,
-                "rule_id": rule_id,
-                "emails": int(run.payload.get("emails", 0)),
-            },
-        )
 
+    def newly_covered(db: Session) -> ColumnElement[bool] | None:
+        rule = db.get(ServiceAssignment, rule_id)
+        if rule is None:  # removed meanwhile: nobody is brought in
+            return false()
+        return coverage.newly_covered(rule, coverage.rules_of(db, service_id))
 
-def _mail_in_chunks(
-    database: Database,
-    run: JobRun,
-    children: dict[int, list[CoveredChild]],
-    *,
-    changed: list[str],
-    details: list[dict[str, object]],
-    is_new: bool,
-) -> None:
-    """Queue one e-mail per guardian, a chunk per transaction with the job's progress."""
-    board_id = run.board_id
-    assert board_id is not None
-    after = int(run.payload.get("after_guardian_id", 0))
-    remaining = sorted(g for g in children if g > after)
-    for start in range(0, len(remaining), CHUNK):
-        chunk = remaining[start : start + CHUNK]
-        with database.transaction() as db:
-            version = db.get(ServiceVersion, int(run.payload["version_id"]))
-            if version is None:  # the service was deleted with its board meanwhile
-                return
-            queued = queue_announcements(
-                db,
-                board_id=board_id,
-                version=version,
-                guardian_ids=chunk,
-                children=children,
-                changed=changed,
-                is_new=is_new,
-                base_url=str(run.payload["base_url"]),
-                details=details,
-            )
-            if run.payload.get("asks_review"):
-                reviews.request_reviews(
-                    db,
-                    board_id=board_id,
-                    service_id=int(run.payload["service_id"]),
-                    version_id=version.id,
-                    previous_version_id=run.payload.get("previous_version_id"),
-                    children=children,
-                    guardian_ids=chunk,
-                )
-            run.save_progress(
-                db, after_guardian_id=chunk[-1], emails=int(run.payload.get("emails", 0)) + queued
-            )
+    _announce(
+        database,
+        run,
+        key=f"coverage:{rule_id}",
+        only=newly_covered,
+        action="guardian.coverage_announced",
+        details={"service_id": service_id, "rule_id": rule_id},
+    )
 
 
 def run_announcement(database: Database, run: JobRun) -> None:
     board_id = run.board_id
     assert board_id is not None
-    with database.session() as db:
-        children = covered_guardians(db, board_id, int(run.payload["service_id"]))
-    _mail_in_chunks(
+    _announce(
         database,
         run,
-        children,
-        changed=list(run.payload["changed"]),
-        details=list(run.payload.get("details", [])),
-        is_new=bool(run.payload["is_new"]),
+        key=f"service_change:{run.payload['version_id']}",
+        only=lambda _db: None,
+        action="guardian.service_change_announced",
+        details={"service_id": run.payload["service_id"], "changed": run.payload["changed"]},
     )
-    actor_type, actor_id = run.payload["actor"]
-    with database.transaction() as db:
-        record(
-            db,
-            "guardian.service_change_announced",
-            actor=Actor(actor_type, actor_id),
-            board_id=board_id,
-            target_type="service_version",
-            target_id=run.payload["version_id"],
-            details={
-                "service_id": run.payload["service_id"],
-                "changed": run.payload["changed"],
-                "emails": int(run.payload.get("emails", 0)),
-            },
-        )
 
 
 def expire_requests(db: Session, *, limit: int = CHUNK) -> int:

@@ -1,7 +1,7 @@
 """Renewal: after a material change to a service, covered guardians look at their choice again.
 
 Publishing a version that asks for review (catalog.changes.MATERIAL) makes the announcement
-job write one ServiceReview per covered guardian and child, in the chunk that mails them. The
+job write one ServiceReview per covered guardian and child, in the transaction that mails them. The
 choice in force stays in force; the guardian's card says "not yet reviewed since …" with the
 change in words until the guardian keeps the choice or sends a new one. Staff see who has and
 has not reviewed (`review_overview`).
@@ -9,26 +9,19 @@ has not reviewed (`review_overview`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, Integer, Select, String, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import UTCDateTime, utcnow
 from app.domain.audit.service import Actor, record
 from app.domain.catalog.models import ServiceReview, ServiceVersion
 from app.domain.people.models import Guardian, School, Student
 
 OUTCOMES = ("kept", "changed")
 NOT_YET_SHOWN = 200
-
-
-class _Child(Protocol):
-    @property
-    def id(self) -> int: ...
 
 
 def request_reviews(
@@ -38,28 +31,26 @@ def request_reviews(
     service_id: int,
     version_id: int,
     previous_version_id: int | None,
-    children: Mapping[int, Sequence[_Child]],
-    guardian_ids: Sequence[int],
+    pairs: Select[int, int],
 ) -> int:
-    """One review row per guardian and covered child of this chunk (one statement)."""
+    """One review row per (guardian_id, student_id) of `pairs`, in one INSERT … SELECT (the
+    caller writes it once, with the announcement's mailing)."""
     now = utcnow()
-    rows = [
-        {
-            "board_id": board_id,
-            "guardian_id": guardian_id,
-            "student_id": child.id,
-            "service_id": service_id,
-            "service_version_id": version_id,
-            "previous_version_id": previous_version_id,
-            "requested_at": now,
-            "outcome": "",
-        }
-        for guardian_id in guardian_ids
-        for child in children.get(guardian_id, ())
-    ]
-    if rows:
-        db.execute(insert(ServiceReview), rows)
-    return len(rows)
+    links = pairs.subquery("links")
+    columns = {
+        "board_id": literal(board_id, Integer),
+        "guardian_id": links.c.guardian_id,
+        "student_id": links.c.student_id,
+        "service_id": literal(service_id, Integer),
+        "service_version_id": literal(version_id, Integer),
+        "previous_version_id": literal(previous_version_id, Integer),
+        "requested_at": literal(now, UTCDateTime),
+        "outcome": literal("", String),
+    }
+    statement = insert(ServiceReview).from_select(list(columns), select(*columns.values()).select_from(links))
+    # Core, not the ORM, and asked for: only then does the result say how many rows it wrote.
+    result = db.connection().execute(statement.execution_options(preserve_rowcount=True))
+    return int(result.rowcount)
 
 
 @dataclass(frozen=True)

@@ -10,64 +10,45 @@ so that a downstream system applies either rule: everyone not listed has the def
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import json
+from dataclasses import dataclass
+from json.encoder import encode_basestring
+
 from sqlalchemy.orm import Session
 
-from app.domain.catalog.models import ChoiceDefinition, Service
-from app.domain.choices.models import CurrentChoice
 from app.domain.choices.service import hidden_by
-from app.domain.exports.feed import chosen_categories, decode_cursor, encode_cursor
-from app.domain.exports.feed_schemas import ChoiceList, StudentChoice
-from app.domain.people.models import Student
+from app.domain.exports.feed import ListVersion, compact_json, decode_cursor, encode_cursor, list_rows
 
 
-def find_choice(
-    db: Session, board_id: int, service_code: str | None, choice_code: str
-) -> tuple[ChoiceDefinition, str | None] | None:
-    """A board's choice by its code and its service's code (None: a board-wide choice)."""
-    query = select(ChoiceDefinition, Service.code).outerjoin(
-        Service, Service.id == ChoiceDefinition.service_id
-    )
-    query = query.where(ChoiceDefinition.board_id == board_id, ChoiceDefinition.code == choice_code)
-    if service_code is None:
-        query = query.where(ChoiceDefinition.service_id.is_(None))
-    else:
-        query = query.where(Service.code == service_code)
-    row = db.execute(query.order_by(ChoiceDefinition.id).limit(1)).first()
-    return (row[0], row[1]) if row else None
+@dataclass(frozen=True)
+class ChoiceListPage:
+    body: bytes  # the JSON that `ChoiceList` documents
+    rows: int
 
 
-def choice_list(
-    db: Session, definition: ChoiceDefinition, service_code: str | None, *, cursor: str | None, limit: int
-) -> ChoiceList:
+def choice_list(db: Session, version: ListVersion, *, cursor: str | None, limit: int) -> ChoiceListPage:
+    """One page, written straight to JSON from plain rows (see `feed.hide_list_page`)."""
     after = decode_cursor("v", cursor)
-    rows = db.execute(
-        select(CurrentChoice.id, Student.sourced_id, CurrentChoice.value, chosen_categories())
-        .join(Student, Student.id == CurrentChoice.student_id)
-        .where(
-            CurrentChoice.definition_id == definition.id,
-            CurrentChoice.board_id == definition.board_id,
-            CurrentChoice.value != definition.default_value,
-            CurrentChoice.id > after,
-        )
-        .order_by(CurrentChoice.id)
-        .limit(limit + 1)
-    ).all()
-    items = [
-        StudentChoice(
-            student_id=sourced_id,
-            value=value,
-            categories=hidden_by(definition, value, chosen or []) if definition.kind == "categories" else [],
-        )
-        for _id, sourced_id, value, chosen in rows[:limit]
-    ]
-    return ChoiceList(
-        service=service_code,
-        choice=definition.code,
-        kind=definition.kind,
-        options=list(definition.options),
-        default=definition.default_value,
-        status=definition.status,
-        items=items,
-        next_cursor=encode_cursor("v", rows[limit - 1][0]) if len(rows) > limit else None,
+    definition = version.definition
+    rows = list_rows(db, definition, after, limit)
+    tails: dict[tuple[str, str], str] = {}
+    items: list[str] = []
+    for _id, sourced_id, value, chosen in rows[:limit]:
+        key = (value, chosen)
+        tail = tails.get(key)
+        if tail is None:
+            categories = (
+                hidden_by(definition, value, json.loads(chosen) if chosen else [])
+                if definition.kind == "categories"
+                else []
+            )
+            tail = tails[key] = f',"value":{compact_json(value)},"categories":{compact_json(categories)}}}'
+        items.append('{"student_id":' + encode_basestring(sourced_id) + tail)
+    next_cursor = encode_cursor("v", rows[limit - 1][0]) if len(rows) > limit else None
+    body = (
+        f'{{"service":{compact_json(version.service_code)},"choice":{compact_json(definition.code)},'
+        f'"kind":{compact_json(definition.kind)},"options":{compact_json(list(definition.options))},'
+        f'"default":{compact_json(definition.default_value)},"status":{compact_json(definition.status)},'
+        f'"items":[{",".join(items)}],"next_cursor":{compact_json(next_cursor)}}}'
     )
+    return ChoiceListPage(body.encode(), len(items))

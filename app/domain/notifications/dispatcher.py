@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database, utcnow
 from app.domain.notifications.models import OutboxEmail
+from app.domain.notifications.service import render_mailing
 
 log = logging.getLogger("tobira.mail")
 # The routes whose last path segment is a one-time secret (confirmation, e-mail sign-in).
@@ -48,16 +49,18 @@ def backoff(attempts: int) -> timedelta:
     return min(delay, MAX_BACKOFF)
 
 
-def build_message(email: OutboxEmail, sender: str) -> EmailMessage:
+def build_message(email: OutboxEmail, sender: str, rendered: tuple[str, str] | None = None) -> EmailMessage:
+    """The message of an outbox row; `rendered`: (subject, body) of a mailing's message."""
+    subject, body = rendered or (email.subject, email.body_text)
     message = EmailMessage()
     message["From"] = sender
     message["To"] = email.to_address
-    message["Subject"] = email.subject
+    message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="tobira.invalid")
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = email.language
-    message.set_content(email.body_text, charset="utf-8")
+    message.set_content(body, charset="utf-8")
+    message["Content-Language"] = email.language  # after set_content, which drops Content-* headers
     for attachment in email.attachments:
         maintype, _sep, subtype = attachment["content_type"].partition("/")
         message.add_attachment(
@@ -122,9 +125,22 @@ def _send_one(database: Database, settings: Settings, email_id: int, claim: time
         email = db.get(OutboxEmail, email_id) if renewed.rowcount == 1 else None  # type: ignore[attr-defined]
         if email is None:
             return False
-        message = build_message(email, settings.smtp_sender)
+        rendered = None
+        if email.mailing_id is not None and email.sent_at is None:
+            try:  # a mailing's message gets its text now; it is stored only once sent
+                rendered = render_mailing(db, email)
+            except LookupError:  # this process does not know the template: try again later
+                log.error("mail %s: no template registered for its mailing", email_id)
+                email.status, email.claimed_until = "pending", None
+                email.last_error, email.next_attempt_at = "LookupError", utcnow() + backoff(email.attempts)
+                return False
+            if rendered is None:  # no longer applies (its guardian or children are gone)
+                email.status, email.claimed_until = "cancelled", None
+                return False
+        message = build_message(email, settings.smtp_sender, rendered)
         attempts = email.attempts
-        redacted = redact_links(email.body_text)
+        subject = rendered[0] if rendered else email.subject
+        redacted = redact_links(rendered[1] if rendered else email.body_text)
     try:
         _send(settings, message)  # outside any transaction: no lock is held while SMTP talks
     except (OSError, smtplib.SMTPException) as exc:
@@ -146,7 +162,14 @@ def _send_one(database: Database, settings: Settings, email_id: int, claim: time
         db.execute(
             update(OutboxEmail)
             .where(OutboxEmail.id == email_id)
-            .values(status="sent", sent_at=utcnow(), last_error="", claimed_until=None, body_text=redacted)
+            .values(
+                status="sent",
+                sent_at=utcnow(),
+                last_error="",
+                claimed_until=None,
+                subject=subject,
+                body_text=redacted,
+            )
         )
     return True
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from app.domain.accounts.models import Account, AccountGuardian, StudentAccount
 from app.domain.catalog.models import ServiceAssignment
 from app.domain.choices.models import ChoiceEvent, CurrentChoice
+from app.domain.choices.service import next_feed_position
 from app.domain.notifications.models import OutboxEmail
 from app.domain.people.models import Guardian, GuardianStudent, Student
 from app.domain.tokens.models import OneTimeToken
@@ -160,5 +161,11 @@ def count(db: Session, board_id: int, leavers: Leavers) -> dict[str, int]:
 
 
 def remove(db: Session, board_id: int, leavers: Leavers) -> dict[str, int]:
-    """Delete in foreign-key order; the caller has opened the removal path (choice events)."""
-    return _apply(db, board_id, leavers, remove=True)
+    """Delete in foreign-key order; the caller has opened the removal path (choice events).
+
+    Removed current choices leave the API's hide and choice lists, whose ETag follows the
+    board's feed counter (ADR 0099): the counter moves on, so no client keeps a 304."""
+    counts = _apply(db, board_id, leavers, remove=True)
+    if counts.get("current_choices"):
+        next_feed_position(db, board_id)
+    return counts

@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import commit_without_waiting, utcnow
 from app.domain.apikeys import service as keys
 from app.domain.apikeys.models import ApiKey
 from app.domain.audit.service import Actor, record
@@ -34,6 +34,7 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 CODE = r"^[a-z0-9][a-z0-9_-]{0,59}$"
 DEFAULT_RATE_LIMIT = 600  # requests per key per minute; app.state.api_rate_limit overrides
 RATE_WINDOW = timedelta(minutes=1)
+LAST_USED_EVERY = timedelta(minutes=1)
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 404, 422, 429)
 }
@@ -58,18 +59,36 @@ def authenticate(request: Request, db: Session, credentials: HTTPAuthorizationCr
         seconds = int(RATE_WINDOW.total_seconds())
         retry_after = seconds - int(utcnow().timestamp()) % seconds
         raise RateLimited("Limit is {limit} per minute.", retry_after=max(retry_after, 1), limit=limit)
-    key.last_used_at = utcnow()
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
+        key.last_used_at = now  # kept to the minute: a poll every second writes once a minute
     return key
 
 
+def _etag_headers(etag: str) -> dict[str, str]:
+    return {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+
+
+def _matches(request: Request, etag: str) -> bool:
+    wanted = [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
+    return etag in wanted or f"W/{etag}" in wanted
+
+
 def _with_etag(request: Request, model: BaseModel) -> Response:
+    """The change feed's ETag: the hash of its body (it is read to know what is new anyway)."""
     body = model.model_dump_json().encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
-    wanted = [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
-    if etag in wanted or f"W/{etag}" in wanted:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    if _matches(request, etag):
+        return Response(status_code=304, headers=_etag_headers(etag))
+    return Response(body, media_type="application/json", headers=_etag_headers(etag))
+
+
+def _not_modified(db: Session, etag: str) -> Response:
+    """A list the client holds already. No row is read and nothing is disclosed, so neither a
+    pick-up (ADR 0086) nor an audit event is written; the rate limit counts it (ADR 0099). That
+    count is all the transaction writes, so its commit does not wait for the disk."""
+    commit_without_waiting(db)
+    return Response(status_code=304, headers=_etag_headers(etag))
 
 
 def _bad_request(detail: str) -> HTTPException:
@@ -91,29 +110,35 @@ def hide_list(
     """Every student whose effective (confirmed) choice hides data of this service, with the
     data categories to hide. Page with `cursor`; then follow `/changes` from `changes_cursor`."""
     caller = authenticate(request, db, credentials)
-    facts = service.definition_facts(db, caller.board_id)
-    item = service.find_definition(facts, service_code, choice)
-    if item is None and choice_list.find_choice(db, caller.board_id, service_code, choice) is not None:
+    version = service.list_version(db, caller.board_id, service_code, choice)
+    if version is None:
+        raise HTTPException(status_code=404, detail="No such service and choice for this board.")
+    if version.definition.default_value == "deny":
         raise HTTPException(  # an opt-in choice: "allow" does not hide (ADR 0092)
             status_code=404, detail="This choice is opt-in; read who allowed it from /api/v1/choice-list."
         )
-    if item is None:
-        raise HTTPException(status_code=404, detail="No such service and choice for this board.")
+    etag = version.etag("hide-list", caller.id, cursor or "", limit)
+    if _matches(request, etag):
+        return _not_modified(db, etag)
+    all_categories = (
+        service.version_categories(db, version.service_version_id)
+        if version.definition.kind != "categories"
+        else []
+    )
     try:
-        page = service.hide_list_page(db, item, cursor=cursor, limit=limit)
+        page = service.hide_list_page(db, version, cursor=cursor, limit=limit, all_categories=all_categories)
     except service.BadCursor as exc:
         raise _bad_request("The cursor is not valid; start again without one.") from exc
-    result = page.body
     record_pickup(
         db,
         board_id=caller.board_id,
         api_key_id=caller.id,
         kind="hide_list",
-        definition_id=item.definition.id,
+        definition_id=version.definition.id,
         low=page.low,
         high=page.high,
         served_position=page.as_of,
-        rows=len(result.items),
+        rows=page.rows,
     )
     record(
         db,
@@ -121,10 +146,10 @@ def hide_list(
         actor=Actor.api_key(caller.id),
         board_id=caller.board_id,
         target_type="choice_definition",
-        target_id=item.definition.id,
-        details={"rows": len(result.items), "cursor": cursor or ""},
+        target_id=version.definition.id,
+        details={"rows": page.rows, "cursor": cursor or ""},
     )
-    return _with_etag(request, result)
+    return Response(page.body, media_type="application/json", headers=_etag_headers(etag))
 
 
 @router.get(
@@ -148,12 +173,14 @@ def choice_list_route(
     each student whose confirmed value differs from `default`, with that value. Students not
     listed have the default — for an opt-in choice (default `deny`) the list is who allowed."""
     caller = authenticate(request, db, credentials)
-    found = choice_list.find_choice(db, caller.board_id, service_code, choice)
-    if found is None:
+    version = service.list_version(db, caller.board_id, service_code, choice)
+    if version is None:
         raise HTTPException(status_code=404, detail="No such choice for this board.")
-    definition, code = found
+    etag = version.etag("choice-list", caller.id, cursor or "", limit)
+    if _matches(request, etag):
+        return _not_modified(db, etag)
     try:
-        result = choice_list.choice_list(db, definition, code, cursor=cursor, limit=limit)
+        page = choice_list.choice_list(db, version, cursor=cursor, limit=limit)
     except service.BadCursor as exc:
         raise _bad_request("The cursor is not valid; start again without one.") from exc
     record(
@@ -162,10 +189,10 @@ def choice_list_route(
         actor=Actor.api_key(caller.id),
         board_id=caller.board_id,
         target_type="choice_definition",
-        target_id=definition.id,
-        details={"rows": len(result.items), "cursor": cursor or ""},
+        target_id=version.definition.id,
+        details={"rows": page.rows, "cursor": cursor or ""},
     )
-    return _with_etag(request, result)
+    return Response(page.body, media_type="application/json", headers=_etag_headers(etag))
 
 
 @router.get("/changes", response_model=ChangeFeed, summary="Changes since a cursor")
@@ -182,14 +209,13 @@ def changes(
 ) -> Response:
     """Additions and removals since `since`: each student appears once, in their state now."""
     caller = authenticate(request, db, credentials)
-    facts = service.definition_facts(db, caller.board_id)
     only = None
     if service_code or choice:
-        only = service.find_definition(facts, service_code or "", choice or "")
-        if only is None:
+        only = service.list_version(db, caller.board_id, service_code or "", choice or "")
+        if only is None or only.definition.default_value == "deny":
             raise HTTPException(status_code=404, detail="No such service and choice for this board.")
     try:
-        feed = service.change_feed(db, caller.board_id, facts, since=since, limit=limit, only=only)
+        feed = service.change_feed(db, caller.board_id, since=since, limit=limit, only=only)
     except service.BadCursor as exc:
         raise _bad_request("The cursor is not valid; fetch /hide-list again for a fresh one.") from exc
     served = service.decode_cursor("e", feed.next_cursor)
