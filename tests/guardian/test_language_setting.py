@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -199,3 +200,15 @@ def test_the_setting_is_for_signed_in_guardians_only(
     sign_in_as(client, db, settings, make_staff_account(db))
     assert client.get("/account/language").status_code == 404
     assert _post(client, settings, "/account/language", lang="en").status_code == 404
+
+
+@pytest.mark.parametrize("lang", ["zh-Hans", "ja-x-easy", "pt-BR", "fil"])
+def test_every_offered_language_is_saved_and_used(
+    client: TestClient, db: Session, settings: Settings, world: World, lang: str
+) -> None:
+    """The longer tags (zh-Hans, ja-x-easy) are stored whole, on PostgreSQL as on SQLite."""
+    sign_in_as(client, db, settings, world.account)
+    assert _post(client, settings, "/account/language", lang=lang).status_code == 303
+    db.expire_all()
+    assert db.get_one(Account, world.account.id).preferred_language == lang
+    assert _html_lang(client.get("/children")) == lang

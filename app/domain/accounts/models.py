@@ -33,7 +33,7 @@ class Account(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     email_verified: Mapped[bool] = mapped_column(default=False)
     display_name: Mapped[str] = mapped_column(String(200), default="")
-    preferred_language: Mapped[str | None] = mapped_column(String(5))
+    preferred_language: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]

@@ -49,7 +49,7 @@ class OutboxEmail(Base):
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(500))
     body_text: Mapped[str] = mapped_column(Text)
-    language: Mapped[str] = mapped_column(String(5), default="ja")
+    language: Mapped[str] = mapped_column(String(20), default="ja")
     # What the mail is about, e.g. "choice_confirmation"; never personal data.
     purpose: Mapped[str] = mapped_column(String(40))
     # [{"filename": ..., "content_type": ..., "content": <text>}]

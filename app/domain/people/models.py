@@ -118,7 +118,7 @@ class Guardian(Base):
     given_name_kana: Mapped[str] = mapped_column(String(100), default="")
     # The address the school has on file: confirmations always go here.
     email: Mapped[str | None] = mapped_column(String(320), index=True)
-    preferred_language: Mapped[str] = mapped_column(String(5), default="ja")
+    preferred_language: Mapped[str] = mapped_column(String(20), default="ja")
     status: Mapped[str] = mapped_column(String(10), default="active")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
