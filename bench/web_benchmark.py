@@ -494,6 +494,8 @@ class Load:
     staff: list[Entry]
     links: list[Entry]
     sizes: dict[str, int]
+    # The first request of each scenario, kept for the bare page once one-time links run out.
+    first: dict[str, Entry] = field(default_factory=dict)
 
     def entries(self, scenario: str) -> list[Entry]:
         return {"choice": self.choice, "confirm": self.links, "child": self.child, "staff": self.staff}[
@@ -501,7 +503,7 @@ class Load:
         ]
 
     def bare(self, scenario: str) -> list[Entry]:
-        method, _path, headers, body = self.entries(scenario)[0]
+        method, _path, headers, body = self.first.get(scenario) or self.entries(scenario)[0]
         return [(method, f"/bare/{self.sizes[scenario]}", headers, body)]
 
 
@@ -534,6 +536,8 @@ def measure(
             used = {t + k * connections for t, count in enumerate(sent) for k in range(count)}
             load.links[:] = [e for i, e in enumerate(load.links) if i not in used]
 
+    if once and len(load.links) < connections:
+        return result  # no one-time links left for this figure: it is reported as not measured
     if warmup:
         use(wrk(target.base, entries, connections, warmup, once, work))
         if once:
@@ -560,7 +564,8 @@ def build_load(
 ) -> tuple[Load, list[tuple[Family, int]]]:
     """Requests of each scenario; the children left over get the links to confirm."""
     pairs = [(f, child) for f in families for child in f.children]
-    chooser_count = max(64, len(pairs) * 3 // 10)
+    # Enough choosers for every connection; the rest confirm, one link each (half at small scale).
+    chooser_count = max(min(64, len(pairs) // 2), len(pairs) * 3 // 10)
     choosers, confirmers = pairs[:chooser_count], pairs[chooser_count:][:MAX_LINKS]
     choice = []
     for n, (family, child) in enumerate(choosers):
@@ -742,7 +747,8 @@ def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
         )
         load.links = link_entries(pending, {f.cookie: f.csrf for f in families})
         for scenario in SCENARIOS:
-            load.sizes[scenario] = response_size(app_server.base, load.entries(scenario)[0])
+            load.first[scenario] = load.entries(scenario)[0]
+            load.sizes[scenario] = response_size(app_server.base, load.first[scenario])
         if load.links:
             load.links.pop(0)  # used by the size probe above
 
@@ -799,7 +805,7 @@ def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
     }
 
 
-def write_report(args: argparse.Namespace, outcome: dict[str, Any], doc: Path) -> None:
+def write_report(args: argparse.Namespace, outcome: dict[str, Any], doc: Path | None) -> None:
     sizes = ", ".join(f"{SCENARIOS[k].split(' (')[0]} {v:,} B" for k, v in outcome["sizes"].items())
     body = "\n\n".join(
         [
@@ -843,7 +849,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, help="Measured seconds per figure (default 8).")
     parser.add_argument("--warmup", type=int, help="Warm-up seconds before each figure (default 2).")
     parser.add_argument(
-        "--doc", type=Path, default=report.PERFORMANCE_DOC, help="Document to write the table into."
+        "--doc",
+        type=Path,
+        help="Document to write the table into (default: BENCH_DOC, else docs/performance.md).",
     )
     parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
     args = parser.parse_args()
@@ -852,7 +860,7 @@ def main() -> None:
     if not args.admin_url.startswith("postgresql"):
         raise SystemExit("the web benchmark runs on PostgreSQL (--admin-url postgresql://…)")
     args.students = args.students or (300 if args.small else 4_000)
-    args.guardians = args.guardians or (50 if args.small else 1_000_000)
+    args.guardians = args.guardians or (120 if args.small else 1_000_000)
     args.seconds = args.seconds or (1 if args.small else 8)
     args.warmup = args.warmup if args.warmup is not None else (0 if args.small else 2)
     args.connections = (1, 8) if args.small else (1, 8, 32)
@@ -860,7 +868,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tobira-webbench-") as tmp, own_database(args.admin_url) as url:
         outcome = run(args, url, Path(tmp))
     write_report(args, outcome, args.doc)
-    print(f"done in {outcome['seconds']:.0f} s; table written to {args.doc}")
+    print(f"done in {outcome['seconds']:.0f} s; table written to {args.doc or report.document()}")
     if args.json:
         rows = {key: [vars(r) | {"rate": r.rate} for r in outcome[key]] for key in ("results", "compare")}
         args.json.write_text(json.dumps({**outcome, **rows}, default=str, indent=1))
