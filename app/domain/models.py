@@ -5,6 +5,7 @@ from app.domain.apikeys import models as apikeys
 from app.domain.audit import models as audit
 from app.domain.boards import models as boards
 from app.domain.catalog import models as catalog
+from app.domain.catalog import published as catalogue_version  # moves the counter (ADR 0095)
 from app.domain.choices import models as choices
 from app.domain.evidence import models as evidence
 from app.domain.incidents import models as incidents
@@ -24,6 +25,7 @@ __all__ = [
     "audit",
     "boards",
     "catalog",
+    "catalogue_version",
     "choices",
     "evidence",
     "incidents",

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import utcnow
 from app.domain.audit.service import Actor, record
-from app.domain.catalog import coverage
+from app.domain.catalog import coverage, published
 from app.domain.catalog import definitions as choice_definitions
 from app.domain.catalog.changes import Change, diff, is_material
 from app.domain.catalog.models import (
@@ -213,11 +214,15 @@ def current_notice(db: Session, board_id: int) -> NoticeVersion | None:
     )
 
 
-def version_input_from(version: ServiceVersion) -> VersionInput:
-    """Prefill an edit form from a version (categories, purposes, subcontractors loaded)."""
-    subcontractor_index = {s.id: i for i, s in enumerate(version.subcontractors)}
+def version_input_from(version: ServiceVersion | published.Version) -> VersionInput:
+    """Prefill an edit form from a version (categories, purposes, subcontractors loaded), or
+    compare two versions as kept in memory (ADR 0095)."""
+    subs: Sequence[Subcontractor | published.SubcontractorRow] = version.subcontractors
+    subcontractor_index = {s.id: i for i, s in enumerate(subs)}
+    facts: dict[str, Any] = {name: getattr(version, name) for name in TEXT_FIELDS + VENDOR_FACT_FIELDS}
+    facts["certifications"] = list(version.certifications)
     return VersionInput(
-        **{name: getattr(version, name) for name in TEXT_FIELDS + VENDOR_FACT_FIELDS},
+        **facts,
         categories=[CategoryInput(c.category.code, c.items, c.items_en) for c in version.categories],
         purposes=[PurposeInput(p.text, p.text_en, p.permitted_use) for p in version.purposes],
         subcontractors=[

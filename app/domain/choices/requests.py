@@ -9,16 +9,18 @@ A new request for the same child and choice cancels the earlier pending ones.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from types import EllipsisType
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.config import Settings
 from app.domain.audit.service import ANONYMOUS, Actor, record
-from app.domain.catalog.models import ChoiceDefinition
+from app.domain.catalog.published import Offered
 from app.domain.catalog.queries import category_names
 from app.domain.choices.announcements import notify_co_guardians
 from app.domain.choices.guardian_queries import guardians_of
@@ -70,11 +72,16 @@ def send_confirmation(
     student: Student,
     *,
     reminder: bool = False,
+    definition: Offered | None = None,
+    category_map: Mapping[str, Any] | None = None,
+    first: bool = False,
 ) -> OneTimeToken:
     """Revoke earlier links of this request, issue a fresh one and mail it to the address on
-    file (`reminder`: the mail says it is a reminder, ADR 0084)."""
+    file (`reminder`: the mail says it is a reminder, ADR 0084). `first`: the request was just
+    written, so it has no links yet."""
     assert guardian.email, "callers check that the school has an address on file"
-    revoke_links(db, request.id)
+    if not first:
+        revoke_links(db, request.id)
     secret, token = tokens.issue(
         db,
         CONFIRMATION_PURPOSE,
@@ -93,10 +100,10 @@ def send_confirmation(
             "guardian": guardian,
             "student": student,
             "request": request,
-            "definition": request.definition,
+            "definition": definition if definition is not None else request.definition,
             "link": f"{settings.base_url.rstrip('/')}/confirm/{secret}",
             "expires_at": token.expires_at,
-            "category_map": category_names(db),
+            "category_map": category_map if category_map is not None else category_names(db),
             "LABELS": LABELS,
             "reminder": reminder,
         },
@@ -107,19 +114,32 @@ def send_confirmation(
     return token
 
 
+class Requested(NamedTuple):
+    request: ChoiceEvent
+    token: OneTimeToken  # the confirmation link sent for it
+
+
 def request_choice(
     db: Session,
     settings: Settings,
     *,
-    definition: ChoiceDefinition,
+    definition: Offered,
     student: Student,
     guardian: Guardian,
     value: str,
     category_codes: list[str],
     account_id: int,
-) -> ChoiceEvent:
-    """Record a pending request (replacing earlier pending ones) and send the confirmation."""
-    for earlier in pending_requests(db, student.id, definition.id):
+    earlier_requests: Sequence[ChoiceEvent] | None = None,
+    notice_id: int | EllipsisType | None = ...,
+    category_map: Mapping[str, Any] | None = None,
+) -> Requested:
+    """Record a pending request (replacing earlier pending ones) and send the confirmation.
+
+    A caller that has read the pending requests, the notice in force and the vocabulary in
+    this transaction passes them in (the guardian's page, ADR 0095)."""
+    if earlier_requests is None:
+        earlier_requests = pending_requests(db, student.id, definition.id)
+    for earlier in earlier_requests:
         revoke_links(db, earlier.id)
         close_request(db, earlier, "cancelled", actor_account_id=account_id)
         record(
@@ -139,10 +159,12 @@ def request_choice(
         channel="web",
         actor_account_id=account_id,
         guardian_id=guardian.id,
+        notice_id=notice_id,
     )
-    request.definition = definition
-    send_confirmation(db, settings, request, guardian, student)
-    return request
+    token = send_confirmation(
+        db, settings, request, guardian, student, definition=definition, category_map=category_map, first=True
+    )
+    return Requested(request, token)
 
 
 def cancel_request(db: Session, request: ChoiceEvent, *, account_id: int | None, via: str) -> None:
