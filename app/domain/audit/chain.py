@@ -96,9 +96,9 @@ def _locked_head(db: Session, key: int) -> tuple[int, str]:
     """The board's chain head (seq, hash), locked until the transaction ends: one upsert that
     creates the head of a new chain or locks the existing one and reads it."""
     insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(AuditChainHead).values(board_key=key, seq=0, hash="")
-    statement = statement.on_conflict_do_update(
-        index_elements=["board_key"], set_={"seq": statement.excluded.seq + AuditChainHead.seq}
+    new = insert(AuditChainHead).values(board_key=key, seq=0, hash="")
+    statement = new.on_conflict_do_update(
+        index_elements=["board_key"], set_={"seq": new.excluded.seq + AuditChainHead.seq}
     ).returning(AuditChainHead.seq, AuditChainHead.hash)
     seq, hash_ = db.execute(statement).one()
     return int(seq), str(hash_)

@@ -28,6 +28,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.boards.models import Board
+from app.domain.catalog import published
 from app.domain.catalog.definitions import wordings
 from app.domain.catalog.models import (
     ChoiceDefinitionVersion,
@@ -172,7 +173,41 @@ def build_receipts(db: Session, events: Sequence[ChoiceEvent], *, base_url: str 
     return receipts
 
 
-def _recipients(version: ServiceVersion) -> list[dict[str, Any]]:
+def shown_version_id(notice: NoticeVersion | None, service_id: int) -> int | None:
+    """The version of a service in the notice's catalogue snapshot (what the guardian saw)."""
+    snapshot = (notice.catalogue or {}).get("service_versions", {}) if notice else {}
+    version_id = snapshot.get(str(service_id)) if isinstance(snapshot, dict) else None
+    return version_id if isinstance(version_id, int) else None
+
+
+def fresh_receipt(
+    event: ChoiceEvent,
+    *,
+    board: Board,
+    student: Student,
+    guardian: Guardian | None,
+    notice: NoticeVersion | None,
+    version: published.Version | None,
+    wording: ChoiceDefinitionVersion | None,
+    base_url: str = "",
+) -> dict[str, Any]:
+    """The receipt of a choice confirmed in this transaction, from rows the caller has read:
+    nothing later can have withdrawn it yet, and `version` is the one the guardian was shown
+    (`shown_version_id`), kept in memory (ADR 0095)."""
+    return _receipt(
+        event,
+        board=board,
+        student=student,
+        guardian=guardian,
+        notice=notice,
+        version=version,
+        withdrawn_by=None,
+        base_url=base_url,
+        wording=wording,
+    )
+
+
+def _recipients(version: ServiceVersion | published.Version) -> list[dict[str, Any]]:
     recipients: list[dict[str, Any]] = [
         {
             "name": version.vendor_name,
@@ -206,7 +241,7 @@ def _receipt(
     student: Student,
     guardian: Guardian | None,
     notice: NoticeVersion | None,
-    version: ServiceVersion | None,
+    version: ServiceVersion | published.Version | None,
     withdrawn_by: ChoiceEvent | None,
     base_url: str,
     wording: ChoiceDefinitionVersion | None = None,

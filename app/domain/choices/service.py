@@ -222,15 +222,28 @@ def _follow_up(request: ChoiceEvent, kind: str, actor_account_id: int | None) ->
     )
 
 
-def confirm_request(db: Session, request: ChoiceEvent, *, actor_account_id: int | None) -> ChoiceEvent:
-    if request.kind != "requested" or request_state(db, request) != "pending":
-        raise Conflict("This request is no longer waiting for confirmation.")
-    current = db.scalar(
-        select(CurrentChoice).where(
-            CurrentChoice.student_id == request.student_id,
-            CurrentChoice.definition_id == request.definition_id,
+def confirm_request(
+    db: Session,
+    request: ChoiceEvent,
+    *,
+    actor_account_id: int | None,
+    pending_with: CurrentChoice | EllipsisType | None = ...,
+) -> ChoiceEvent:
+    """`pending_with`: the caller read in this transaction that the request is pending, and
+    the choice in force (None: the default) — the confirmation link's one statement."""
+    if isinstance(pending_with, EllipsisType):
+        if request.kind != "requested" or request_state(db, request) != "pending":
+            raise Conflict("This request is no longer waiting for confirmation.")
+        current = db.scalar(
+            select(CurrentChoice).where(
+                CurrentChoice.student_id == request.student_id,
+                CurrentChoice.definition_id == request.definition_id,
+            )
         )
-    )
+    else:
+        if request.kind != "requested":
+            raise Conflict("This request is no longer waiting for confirmation.")
+        current = pending_with
     if current is not None and current.event_id > request.id:
         # Something newer took effect since this request was made: it is no longer the
         # family's latest word (the school's record closes such requests; this is the guard).

@@ -8,6 +8,7 @@ The confirmation link (/confirm/…) needs no sign-in: it was sent to the addres
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -37,7 +38,8 @@ from app.domain.choices.labels import LABELS
 from app.domain.choices.propagation import propagation
 from app.domain.choices.receipts import build_receipt, find_receipt_event, receipt_json
 from app.domain.choices.reviews import mark_reviewed
-from app.domain.choices.service import difference, effective_choice, history, validate_choice
+from app.domain.choices.service import Effective, difference, effective_choice, history, validate_choice
+from app.domain.people.models import Student
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
 from app.surfaces.guardian import language, notice, reviews
@@ -290,18 +292,28 @@ def _link_problem(request: Request, db: DbSession, link: flow.Link, secret: str)
     return _page(request, "guardian/link_problem.html", context, status_code=status)
 
 
-def _link_context(db: DbSession, link: flow.Link) -> dict[str, Any]:
-    from app.domain.people.models import Student
-
+def _link_context(
+    db: DbSession,
+    link: flow.Link,
+    *,
+    current: Effective | None = None,
+    category_map: Mapping[str, Any] | None = None,
+    student: Student | None = None,
+) -> dict[str, Any]:
+    """`current`, `category_map`, `student`: the choice in force, the vocabulary and the child,
+    when the caller has them (it has just confirmed the choice)."""
     assert link.request is not None
     definition = link.request.definition
-    current = effective_choice(db, link.request.student_id, definition)
+    if current is None:
+        current = effective_choice(db, link.request.student_id, definition)
+    if student is None:
+        student = db.get_one(Student, link.request.student_id)
     return {
         "link": link,
         "request_event": link.request,
         "definition": definition,
-        "student": db.get_one(Student, link.request.student_id),
-        "category_map": category_names(db),
+        "student": student,
+        "category_map": category_map if category_map is not None else category_names(db),
         "current": current,
         "difference": difference(definition, current, link.request),
     }
@@ -321,16 +333,18 @@ def confirm(
     request: Request, db: DbSession, settings: AppSettings, principal: OptionalPrincipal, secret: str
 ) -> Response:
     account_id = principal.account.id if principal is not None else None
-    link, confirmed = flow.confirm_link(db, settings, secret, account_id=account_id)
-    if confirmed is None:
-        return _link_problem(request, db, link, secret)
+    done = flow.confirm_link(db, settings, secret, account_id=account_id)
+    if done.event is None:
+        return _link_problem(request, db, done.link, secret)
     return _page(
         request,
         "guardian/confirmed.html",
         {
-            **_link_context(db, link),
-            "event": confirmed,
-            "receipt": build_receipt(db, confirmed, base_url=settings.base_url),
+            **_link_context(
+                db, done.link, current=done.current, category_map=done.categories, student=done.student
+            ),
+            "event": done.event,
+            "receipt": done.receipt,
         },
     )
 
