@@ -578,9 +578,10 @@ def _note_changes(session: Session, _flush: UOWTransaction, _instances: object) 
                 continue
             if obj in session.dirty and not session.is_modified(obj):
                 continue
+            if isinstance(obj, _BY_VERSION) and obj.service_version_id is None:
+                continue  # a list of a version written in this flush: the version counts
             board_id = _board_of(session, obj)
-            # A row whose board cannot be told yet (its parent is written in this flush) is
-            # covered by that parent; failing that, every board moves: never too few.
+            # A board that cannot be told moves every board: never too few.
             changed.add(board_id if board_id is not None else EVERY_BOARD)
     if changed:
         session.info.setdefault(CHANGED, set()).update(changed)
