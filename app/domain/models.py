@@ -9,6 +9,7 @@ from app.domain.catalog import published as catalogue_version  # moves the count
 from app.domain.choices import models as choices
 from app.domain.evidence import models as evidence
 from app.domain.incidents import models as incidents
+from app.domain.incidents import published as incident_notices  # kept with the catalogue
 from app.domain.jobs import models as jobs
 from app.domain.notifications import models as notifications
 from app.domain.people import models as people
@@ -28,6 +29,7 @@ __all__ = [
     "catalogue_version",
     "choices",
     "evidence",
+    "incident_notices",
     "incidents",
     "jobs",
     "notifications",

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import event, select, update
@@ -44,7 +44,6 @@ from app.domain.catalog.models import (
     Subcontractor,
 )
 from app.domain.catalog.queries import latest_version_ids
-from app.domain.incidents.models import Incident
 from app.domain.people.models import GRADES, Student
 
 # --- what is kept -------------------------------------------------------------------------
@@ -211,22 +210,6 @@ class Assignment:
 
 
 @dataclass(frozen=True)
-class IncidentNotice:
-    id: int
-    service_id: int
-    title: str
-    title_en: str
-    body: str
-    body_en: str
-    vendor_action: str
-    vendor_action_en: str
-    category_codes: tuple[str, ...]
-    period_start: date
-    period_end: date | None
-    sent_at: datetime
-
-
-@dataclass(frozen=True)
 class PublishedService:
     """A service with its latest version and its choices (what `ServiceView` is for staff)."""
 
@@ -244,7 +227,8 @@ class Catalogue:
     assignments: tuple[Assignment, ...]
     notice_id: int | None  # the notice version in force
     categories: dict[str, Category] = field(default_factory=dict)  # by code, in display order
-    incidents: dict[int, tuple[IncidentNotice, ...]] = field(default_factory=dict)  # sent, newest first
+    # What domains above the catalogue keep with it (`add_part`), e.g. incident notices sent.
+    parts: dict[str, Any] = field(default_factory=dict)
 
     def services_for(self, student: Student) -> list[PublishedService]:
         covered = {a.service_id for a in self.assignments if a.covers(student)}
@@ -261,6 +245,23 @@ class Catalogue:
                 if definition.id == definition_id:
                     return definition
         return None
+
+
+# --- what domains above the catalogue keep with it -------------------------------------------
+
+Loader = Callable[[Session, int], Any]
+_PARTS: dict[str, Loader] = {}
+
+
+def add_part(name: str, loader: Loader, *, board_rows: tuple[type[Any], ...]) -> None:
+    """Keep `loader(db, board_id)` (frozen data, one statement) with every catalogue under
+    `parts[name]`: board-wide rows shown beside the catalogue that change as rarely. A new,
+    changed or removed row of `board_rows` (models with a `board_id`) moves the counter.
+    Called when the module that defines the part is imported, as every writer of those rows
+    does (ADR 0095)."""
+    global _BY_BOARD
+    _PARTS[name] = loader
+    _BY_BOARD = tuple(dict.fromkeys((*_BY_BOARD, *board_rows)))
 
 
 def grade_in_range(grade: str | None, grade_from: str | None, grade_to: str | None) -> bool:
@@ -459,7 +460,7 @@ def _sort_key(published: PublishedService) -> tuple[int, str]:
 
 
 def _load(db: Session, board_id: int) -> Catalogue:
-    """Nine statements, whatever the size of the catalogue."""
+    """Eight statements and one per part, whatever the size of the catalogue."""
     notice = (
         select(NoticeVersion.id)
         .where(NoticeVersion.board_id == board_id)
@@ -499,29 +500,6 @@ def _load(db: Session, board_id: int) -> Catalogue:
     categories = {
         c.code: _category(c) for c in db.scalars(select(DataCategory).order_by(DataCategory.sort_order))
     }
-    incidents: dict[int, list[IncidentNotice]] = defaultdict(list)
-    for i in db.scalars(
-        select(Incident)
-        .where(Incident.board_id == board_id, Incident.sent_at.is_not(None))
-        .order_by(Incident.sent_at.desc(), Incident.id.desc())
-    ):
-        assert i.sent_at is not None
-        incidents[i.service_id].append(
-            IncidentNotice(
-                i.id,
-                i.service_id,
-                i.title,
-                i.title_en,
-                i.body,
-                i.body_en,
-                i.vendor_action,
-                i.vendor_action_en,
-                tuple(i.category_codes),
-                i.period_start,
-                i.period_end,
-                i.sent_at,
-            )
-        )
     published = sorted(
         (
             PublishedService(services[v.service_id], v, tuple(by_service.get(v.service_id, [])))
@@ -538,7 +516,7 @@ def _load(db: Session, board_id: int) -> Catalogue:
         assignments=assignments,
         notice_id=notice_id,
         categories=categories,
-        incidents={service_id: tuple(found) for service_id, found in incidents.items()},
+        parts={name: loader(db, board_id) for name, loader in _PARTS.items()},
     )
 
 
@@ -547,7 +525,7 @@ def _load(db: Session, board_id: int) -> Catalogue:
 CHANGED = "tobira.catalogue_changed"  # session.info: boards whose catalogue this flush changes
 EVERY_BOARD = -1  # a change not tied to one board (the vocabulary of kinds of data)
 
-_BY_BOARD: tuple[type[Any], ...] = (Service, NoticeVersion, ChoiceDefinition, Incident)
+_BY_BOARD: tuple[type[Any], ...] = (Service, NoticeVersion, ChoiceDefinition)
 _BY_SERVICE: tuple[type[Any], ...] = (ServiceVersion, ServiceAssignment)
 _BY_VERSION: tuple[type[Any], ...] = (ServiceVersionCategory, ServicePurpose, Subcontractor)
 

@@ -39,6 +39,7 @@ from app.domain.choices.propagation import propagation
 from app.domain.choices.receipts import build_receipt, find_receipt_event, receipt_json
 from app.domain.choices.reviews import mark_reviewed
 from app.domain.choices.service import Effective, difference, effective_choice, history, validate_choice
+from app.domain.incidents.published import sent_notices
 from app.domain.people.models import Student
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
@@ -107,7 +108,7 @@ def _child_page(
             "category_map": catalogue.categories,
             "email_on_file": LABELS.mask_email(child.guardian.email),
             "notice_id": catalogue.notice_id,
-            "incidents": catalogue.incidents,
+            "incidents": sent_notices(catalogue),
             "propagation": propagation(db, child.student),
         },
         status_code=status_code,
