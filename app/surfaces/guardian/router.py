@@ -239,20 +239,22 @@ def cancel_from_page(
 
 @router.get("/children/{student_id}/history")
 def child_history(request: Request, db: DbSession, principal: CurrentGuardian, student_id: RowId) -> Response:
-    child = _child_or_404(db, principal, student_id)
+    child, siblings = child_and_siblings(db, principal.guardian_ids, student_id)
+    if child is None:
+        raise HTTPException(status_code=404)
     events = history(db, child.student.id)
     return _page(
         request,
         "guardian/history.html",
         {
             "child": child,
-            "siblings": children_of(db, principal.guardian_ids),
+            "siblings": siblings,
             "events": events,
             "states": request_states(db, events),
             "actor_kinds": history_actor_kinds(db, events),
             "accesses": access_history(db, child.student),
             "my_guardian_ids": set(principal.guardian_ids),
-            "category_map": category_names(db),
+            "category_map": child.catalogue(db).categories,
         },
     )
 
@@ -277,7 +279,7 @@ def receipt(
     return _page(
         request,
         "guardian/receipt.html",
-        {"child": child, "receipt": data, "event": event, "category_map": category_names(db)},
+        {"child": child, "receipt": data, "event": event, "category_map": child.catalogue(db).categories},
     )
 
 
