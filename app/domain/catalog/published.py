@@ -549,12 +549,12 @@ def _note_changes(session: Session, _flush: UOWTransaction, _instances: object) 
     changed: set[int] = set()
     with session.no_autoflush:
         for obj in (*session.new, *session.dirty, *session.deleted):
-            if isinstance(obj, DataCategory):
-                changed.add(EVERY_BOARD)
-                continue
-            if not isinstance(obj, _BY_BOARD + _BY_SERVICE + _BY_VERSION):
+            if not isinstance(obj, (DataCategory, *_BY_BOARD, *_BY_SERVICE, *_BY_VERSION)):
                 continue
             if obj in session.dirty and not session.is_modified(obj):
+                continue
+            if isinstance(obj, DataCategory):
+                changed.add(EVERY_BOARD)
                 continue
             if isinstance(obj, _BY_VERSION) and obj.service_version_id is None:
                 continue  # a list of a version written in this flush: the version counts
