@@ -3,9 +3,9 @@
 Builds a board (`--students` students; two choices, then twelve, then twenty-two), signs a
 guardian in, and counts the statements the database receives for the child page GET, the
 choice request POST as htmx sends it (CSRF included) and the confirmation POST from the
-mailed link. With `--json` it prints the counts only; `--before FILE` takes the counts of an
-earlier commit (the same script run there with `--json`) for the "before" column, and
-`--write` rewrites the table in docs/performance.md.
+mailed link, and times the child page. With `--json` it prints the figures only;
+`--before FILE` takes those of an earlier commit (the same script run there with `--json`)
+for the "before" column, and `--write` rewrites the table in docs/performance.md.
 
     .venv/bin/python -m bench.statements_benchmark --small
     .venv/bin/python -m bench.statements_benchmark --database postgresql://… --before old.json --write
@@ -19,7 +19,9 @@ import argparse
 import json
 import re
 import secrets
+import statistics
 import tempfile
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -73,7 +75,7 @@ def _grow(db: Session, world: World, tag: str, services: int, each: int) -> None
     db.commit()
 
 
-def measure(url: str, students: int) -> dict[str, int]:
+def measure(url: str, students: int, repeat: int = 30) -> dict[str, float]:
     migrate.upgrade(url)
     database = Database(url)
     settings = Settings(
@@ -84,7 +86,7 @@ def measure(url: str, students: int) -> dict[str, int]:
         upload_dir=tempfile.mkdtemp(),
         oidc_providers=[],
     )
-    counts: dict[str, int] = {}
+    counts: dict[str, float] = {}
     with (
         database.session() as db,
         TestClient(create_app(settings, database), base_url="http://127.0.0.1") as client,
@@ -108,6 +110,12 @@ def measure(url: str, students: int) -> dict[str, int]:
         count_page("page_12")
         _grow(db, world, "most", services=2, each=5)
         count_page("page_22")
+        took = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            client.get(page)
+            took.append((time.perf_counter() - start) * 1000)
+        counts["page_22_ms"] = round(statistics.median(took), 1)
 
         post = {
             "url": f"/children/{world.hanako.id}/choices/{world.photo_choice.id}",
@@ -147,13 +155,26 @@ def main() -> None:
     if args.json:
         print(json.dumps(counts))
         return
-    before: dict[str, int] = json.loads(args.before.read_text()) if args.before else {}
+    before: dict[str, float] = json.loads(args.before.read_text()) if args.before else {}
     table = markdown_table(
         ["request", "statements before", "statements now"],
         [[label, before.get(key, "–"), counts[key]] for label, key in REQUESTS],
     )
     database = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-    body = f"{table}\n\nCounted in-process on {database}, {students} students. {run_context()}"
+    timing = markdown_table(
+        ["request", "ms before", "ms now"],
+        [
+            [
+                "child page GET, 22 choices (median of 30, in-process)",
+                before.get("page_22_ms", "–"),
+                counts["page_22_ms"],
+            ]
+        ],
+    )
+    body = (
+        f"{table}\n\n{timing}\n\nCounted and timed in-process (TestClient, no network) on {database}, "
+        f"{students} students. {run_context()}"
+    )
     print(body)
     if args.write:
         rewrite_block("statements", body)
