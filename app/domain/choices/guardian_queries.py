@@ -280,14 +280,6 @@ def _seen_and_owed(
     return views, reviews
 
 
-def service_cards(db: Session, child: Child, *, mark_seen: bool = True) -> list[ServiceCard]:
-    """Every service covering the child, with choices and what changed since the last look.
-
-    With `mark_seen` the guardian's view of each service is moved to the current version.
-    """
-    return child_choices(db, child, mark_seen=mark_seen)[0]
-
-
 def child_choices(
     db: Session, child: Child, *, mark_seen: bool = True
 ) -> tuple[list[ServiceCard], list[ChoiceState]]:
@@ -352,13 +344,6 @@ def group_cards(cards: list[ServiceCard]) -> list[tuple[str, list[ServiceCard]]]
     for card in cards:
         groups.setdefault(card.view.version.use_group, []).append(card)
     return [(group, items) for group, items in groups.items() if items]
-
-
-def find_definition(db: Session, child: Child, definition_id: int) -> published.Definition | None:
-    """Only active definitions of services that cover this child can be set for this child
-    (an id from another service, school or board is simply not found); a board-wide choice
-    can be set for every active child of its board."""
-    return child.catalogue(db).definition_for(child.student, definition_id)
 
 
 def history_actor_kinds(db: Session, events: list[ChoiceEvent]) -> dict[int, str]:

@@ -37,21 +37,6 @@ def pending_requests_for(
     return pending
 
 
-def latest_confirmation_links(db: Session, request_ids: Sequence[int]) -> dict[int, OneTimeToken]:
-    """Request id → the confirmation link sent last for it."""
-    if not request_ids:
-        return {}
-    latest: dict[int, OneTimeToken] = {}
-    for token in db.scalars(
-        select(OneTimeToken)
-        .where(OneTimeToken.purpose == CONFIRMATION_PURPOSE, OneTimeToken.choice_event_id.in_(request_ids))
-        .order_by(OneTimeToken.id)
-    ):
-        assert token.choice_event_id is not None
-        latest[token.choice_event_id] = token
-    return latest
-
-
 @dataclass
 class Word:
     """The family's word on one choice for one child: what is in force, what waits."""
