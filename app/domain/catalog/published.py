@@ -352,7 +352,8 @@ def versions(db: Session, ids: Iterable[int]) -> dict[int, Version]:
     missing = wanted - found.keys()
     if missing:
         for loaded in _load_versions(db, ServiceVersion.id.in_(missing)).values():
-            VERSIONS.put(loaded.id, loaded)
+            if not db.info.get(TOUCHED):  # a version written here could still roll back
+                VERSIONS.put(loaded.id, loaded)
             found[loaded.id] = loaded
     return found
 
@@ -479,7 +480,7 @@ def _load(db: Session, board_id: int) -> Catalogue:
         ServiceVersion.id.in_(latest_version_ids(board_id))
         & ServiceVersion.service_id.in_(list(services) or [0]),
     )
-    for loaded in latest.values():
+    for loaded in latest.values() if not db.info.get(TOUCHED) else ():
         VERSIONS.put(loaded.id, loaded)
     by_service: dict[int | None, list[Definition]] = defaultdict(list)
     for row in db.scalars(
