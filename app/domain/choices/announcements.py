@@ -14,8 +14,8 @@ inside the staff request that published it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from app.domain.catalog.models import ServiceAssignment, ServiceVersion
 from app.domain.catalog.queries import category_names
 from app.domain.choices.labels import LABELS
 from app.domain.choices.models import ChoiceEvent
-from app.domain.notifications.service import queue_email
+from app.domain.notifications.service import compose_email, queue_email
 from app.domain.people.language import language_of
 from app.domain.people.models import Guardian, GuardianStudent, Student
 
@@ -115,15 +115,23 @@ def queue_announcements(
 
 
 def notify_co_guardians(
-    db: Session, settings: Settings, confirmed: ChoiceEvent, student: Student, guardians: list[Guardian]
+    db: Session,
+    settings: Settings,
+    confirmed: ChoiceEvent,
+    student: Student,
+    guardians: list[Guardian],
+    *,
+    category_map: Mapping[str, Any] | None = None,
+    into: list[dict[str, Any]] | None = None,
 ) -> int:
-    """Tell every other guardian of the child that a choice about them took effect."""
+    """Tell every other guardian of the child that a choice about them took effect (`into`:
+    the mails are composed into the caller's list, queued with its own in one statement)."""
+    categories = category_map if category_map is not None else category_names(db)
     sent = 0
     for guardian in guardians:
         if guardian.id == confirmed.guardian_id or not guardian.email:
             continue
-        queue_email(
-            db,
+        mail: dict[str, Any] = dict(
             to=guardian.email,
             template="email/guardian_choice_notice.txt",
             context={
@@ -131,7 +139,7 @@ def notify_co_guardians(
                 "student": student,
                 "event": confirmed,
                 "definition": confirmed.definition,
-                "category_map": category_names(db),
+                "category_map": categories,
                 "LABELS": LABELS,
                 "base_url": settings.base_url.rstrip("/"),
             },
@@ -139,5 +147,9 @@ def notify_co_guardians(
             language=language_of(guardian),
             board_id=confirmed.board_id,
         )
+        if into is not None:
+            into.append(compose_email(db, **mail))
+        else:
+            queue_email(db, **mail)
         sent += 1
     return sent

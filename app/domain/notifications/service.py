@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.domain.notifications.models import OutboxEmail
@@ -24,6 +25,35 @@ def queue_email(
     attachments: list[dict[str, Any]] | None = None,
 ) -> OutboxEmail:
     """Render `templates/<template>` (first line `Subject: …`) in `language` and queue it."""
+    email = OutboxEmail(
+        **compose_email(
+            db,
+            to=to,
+            template=template,
+            context=context,
+            purpose=purpose,
+            language=language,
+            board_id=board_id,
+            attachments=attachments,
+        )
+    )
+    db.add(email)
+    db.flush()
+    return email
+
+
+def compose_email(
+    db: Session,
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    purpose: str,
+    language: str,
+    board_id: int | None,
+    attachments: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The outbox row of a mail (its columns), rendered now, for `queue_emails`."""
     token = current_language.set(language)
     try:
         scope = content_scope.get()
@@ -38,15 +68,18 @@ def queue_email(
     first_line, _sep, body = rendered.lstrip().partition("\n")
     if not first_line.startswith("Subject:"):
         raise ValueError(f"e-mail template {template} must start with 'Subject:'")
-    email = OutboxEmail(
-        board_id=board_id,
-        to_address=to,
-        subject=first_line.removeprefix("Subject:").strip(),
-        body_text=body.lstrip("\n"),
-        language=language,
-        purpose=purpose,
-        attachments=attachments or [],
-    )
-    db.add(email)
-    db.flush()
-    return email
+    return {
+        "board_id": board_id,
+        "to_address": to,
+        "subject": first_line.removeprefix("Subject:").strip(),
+        "body_text": body.lstrip("\n"),
+        "language": language,
+        "purpose": purpose,
+        "attachments": attachments or [],
+    }
+
+
+def queue_emails(db: Session, rows: list[dict[str, Any]]) -> None:
+    """Queue composed mails in one statement (a multi-row INSERT on every database)."""
+    if rows:
+        db.execute(insert(OutboxEmail), rows)
