@@ -108,7 +108,7 @@ def _services_on_page(client: TestClient, db: Session, settings: Settings, stude
     sign_in_as(client, db, settings, account)
     page = client.get(f"/children/{student.id}")
     assert page.status_code == 200
-    cards = re.findall(r'<article class="service".*?</article>', page.text, re.S)
+    cards = re.findall(r'<details class="service".*?</details>', page.text, re.S)
     return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", card)).split()) for card in cards]
 
 

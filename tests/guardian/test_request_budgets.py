@@ -8,6 +8,7 @@ whatever the size of the catalogue, and every row a user relies on is still writ
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
@@ -22,7 +23,16 @@ from app.domain.notifications.models import OutboxEmail
 from app.domain.tokens.models import OneTimeToken
 from tests.guardian.factories import World, make_service
 from tests.guardian.test_page_budgets import _statements, _toggle
-from tests.helpers import SmtpSink, StatementCounter, csrf_token, deliver_mail, links_in, sign_in_as
+from tests.helpers import (
+    SmtpSink,
+    StatementCounter,
+    body_of,
+    csrf_token,
+    deliver_mail,
+    links_in,
+    sign_in_as,
+    translate,
+)
 
 CHILD_PAGE_BUDGET = 6
 CHOICE_REQUEST_BUDGET = 8  # with its event, confirmation link, e-mail and audit row
@@ -137,3 +147,78 @@ def test_the_confirmation_runs_at_most_ten_statements_and_writes_every_row(
     assert deliver_mail(database, settings) == 2
     [receipt] = [m for m in smtp.to("yoko.yamada@example.jp") if "受付記録" in str(m["Subject"])]
     assert len(list(receipt.iter_attachments())) == 1
+
+
+VI_LABEL = "Cho phép đăng ảnh trên bản tin của trường"  # the photo choice, translated by the board
+
+
+def _read_in_vietnamese(client: TestClient, db: Session, settings: Settings, world: World) -> None:
+    """The board has translated the photo choice into Vietnamese; the mother reads Vietnamese."""
+    translate(db, world.photo_choice, "vi", label=VI_LABEL)
+    db.commit()
+    sign_in_as(client, db, settings, world.account)
+    saved = client.post(
+        "/account/language",
+        data={"csrf_token": csrf_token(client, settings), "lang": "vi"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+
+
+def test_a_vietnamese_reader_s_child_page_runs_as_many_statements_as_a_japanese_one(
+    client: TestClient, db: Session, settings: Settings, world: World, sql_statements: StatementCounter
+) -> None:
+    """The board's translations are kept with its catalogue (ADR 0095, 0101): reading them
+    costs no statement, and a translation saved later is on the next page."""
+    sign_in_as(client, db, settings, world.account)
+    url = f"/children/{world.hanako.id}"
+    japanese = _statements(client, sql_statements, url).count
+    client.cookies.clear()
+    _read_in_vietnamese(client, db, settings, world)
+    vietnamese = _statements(client, sql_statements, url)
+    page = client.get(url).text
+    assert '<html lang="vi">' in page and VI_LABEL in page
+    assert vietnamese.count == japanese, vietnamese.report()
+    assert vietnamese.count <= CHILD_PAGE_BUDGET, vietnamese.report()
+
+    translate(db, world.photo_choice, "vi", label="Ảnh trên bản tin (đã sửa)")
+    db.commit()  # a translation corrected: the kept catalogue is not served again
+    page = client.get(url).text
+    assert "Ảnh trên bản tin (đã sửa)" in page and VI_LABEL not in page
+    assert _statements(client, sql_statements, url).count == japanese
+
+
+def test_a_vietnamese_reader_s_choice_and_confirmation_stay_within_their_budgets(
+    client: TestClient,
+    db: Session,
+    database: Database,
+    settings: Settings,
+    smtp: SmtpSink,
+    world: World,
+    sql_statements: StatementCounter,
+) -> None:
+    """The confirmation mail, the receipt and its mail read the translations kept with the
+    catalogue, in the mother's language, without a statement of their own."""
+    _read_in_vietnamese(client, db, settings, world)
+    client.get(f"/children/{world.hanako.id}")
+    post = _choice_post(client, settings, world)
+    with sql_statements as requested:
+        response = client.post(**post)  # type: ignore[arg-type]
+    assert response.status_code == 200 and VI_LABEL in response.text
+    assert requested.count <= CHOICE_REQUEST_BUDGET, requested.report()
+    assert deliver_mail(database, settings) == 1
+    [mail] = smtp.to("yoko.yamada@example.jp")
+    assert VI_LABEL in body_of(mail)
+    [link] = [u for u in links_in(mail) if "/confirm/" in u]
+    client.cookies.clear()  # opened on a phone, without a session
+    token = csrf_token(client, settings)
+    with sql_statements as confirmed:
+        done = client.post(urlsplit(link).path, data={"csrf_token": token})
+    assert done.status_code == 200
+    assert confirmed.count <= CONFIRMATION_BUDGET, confirmed.report()
+    assert deliver_mail(database, settings) == 2
+    [receipt] = [m for m in smtp.to("yoko.yamada@example.jp") if m is not mail]
+    assert VI_LABEL in body_of(receipt)
+    attached = next(receipt.iter_attachments()).get_content()
+    data = json.loads(attached if isinstance(attached, str) else attached.decode("utf-8"))
+    assert data["processing"]["choice"]["translated"]["label"] == VI_LABEL
