@@ -463,7 +463,8 @@ def _sort_key(published: PublishedService) -> tuple[int, str]:
 
 
 def _load(db: Session, board_id: int) -> Catalogue:
-    """Nine statements and one per part, whatever the size of the catalogue."""
+    """Ten statements (the translations one of them) and one per part, whatever the size of
+    the catalogue."""
     notice = (
         select(NoticeVersion.id)
         .where(NoticeVersion.board_id == board_id)
