@@ -36,7 +36,7 @@ from app.domain.notifications.models import OutboxEmail
 from app.main import create_app
 from bench.report import markdown_table, rewrite_block, run_context
 from tests.guardian.factories import World, build_world, make_service, make_student
-from tests.helpers import csrf_token, sign_in_as
+from tests.helpers import csrf_token, sign_in_as, translate
 
 SECRET = secrets.token_urlsafe(32)
 REQUESTS = (
@@ -69,9 +69,10 @@ def _grow(db: Session, world: World, tag: str, services: int, each: int) -> None
                 options=["allow", "deny"],
                 default_value="allow",
                 label=f"選択 {tag}-{s}-{c}",
-                label_en=f"Choice {tag}-{s}-{c}",
             )
             db.add(definition)
+            db.flush()
+            translate(db, definition, label=f"Choice {tag}-{s}-{c}")
     db.commit()
 
 
