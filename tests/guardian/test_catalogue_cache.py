@@ -22,10 +22,10 @@ from app.db import Base, Database
 from app.domain.boards.models import Board
 from app.domain.catalog import coverage, definitions, notices, published
 from app.domain.catalog import service as catalog
-from app.domain.catalog.models import ChoiceDefinition, NoticeVersion, ServiceAssignment
+from app.domain.catalog.models import ChoiceDefinition, DataCategory, NoticeVersion, ServiceAssignment
 from app.domain.incidents import service as incidents
 from tests.guardian.factories import World
-from tests.helpers import sign_in_as
+from tests.helpers import sign_in_as, translate
 
 
 def _page(client: TestClient, world: World) -> str:
@@ -251,3 +251,28 @@ def test_the_counter_moves_with_the_change_and_only_for_its_board(db: Session, w
     db.commit()
     assert versions()[0] > mine and versions()[1] == foreign
     assert db.scalar(select(NoticeVersion.id).order_by(NoticeVersion.id.desc()).limit(1)) is not None
+
+
+def test_a_translation_moves_its_board_s_counter_and_one_of_the_vocabulary_every_board_s(
+    db: Session, world: World
+) -> None:
+    """Translations are kept with the catalogue (ADR 0101): saving one is a change of it."""
+    db.commit()
+
+    def versions() -> tuple[int, int]:
+        db.expire_all()
+        rows = {board_id: n for board_id, n in db.execute(select(Board.id, Board.catalogue_version))}
+        return rows[world.board.id], rows[world.foreign_board.id]
+
+    mine, foreign = versions()
+    translate(db, world.photo_choice, "vi", label="Ảnh trên bản tin")
+    db.commit()
+    assert versions() == (mine + 1, foreign)
+    category = db.scalars(select(DataCategory).order_by(DataCategory.sort_order)).first()
+    assert category is not None
+    translate(db, category, "vi", name="Thông tin cơ bản")
+    db.commit()
+    assert versions() == (mine + 2, foreign + 1)
+    kept = published.catalogue(db, world.board.id, mine + 2)
+    assert kept.texts("vi")[("data_categories", category.id, "name")] == "Thông tin cơ bản"
+    assert kept.texts("vi")[("choice_definitions", world.photo_choice.id, "label")] == "Ảnh trên bản tin"
