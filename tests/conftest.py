@@ -20,6 +20,7 @@ import app.domain.models  # noqa: F401
 from app import migrate
 from app.config import Settings
 from app.db import Base, Database, normalize_url
+from app.domain.catalog import published
 from app.main import create_app
 from tests.helpers import SmtpSink, StatementCounter, free_port
 
@@ -70,6 +71,9 @@ KEPT_TABLES = {"data_categories"}
 
 
 def _wipe(database: Database) -> None:
+    # Rows written next reuse the ids of those removed (SQLite): what a process keeps by id
+    # must go with them, as it would if a board were removed and its id given out again.
+    published.forget()
     tables = [t for t in Base.metadata.sorted_tables if t.name not in KEPT_TABLES]
     # DELETE beats TRUNCATE on the tiny tables tests leave behind (no file rewrites).
     with database.engine.begin() as conn:

@@ -5,9 +5,11 @@ from app.domain.apikeys import models as apikeys
 from app.domain.audit import models as audit
 from app.domain.boards import models as boards
 from app.domain.catalog import models as catalog
+from app.domain.catalog import published as catalogue_version  # moves the counter (ADR 0095)
 from app.domain.choices import models as choices
 from app.domain.evidence import models as evidence
 from app.domain.incidents import models as incidents
+from app.domain.incidents import published as incident_notices  # kept with the catalogue
 from app.domain.jobs import models as jobs
 from app.domain.notifications import models as notifications
 from app.domain.people import models as people
@@ -25,8 +27,10 @@ __all__ = [
     "audit",
     "boards",
     "catalog",
+    "catalogue_version",
     "choices",
     "evidence",
+    "incident_notices",
     "incidents",
     "jobs",
     "notifications",

@@ -30,14 +30,14 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.domain.accounts.models import AccountGuardian, StaffRole
+from app.domain.accounts.models import StaffRole
 from app.domain.accounts.principal import Principal
 from app.domain.accounts.students import student_id_for
 from app.domain.people.models import Guardian, Student
 from app.domain.translations import service as translations
 from app.errors import NotFound
 from app.surfaces.dependencies import AppSettings, DbSession
-from app.surfaces.sessions import load_session
+from app.surfaces.sessions import load_session_and_guardians
 
 
 def _use_translations(db: Session, principal: Principal) -> None:
@@ -67,15 +67,14 @@ class StepUpRequired(Exception):
 
 
 def load_principal(db: Session, request: Request, settings: AppSettings) -> Principal | None:
-    row = load_session(db, request, settings)
-    if row is None:
+    found = load_session_and_guardians(db, request, settings)
+    if found is None:
         return None
+    row, guardian_ids = found
     account = row.account
     principal = Principal(account=account, session=row)
     if account.kind == "guardian":
-        principal.guardian_ids = list(
-            db.scalars(select(AccountGuardian.guardian_id).where(AccountGuardian.account_id == account.id))
-        )
+        principal.guardian_ids = guardian_ids
     elif account.kind == "student":
         principal.student_id = student_id_for(db, account.id)
     else:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.config import Settings
 from app.db import utcnow
-from app.domain.accounts.models import Account, UserSession
+from app.domain.accounts.models import Account, AccountGuardian, UserSession
 
 SESSION_COOKIE = "tobira_session"
 
@@ -68,6 +68,14 @@ def start_session(
 
 def load_session(db: Session, request: Request, settings: Settings) -> UserSession | None:
     """The live session of this request, or None. Touches `last_seen_at` (idle timeout)."""
+    found = load_session_and_guardians(db, request, settings)
+    return found[0] if found is not None else None
+
+
+def load_session_and_guardians(
+    db: Session, request: Request, settings: Settings
+) -> tuple[UserSession, list[int]] | None:
+    """The live session and the roster guardians its account acts for, in one statement."""
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None
@@ -77,11 +85,14 @@ def load_session(db: Session, request: Request, settings: Settings) -> UserSessi
         return None
     if not isinstance(session_id, str):
         return None
-    row = db.scalar(
-        select(UserSession)
+    rows = db.execute(
+        select(UserSession, AccountGuardian.guardian_id)
         .options(joinedload(UserSession.account))
+        .outerjoin(AccountGuardian, AccountGuardian.account_id == UserSession.account_id)
         .where(UserSession.token_hash == _hash(session_id))
-    )
+        .order_by(AccountGuardian.guardian_id)
+    ).all()
+    row = rows[0][0] if rows else None
     now = utcnow()
     if row is None or row.ended_at is not None or row.expires_at <= now:
         return None
@@ -93,7 +104,7 @@ def load_session(db: Session, request: Request, settings: Settings) -> UserSessi
     # Write at most once a minute so that reads stay cheap.
     if now - row.last_seen_at > timedelta(minutes=1):
         row.last_seen_at = now
-    return row
+    return row, [guardian_id for _row, guardian_id in rows if guardian_id is not None]
 
 
 def end_session(db: Session, response: Response, settings: Settings, row: UserSession | None) -> None:

@@ -6,7 +6,7 @@ children (`guardian_id`, `student_ids`) and has no text until it is sent (ADR 00
 only the foreign keys that remove them (guardian, child, version): each is checked row by row.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-04 18:45:00
 """
 
@@ -19,7 +19,7 @@ import app.db
 
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -108,7 +108,7 @@ def _services_on_page(client: TestClient, db: Session, settings: Settings, stude
     sign_in_as(client, db, settings, account)
     page = client.get(f"/children/{student.id}")
     assert page.status_code == 200
-    cards = re.findall(r'<article class="service".*?</article>', page.text, re.S)
+    cards = re.findall(r'<details class="service".*?</details>', page.text, re.S)
     return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", card)).split()) for card in cards]
 
 
@@ -518,3 +518,22 @@ def test_translations_travel_in_the_file_beside_the_japanese(
         before["notices"],
         before["choices"],
     )
+
+
+def test_a_re_imported_file_is_on_the_next_guardian_page(
+    client: TestClient, db: Session, settings: Settings, run: CliRunner, tmp_path: Path
+) -> None:
+    """The page keeps the catalogue in memory (ADR 0095): an import moves the board's
+    catalogue version, so the next page shows what the file now says."""
+    _board, students = _empty_board(db)
+    path = tmp_path / "catalogue.json"
+    path.write_text(json.dumps(GOOD, ensure_ascii=False), encoding="utf-8")
+    assert run.invoke(main, ["catalogue", "import", str(path), "--board", "other"]).exit_code == 0
+    [card] = _services_on_page(client, db, settings, students["P4"])
+    assert "ドリル" in card and "統計への利用" in card
+    renamed = json.loads(json.dumps(GOOD))
+    renamed["services"][0]["name"]["ja"] = "計算ドリル"
+    path.write_text(json.dumps(renamed, ensure_ascii=False), encoding="utf-8")
+    assert run.invoke(main, ["catalogue", "import", str(path), "--board", "other"]).exit_code == 0
+    page = client.get(f"/children/{students['P4'].id}").text
+    assert "計算ドリル" in page and "統計への利用" in page

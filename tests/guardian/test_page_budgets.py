@@ -16,11 +16,12 @@ from app.domain.choices import service as choices
 from tests.guardian.factories import World, link, make_service, make_student
 from tests.helpers import StatementCounter, sign_in_as, translate
 
-# With the notice version and reviews owed (ADR 0089, 0090), incidents and receipts (ADR 0086),
-# and the board-wide choices (one statement whatever their number, ADR 0092).
-CHILD_PAGE_BUDGET = 22
+# The session with its guardians, the children, the family's word on its choices, what it saw and
+# owes, and what connected systems applied; the catalogue (services, choices, notice, incidents)
+# from memory per catalogue version (ADR 0095). Formerly 22.
+CHILD_PAGE_BUDGET = 6
 CHILDREN_PAGE_BUDGET = 3
-HISTORY_PAGE_BUDGET = 13  # with who saw the child's data (seven statements, ADR 0086)
+HISTORY_PAGE_BUDGET = 10  # with who saw the child's data (seven statements, ADR 0086); formerly 13
 
 
 def _toggle(db: Session, service: Service, code: str) -> ChoiceDefinition:

@@ -37,7 +37,7 @@ def _request(db: Session, settings: Settings, world: World) -> ChoiceEvent:
         value="hide_all",
         category_codes=[],
         account_id=world.account.id,
-    )
+    ).request
     db.commit()
     return request
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -92,17 +92,16 @@ def append(db: Session, row: AuditEvent) -> None:
     db.info.setdefault(PENDING, []).append(row)
 
 
-def _locked_head(db: Session, key: int) -> AuditChainHead:
+def _locked_head(db: Session, key: int) -> tuple[int, str]:
+    """The board's chain head (seq, hash), locked until the transaction ends: one upsert that
+    creates the head of a new chain or locks the existing one and reads it."""
     insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.execute(insert(AuditChainHead).values(board_key=key, seq=0, hash="").on_conflict_do_nothing())
-    head = db.scalar(
-        select(AuditChainHead)
-        .where(AuditChainHead.board_key == key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert head is not None
-    return head
+    new = insert(AuditChainHead).values(board_key=key, seq=0, hash="")
+    statement = new.on_conflict_do_update(
+        index_elements=["board_key"], set_={"seq": new.excluded.seq + AuditChainHead.seq}
+    ).returning(AuditChainHead.seq, AuditChainHead.hash)
+    seq, hash_ = db.execute(statement).one()
+    return int(seq), str(hash_)
 
 
 def seal(db: Session) -> None:
@@ -113,12 +112,18 @@ def seal(db: Session) -> None:
     for row in pending:
         by_board[board_key(row.board_id)].append(row)
     for key in sorted(by_board):  # one order for every transaction: no lock cycles
-        head = _locked_head(db, key)
+        seq, previous = _locked_head(db, key)
         for row in by_board[key]:
-            row.seq, row.prev_hash = head.seq + 1, head.hash
+            row.seq, row.prev_hash = seq + 1, previous
             row.hash = digest(fields_of(row))
-            head.seq, head.hash = row.seq, row.hash
-            db.add(row)
+            seq, previous = row.seq, row.hash
+        db.execute(
+            update(AuditChainHead)
+            .where(AuditChainHead.board_key == key)
+            .values(seq=seq, hash=previous)
+            .execution_options(synchronize_session=False)
+        )
+    db.add_all(pending)  # one multi-row INSERT for the events of all boards
     db.flush()
 
 

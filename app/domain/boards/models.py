@@ -28,6 +28,9 @@ class Board(Base):
     # Days a guardian's request (disclosure, correction …) is answered within, from receipt.
     request_answer_days: Mapped[int] = mapped_column(default=30)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Moved by every change to the board's published catalogue (app.domain.catalog.published):
+    # the key under which app processes keep the catalogue in memory (ADR 0095).
+    catalogue_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class BoardProviderSetting(Base):

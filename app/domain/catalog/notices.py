@@ -73,12 +73,6 @@ def current_notice_id(db: Session, board_id: int) -> int | None:
     )
 
 
-def shown_is_current(db: Session, board_id: int, shown: str) -> bool:
-    """Whether the notice version a form says it was shown (its id, as text) is still in force."""
-    current = current_notice_id(db, board_id)
-    return shown == ("" if current is None else str(current))
-
-
 def paragraphs(body: str) -> list[str]:
     """The body as the board wrote it: paragraphs split on blank lines, lines kept."""
     return [part.strip() for part in body.replace("\r\n", "\n").split("\n\n") if part.strip()]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import utcnow
 from app.domain.audit.service import Actor, record
-from app.domain.catalog import coverage
+from app.domain.catalog import coverage, published
 from app.domain.catalog import definitions as choice_definitions
 from app.domain.catalog.changes import Change, diff, is_material
 from app.domain.catalog.models import (
@@ -214,11 +215,13 @@ def current_notice(db: Session, board_id: int) -> NoticeVersion | None:
 
 
 def version_input_from(
-    version: ServiceVersion, texts: Mapping[tuple[str, str, int, str], str] | None = None
+    version: ServiceVersion | published.Version, texts: Mapping[tuple[str, str, int, str], str] | None = None
 ) -> VersionInput:
-    """Prefill an edit form from a version (categories, purposes, subcontractors loaded); with
-    `texts` (`translations.load_many`), its translations too."""
-    subcontractor_index = {s.id: i for i, s in enumerate(version.subcontractors)}
+    """Prefill an edit form from a version (categories, purposes, subcontractors loaded), or
+    compare two versions as kept in memory (ADR 0095); with `texts` (`translations.load_many`),
+    its translations too."""
+    subs_of: Sequence[Subcontractor | published.SubcontractorRow] = version.subcontractors
+    subcontractor_index = {s.id: i for i, s in enumerate(subs_of)}
     found = texts or {}
     languages = sorted({key[0] for key in found})
 
@@ -233,9 +236,11 @@ def version_input_from(
     own = of("service_versions", version.id)
     cats = {c.id: of("service_version_categories", c.id) for c in version.categories}
     purposes = {p.id: of("service_purposes", p.id) for p in version.purposes}
-    subs = {s.id: of("subcontractors", s.id) for s in version.subcontractors}
+    subs = {s.id: of("subcontractors", s.id) for s in subs_of}
+    facts: dict[str, Any] = {name: getattr(version, name) for name in TEXT_FIELDS + VENDOR_FACT_FIELDS}
+    facts["certifications"] = list(version.certifications)
     return VersionInput(
-        **{name: getattr(version, name) for name in TEXT_FIELDS + VENDOR_FACT_FIELDS},
+        **facts,
         categories=[CategoryInput(c.category.code, c.items, cats.get(c.id, {})) for c in version.categories],
         purposes=[PurposeInput(p.text, p.permitted_use, purposes.get(p.id, {})) for p in version.purposes],
         subcontractors=[

@@ -16,6 +16,7 @@ renders it when it sends it, in the guardian's language, from the contexts regis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, case, func, or_, select, true
@@ -28,7 +29,12 @@ from app.domain.catalog.queries import category_names
 from app.domain.choices.labels import LABELS
 from app.domain.choices.models import ChoiceEvent
 from app.domain.notifications.models import Mailing, OutboxEmail
-from app.domain.notifications.service import queue_email, queue_mailing, register_mailing_template
+from app.domain.notifications.service import (
+    compose_email,
+    queue_email,
+    queue_mailing,
+    register_mailing_template,
+)
 from app.domain.people.language import language_of
 from app.domain.people.models import Guardian, GuardianStudent, Student
 from app.i18n import DEFAULT_LANGUAGE, LANGUAGES
@@ -149,15 +155,23 @@ register_mailing_template(NEW_CHOICE, _new_choice_context)
 
 
 def notify_co_guardians(
-    db: Session, settings: Settings, confirmed: ChoiceEvent, student: Student, guardians: list[Guardian]
+    db: Session,
+    settings: Settings,
+    confirmed: ChoiceEvent,
+    student: Student,
+    guardians: list[Guardian],
+    *,
+    category_map: Mapping[str, Any] | None = None,
+    into: list[dict[str, Any]] | None = None,
 ) -> int:
-    """Tell every other guardian of the child that a choice about them took effect."""
+    """Tell every other guardian of the child that a choice about them took effect (`into`:
+    the mails are composed into the caller's list, queued with its own in one statement)."""
+    categories = category_map if category_map is not None else category_names(db)
     sent = 0
     for guardian in guardians:
         if guardian.id == confirmed.guardian_id or not guardian.email:
             continue
-        queue_email(
-            db,
+        mail: dict[str, Any] = dict(
             to=guardian.email,
             template="email/guardian_choice_notice.txt",
             context={
@@ -165,7 +179,7 @@ def notify_co_guardians(
                 "student": student,
                 "event": confirmed,
                 "definition": confirmed.definition,
-                "category_map": category_names(db),
+                "category_map": categories,
                 "LABELS": LABELS,
                 "base_url": settings.base_url.rstrip("/"),
             },
@@ -173,5 +187,9 @@ def notify_co_guardians(
             language=language_of(guardian),
             board_id=confirmed.board_id,
         )
+        if into is not None:
+            into.append(compose_email(db, **mail))
+        else:
+            queue_email(db, **mail)
         sent += 1
     return sent

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.boards.models import Board
+from app.domain.catalog import published
 from app.domain.catalog.definitions import wordings
 from app.domain.catalog.models import (
     ChoiceDefinitionVersion,
@@ -39,6 +40,7 @@ from app.domain.choices.models import ChoiceEvent
 from app.domain.people.language import language_of
 from app.domain.people.models import Guardian, Student
 from app.domain.translations import service as translations
+from app.i18n import ContentKey
 from app.languages import SOURCE_LANGUAGE
 
 SCHEMA_VERSION = "tobira-consent-receipt/2 (ISO/IEC TS 27560:2023)"
@@ -149,7 +151,7 @@ def build_receipts(db: Session, events: Sequence[ChoiceEvent], *, base_url: str 
     ):
         later[(other.student_id, other.definition_id)].append(other)
     languages = {"en", *(language_of(g) for g in guardians.values())} - {SOURCE_LANGUAGE}
-    texts = translations.load_many(db, languages, boards)
+    texts = translations.load_all(db, boards, languages)
     receipts = []
     for event in events:
         notice = notices.get(event.notice_version_id) if event.notice_version_id else None
@@ -183,28 +185,64 @@ class _Texts:
     """The translations a receipt carries: English in the `*_en` fields (receipts have always
     carried them) and the guardian's language, if another, under `translated` (ADR 0101)."""
 
-    def __init__(self, found: dict[tuple[str, str, int, str], str], lang: str) -> None:
+    def __init__(self, found: Mapping[str, Mapping[ContentKey, str]], lang: str) -> None:
         self.found, self.lang = found, lang
 
+    def _get(self, lang: str, obj: Any, field: str) -> str:
+        return self.found.get(lang, {}).get((obj.__tablename__, obj.id, field), "")
+
     def en(self, obj: Any, field: str) -> str:
-        return self.found.get(("en", obj.__tablename__, obj.id, field), "")
+        return self._get("en", obj, field)
 
     def add(self, into: dict[str, Any], obj: Any, *fields: str) -> dict[str, Any]:
         """`into` with `<field>_en` for each field, and `translated` in the guardian's language."""
         for name in fields:
             into[f"{name}_en"] = self.en(obj, name)
         if self.lang not in ("en", SOURCE_LANGUAGE):
-            local = {
-                name: text
-                for name in fields
-                if (text := self.found.get((self.lang, obj.__tablename__, obj.id, name)))
-            }
+            local = {name: text for name in fields if (text := self._get(self.lang, obj, name))}
             if local:
                 into["translated"] = local
         return into
 
 
-def _recipients(version: ServiceVersion, texts: _Texts) -> list[dict[str, Any]]:
+def shown_version_id(notice: NoticeVersion | None, service_id: int) -> int | None:
+    """The version of a service in the notice's catalogue snapshot (what the guardian saw)."""
+    snapshot = (notice.catalogue or {}).get("service_versions", {}) if notice else {}
+    version_id = snapshot.get(str(service_id)) if isinstance(snapshot, dict) else None
+    return version_id if isinstance(version_id, int) else None
+
+
+def fresh_receipt(
+    event: ChoiceEvent,
+    *,
+    board: Board,
+    student: Student,
+    guardian: Guardian | None,
+    notice: NoticeVersion | None,
+    version: published.Version | None,
+    wording: ChoiceDefinitionVersion | None,
+    texts: Mapping[str, Mapping[ContentKey, str]],
+    base_url: str = "",
+) -> dict[str, Any]:
+    """The receipt of a choice confirmed in this transaction, from rows the caller has read:
+    nothing later can have withdrawn it yet, and `version` is the one the guardian was shown
+    (`shown_version_id`), kept in memory (ADR 0095) with the board's translations (`texts`,
+    the catalogue's: by language)."""
+    return _receipt(
+        event,
+        board=board,
+        student=student,
+        guardian=guardian,
+        notice=notice,
+        version=version,
+        withdrawn_by=None,
+        base_url=base_url,
+        wording=wording,
+        texts=_Texts(texts, language_of(guardian)),
+    )
+
+
+def _recipients(version: ServiceVersion | published.Version, texts: _Texts) -> list[dict[str, Any]]:
     recipients: list[dict[str, Any]] = [
         {
             "name": version.vendor_name,
@@ -241,7 +279,7 @@ def _receipt(
     student: Student,
     guardian: Guardian | None,
     notice: NoticeVersion | None,
-    version: ServiceVersion | None,
+    version: ServiceVersion | published.Version | None,
     withdrawn_by: ChoiceEvent | None,
     base_url: str,
     wording: ChoiceDefinitionVersion | None = None,

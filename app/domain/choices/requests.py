@@ -9,36 +9,42 @@ A new request for the same child and choice cancels the earlier pending ones.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from types import EllipsisType
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.config import Settings
 from app.domain.audit.service import ANONYMOUS, Actor, record
-from app.domain.catalog.models import ChoiceDefinition
+from app.domain.boards.models import Board
+from app.domain.catalog import published
+from app.domain.catalog.models import ChoiceDefinitionVersion, NoticeVersion
+from app.domain.catalog.published import Offered
 from app.domain.catalog.queries import category_names
 from app.domain.choices.announcements import notify_co_guardians
 from app.domain.choices.guardian_queries import guardians_of
 from app.domain.choices.labels import LABELS
-from app.domain.choices.models import SUPERSEDED_BY_SCHOOL, ChoiceEvent
+from app.domain.choices.models import SUPERSEDED_BY_SCHOOL, ChoiceEvent, CurrentChoice
 from app.domain.choices.queries import CONFIRMATION_PURPOSE
-from app.domain.choices.receipts import build_receipt, receipt_attachment
+from app.domain.choices.receipts import build_receipt, fresh_receipt, receipt_attachment, shown_version_id
 from app.domain.choices.service import (
+    Effective,
     close_request,
-    closing_event,
     confirm_request,
     pending_requests,
     request_state,
     write_request,
 )
-from app.domain.notifications.service import queue_email
+from app.domain.notifications.service import compose_email, queue_email, queue_emails
 from app.domain.people.language import language_of
 from app.domain.people.models import Guardian, Student
 from app.domain.tokens import service as tokens
 from app.domain.tokens.models import OneTimeToken
+from app.domain.translations import service as translations
 from app.errors import Conflict
 
 CONFIRMATION_TTL = timedelta(hours=72)
@@ -70,11 +76,16 @@ def send_confirmation(
     student: Student,
     *,
     reminder: bool = False,
+    definition: Offered | None = None,
+    category_map: Mapping[str, Any] | None = None,
+    first: bool = False,
 ) -> OneTimeToken:
     """Revoke earlier links of this request, issue a fresh one and mail it to the address on
-    file (`reminder`: the mail says it is a reminder, ADR 0084)."""
+    file (`reminder`: the mail says it is a reminder, ADR 0084). `first`: the request was just
+    written, so it has no links yet."""
     assert guardian.email, "callers check that the school has an address on file"
-    revoke_links(db, request.id)
+    if not first:
+        revoke_links(db, request.id)
     secret, token = tokens.issue(
         db,
         CONFIRMATION_PURPOSE,
@@ -93,10 +104,10 @@ def send_confirmation(
             "guardian": guardian,
             "student": student,
             "request": request,
-            "definition": request.definition,
+            "definition": definition if definition is not None else request.definition,
             "link": f"{settings.base_url.rstrip('/')}/confirm/{secret}",
             "expires_at": token.expires_at,
-            "category_map": category_names(db),
+            "category_map": category_map if category_map is not None else category_names(db),
             "LABELS": LABELS,
             "reminder": reminder,
         },
@@ -107,19 +118,32 @@ def send_confirmation(
     return token
 
 
+class Requested(NamedTuple):
+    request: ChoiceEvent
+    token: OneTimeToken  # the confirmation link sent for it
+
+
 def request_choice(
     db: Session,
     settings: Settings,
     *,
-    definition: ChoiceDefinition,
+    definition: Offered,
     student: Student,
     guardian: Guardian,
     value: str,
     category_codes: list[str],
     account_id: int,
-) -> ChoiceEvent:
-    """Record a pending request (replacing earlier pending ones) and send the confirmation."""
-    for earlier in pending_requests(db, student.id, definition.id):
+    earlier_requests: Sequence[ChoiceEvent] | None = None,
+    notice_id: int | EllipsisType | None = ...,
+    category_map: Mapping[str, Any] | None = None,
+) -> Requested:
+    """Record a pending request (replacing earlier pending ones) and send the confirmation.
+
+    A caller that has read the pending requests, the notice in force and the vocabulary in
+    this transaction passes them in (the guardian's page, ADR 0095)."""
+    if earlier_requests is None:
+        earlier_requests = pending_requests(db, student.id, definition.id)
+    for earlier in earlier_requests:
         revoke_links(db, earlier.id)
         close_request(db, earlier, "cancelled", actor_account_id=account_id)
         record(
@@ -139,10 +163,12 @@ def request_choice(
         channel="web",
         actor_account_id=account_id,
         guardian_id=guardian.id,
+        notice_id=notice_id,
     )
-    request.definition = definition
-    send_confirmation(db, settings, request, guardian, student)
-    return request
+    token = send_confirmation(
+        db, settings, request, guardian, student, definition=definition, category_map=category_map, first=True
+    )
+    return Requested(request, token)
 
 
 def cancel_request(db: Session, request: ChoiceEvent, *, account_id: int | None, via: str) -> None:
@@ -215,9 +241,7 @@ class Link:
         return self.problem is None
 
 
-def _closed_problem(db: Session, request: ChoiceEvent) -> LinkProblem:
-    closing = closing_event(db, request)
-    assert closing is not None
+def _closing_problem(closing: ChoiceEvent) -> LinkProblem:
     if closing.kind == "confirmed":
         return "used"
     if closing.kind == "expired":
@@ -227,20 +251,12 @@ def _closed_problem(db: Session, request: ChoiceEvent) -> LinkProblem:
     return "cancelled"
 
 
-def inspect_link(db: Session, secret: str) -> Link:
-    found = tokens.look_up(db, CONFIRMATION_PURPOSE, secret)
-    token = found.token
-    if token is None or token.choice_event_id is None:
+def _judge(token: OneTimeToken | None, request: ChoiceEvent | None, closing: ChoiceEvent | None) -> Link:
+    if token is None or token.choice_event_id is None or request is None:
         return Link(None, None, "unknown")
-    request = db.scalar(
-        select(ChoiceEvent)
-        .options(joinedload(ChoiceEvent.definition))
-        .where(ChoiceEvent.id == token.choice_event_id)
-    )
-    if request is None:
-        return Link(None, None, "unknown")
-    if request_state(db, request) != "pending":
-        return Link(token, request, _closed_problem(db, request))
+    if closing is not None:
+        return Link(token, request, _closing_problem(closing))
+    found = tokens.judge(token)
     if found.problem is tokens.TokenProblem.USED:
         return Link(token, request, "used")
     if found.problem is tokens.TokenProblem.REVOKED:
@@ -248,6 +264,29 @@ def inspect_link(db: Session, secret: str) -> Link:
     if found.problem is tokens.TokenProblem.EXPIRED:
         return Link(token, request, "expired")
     return Link(token, request, None)
+
+
+def _link_query(secret: str, *columns: Any) -> Select[Any]:
+    """The link, its request (with the definition) and the event that closed the request, if
+    any: one statement; `columns` add what the confirmation needs, joined to the request."""
+    closing = aliased(ChoiceEvent)
+    return (
+        select(OneTimeToken, ChoiceEvent, closing, *columns)
+        .outerjoin(ChoiceEvent, ChoiceEvent.id == OneTimeToken.choice_event_id)
+        .outerjoin(closing, closing.request_id == ChoiceEvent.id)
+        .options(joinedload(ChoiceEvent.definition))
+        .where(
+            OneTimeToken.purpose == CONFIRMATION_PURPOSE,
+            OneTimeToken.token_hash == tokens.hash_secret(secret),
+        )
+        .order_by(closing.id)
+        .limit(1)
+    )
+
+
+def inspect_link(db: Session, secret: str) -> Link:
+    row = db.execute(_link_query(secret)).first()
+    return _judge(*row) if row is not None else Link(None, None, "unknown")
 
 
 def refuse_link(db: Session, link: Link) -> None:
@@ -264,28 +303,113 @@ def refuse_link(db: Session, link: Link) -> None:
     )
 
 
-def confirm_link(
-    db: Session, settings: Settings, secret: str, *, account_id: int | None
-) -> tuple[Link, ChoiceEvent | None]:
-    """Redeem the link and make the choice effective; e-mail the receipt and tell the others."""
-    link = inspect_link(db, secret)
-    if not link.ok or link.request is None or link.token is None:
-        return link, None
-    redeemed = tokens.redeem(db, CONFIRMATION_PURPOSE, secret)
-    if not redeemed.ok:  # lost a race with a second click
-        return Link(link.token, link.request, "used"), None
-    request = link.request
+@dataclass
+class Confirmation:
+    link: Link
+    event: ChoiceEvent | None  # None: the link could not be used (`link.problem` says why)
+    receipt: dict[str, Any] | None = None
+    current: Effective | None = None  # the choice now in force (the confirmed one)
+    categories: Mapping[str, Any] | None = None  # the vocabulary of kinds of data
+    student: Student | None = None
+    catalogue: published.Catalogue | None = None  # the board's, as kept (ADR 0095)
+
+
+def confirm_link(db: Session, settings: Settings, secret: str, *, account_id: int | None) -> Confirmation:
+    """Redeem the link and make the choice effective; e-mail the receipt and tell the others.
+
+    What it needs is read in one statement (the link, the request, the child, the board, the
+    choice in force, the notice and wording shown) and the catalogue comes from memory, so a
+    confirmation runs a fixed handful of statements (ADR 0095)."""
+    wording = aliased(ChoiceDefinitionVersion)
+    query = (
+        _link_query(secret, Student, Board, CurrentChoice, NoticeVersion, wording)
+        .outerjoin(Student, Student.id == ChoiceEvent.student_id)
+        .outerjoin(Board, Board.id == ChoiceEvent.board_id)
+        .outerjoin(
+            CurrentChoice,
+            and_(
+                CurrentChoice.student_id == ChoiceEvent.student_id,
+                CurrentChoice.definition_id == ChoiceEvent.definition_id,
+            ),
+        )
+        .outerjoin(NoticeVersion, NoticeVersion.id == ChoiceEvent.notice_version_id)
+        .outerjoin(
+            wording,
+            and_(
+                wording.definition_id == ChoiceEvent.definition_id,
+                wording.version == func.coalesce(ChoiceEvent.definition_version, 1),
+            ),
+        )
+    )
+    row = db.execute(query).first()
+    if row is None:
+        return Confirmation(Link(None, None, "unknown"), None)
+    token, request, closing, student, board, current, notice, shown = row
+    link = _judge(token, request, closing)
+    if not link.ok or request is None or token is None:
+        return Confirmation(link, None)
+    if not tokens.mark_used(db, token):  # lost a race with a second click
+        return Confirmation(Link(token, request, "used"), None)
     try:
-        confirmed = confirm_request(db, request, actor_account_id=account_id)
-    except Conflict:  # closed between the look-up and now (cancelled in another tab)
-        return Link(link.token, request, "closed"), None
+        confirmed = confirm_request(db, request, actor_account_id=account_id, pending_with=current)
+    except Conflict:  # something newer took effect since the request was made
+        return Confirmation(Link(token, request, "closed"), None)
     confirmed.definition = request.definition
-    student = db.get_one(Student, request.student_id)
+    definition = request.definition
     guardians = guardians_of(db, student.id)
     requester = next((g for g in guardians if g.id == request.guardian_id), None)
-    receipt = build_receipt(db, confirmed, base_url=settings.base_url)
+    catalogue = published.catalogue(db, board.id, board.catalogue_version)
+    service_id = definition.service_id
+    version: published.Version | None = None
+    if service_id is not None:
+        # The version the guardian was shown: the notice's snapshot, else the one in force.
+        version_id = shown_version_id(notice, service_id)
+        if version_id is not None:
+            version = published.versions(db, [version_id]).get(version_id)
+        else:
+            version = next((s.version for s in catalogue.services if s.service.id == service_id), None)
+    if service_id is not None and version is None:  # a service no longer offered: look it up
+        receipt = build_receipt(db, confirmed, base_url=settings.base_url)
+    else:
+        receipt = fresh_receipt(
+            confirmed,
+            board=board,
+            student=student,
+            guardian=requester if requester is not None else db.get(Guardian, request.guardian_id or 0),
+            notice=notice,
+            version=version,
+            wording=shown,
+            texts=catalogue.translations,
+            base_url=settings.base_url,
+        )
+    mails: list[dict[str, Any]] = []
+    with translations.texts_for(catalogue.texts):  # the mails read the board's translations kept
+        _confirmation_mails(db, settings, confirmed, student, requester, receipt, catalogue, into=mails)
+        notify_co_guardians(
+            db, settings, confirmed, student, guardians, category_map=catalogue.categories, into=mails
+        )
+    queue_emails(db, mails)  # the receipt and the notices to the other guardians: one INSERT
+    in_force = Effective(
+        confirmed.value, list(confirmed.category_codes), confirmed.created_at, confirmed.channel, confirmed.id
+    )
+    return Confirmation(link, confirmed, receipt, in_force, catalogue.categories, student, catalogue)
+
+
+def _confirmation_mails(
+    db: Session,
+    settings: Settings,
+    confirmed: ChoiceEvent,
+    student: Student,
+    requester: Guardian | None,
+    receipt: dict[str, Any],
+    catalogue: published.Catalogue,
+    *,
+    into: list[dict[str, Any]],
+) -> None:
+    """The receipt to the guardian who asked, as a row for `queue_emails`."""
+    definition = confirmed.definition
     if requester is not None and requester.email:
-        queue_email(
+        mail = compose_email(
             db,
             to=requester.email,
             template="email/guardian_receipt.txt",
@@ -293,9 +417,9 @@ def confirm_link(
                 "guardian": requester,
                 "student": student,
                 "event": confirmed,
-                "definition": request.definition,
+                "definition": definition,
                 "receipt": receipt,
-                "category_map": category_names(db),
+                "category_map": catalogue.categories,
                 "LABELS": LABELS,
                 "receipt_url": (
                     f"{settings.base_url.rstrip('/')}/children/{student.id}/receipts/{confirmed.receipt_id}"
@@ -303,11 +427,10 @@ def confirm_link(
             },
             purpose="choice_receipt",
             language=language_of(requester),
-            board_id=request.board_id,
+            board_id=confirmed.board_id,
             attachments=[receipt_attachment(receipt)],
         )
-    notify_co_guardians(db, settings, confirmed, student, guardians)
-    return link, confirmed
+        into.append(mail)
 
 
 def pending_for_child(db: Session, student_id: int, request_id: int) -> ChoiceEvent | None:

@@ -60,23 +60,6 @@ class PendingReview:
     previous_version_id: int | None  # what the guardian had been shown before it
 
 
-def pending_reviews(db: Session, guardian_id: int, student_id: int) -> dict[int, PendingReview]:
-    """Service id → the review this guardian still owes for this child (one statement)."""
-    rows = db.execute(
-        select(ServiceReview.service_id, ServiceReview.requested_at, ServiceReview.previous_version_id)
-        .where(
-            ServiceReview.guardian_id == guardian_id,
-            ServiceReview.student_id == student_id,
-            ServiceReview.reviewed_at.is_(None),
-        )
-        .order_by(ServiceReview.requested_at, ServiceReview.id)
-    )
-    pending: dict[int, PendingReview] = {}
-    for service_id, requested_at, previous_version_id in rows:
-        pending.setdefault(service_id, PendingReview(service_id, requested_at, previous_version_id))
-    return pending
-
-
 def mark_reviewed(
     db: Session,
     *,

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import EllipsisType
 from typing import Literal
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
 from app.domain.audit.service import Actor, record
-from app.domain.catalog.models import ChoiceDefinition
+from app.domain.catalog.published import Offered
 from app.domain.catalog.service import current_notice
 from app.domain.choices.models import ChoiceEvent, CurrentChoice, FeedCounter
 from app.domain.choices.queries import pending_requests_for
@@ -37,7 +38,7 @@ class Effective:
         return self.event_id is None
 
 
-def validate_choice(definition: ChoiceDefinition, value: str, category_codes: list[str]) -> str | None:
+def validate_choice(definition: Offered, value: str, category_codes: list[str]) -> str | None:
     """None when the value is allowed; otherwise an English msgid saying what is wrong."""
     if definition.status != "active":
         return "This choice is no longer offered."
@@ -55,7 +56,7 @@ def validate_choice(definition: ChoiceDefinition, value: str, category_codes: li
     return None
 
 
-def hidden_by(definition: ChoiceDefinition, value: str, chosen: Sequence[str]) -> list[str]:
+def hidden_by(definition: Offered, value: str, chosen: Sequence[str]) -> list[str]:
     """The kinds of data a value of a categories choice hides: the one list that the guardian
     reads, the receipt states and exports and the API send. `hide_all` hides the kinds the
     choice offers (frozen into the request when it is made), `hide_some` those chosen."""
@@ -79,7 +80,7 @@ class Difference:
         return not (self.newly_hidden or self.shown_again or self.changes_value)
 
 
-def difference(definition: ChoiceDefinition, current: Effective, request: ChoiceEvent) -> Difference:
+def difference(definition: Offered, current: Effective, request: ChoiceEvent) -> Difference:
     if definition.kind != "categories":
         return Difference([], [], request.value != current.value)
     before = hidden_by(definition, current.value, current.category_codes)
@@ -91,7 +92,7 @@ def difference(definition: ChoiceDefinition, current: Effective, request: Choice
     )
 
 
-def _default(definition: ChoiceDefinition) -> Effective:
+def _default(definition: Offered) -> Effective:
     return Effective(definition.default_value, [], None, None, None)
 
 
@@ -99,7 +100,7 @@ def _from_current(row: CurrentChoice) -> Effective:
     return Effective(row.value, list(row.category_codes), row.effective_since, row.channel, row.event_id)
 
 
-def effective_choice(db: Session, student_id: int, definition: ChoiceDefinition) -> Effective:
+def effective_choice(db: Session, student_id: int, definition: Offered) -> Effective:
     row = db.scalar(
         select(CurrentChoice).where(
             CurrentChoice.student_id == student_id, CurrentChoice.definition_id == definition.id
@@ -109,7 +110,7 @@ def effective_choice(db: Session, student_id: int, definition: ChoiceDefinition)
 
 
 def effective_choices(
-    db: Session, student_ids: Sequence[int], definitions: Sequence[ChoiceDefinition]
+    db: Session, student_ids: Sequence[int], definitions: Sequence[Offered]
 ) -> dict[tuple[int, int], Effective]:
     """(student_id, definition_id) → effective value, defaults filled in."""
     result = {(s, d.id): _default(d) for s in student_ids for d in definitions}
@@ -133,7 +134,7 @@ def _actor(account_id: int | None) -> Actor:
 def write_request(
     db: Session,
     *,
-    definition: ChoiceDefinition,
+    definition: Offered,
     student_id: int,
     value: str,
     category_codes: list[str],
@@ -142,11 +143,15 @@ def write_request(
     guardian_id: int | None,
     reason: str = "",
     received: tuple[date, str] | None = None,
+    notice_id: int | EllipsisType | None = ...,
 ) -> ChoiceEvent:
+    """`notice_id`: the notice version in force, when the caller has read it already."""
     problem = validate_choice(definition, value, category_codes)
     if problem:
         raise Invalid(fields={"value": problem})
-    notice = current_notice(db, definition.board_id)
+    if isinstance(notice_id, EllipsisType):
+        notice = current_notice(db, definition.board_id)
+        notice_id = notice.id if notice is not None else None
     if definition.kind == "categories" and value == "hide_all":
         category_codes = hidden_by(definition, value, [])
     event = ChoiceEvent(
@@ -160,7 +165,7 @@ def write_request(
         reason=reason,
         actor_account_id=actor_account_id,
         guardian_id=guardian_id,
-        notice_version_id=notice.id if notice is not None else None,
+        notice_version_id=notice_id,
         received_on=received[0] if received else None,
         received_by=received[1] if received else "",
         definition_version=definition.version,
@@ -217,15 +222,28 @@ def _follow_up(request: ChoiceEvent, kind: str, actor_account_id: int | None) ->
     )
 
 
-def confirm_request(db: Session, request: ChoiceEvent, *, actor_account_id: int | None) -> ChoiceEvent:
-    if request.kind != "requested" or request_state(db, request) != "pending":
-        raise Conflict("This request is no longer waiting for confirmation.")
-    current = db.scalar(
-        select(CurrentChoice).where(
-            CurrentChoice.student_id == request.student_id,
-            CurrentChoice.definition_id == request.definition_id,
+def confirm_request(
+    db: Session,
+    request: ChoiceEvent,
+    *,
+    actor_account_id: int | None,
+    pending_with: CurrentChoice | EllipsisType | None = ...,
+) -> ChoiceEvent:
+    """`pending_with`: the caller read in this transaction that the request is pending, and
+    the choice in force (None: the default) — the confirmation link's one statement."""
+    if isinstance(pending_with, EllipsisType):
+        if request.kind != "requested" or request_state(db, request) != "pending":
+            raise Conflict("This request is no longer waiting for confirmation.")
+        current = db.scalar(
+            select(CurrentChoice).where(
+                CurrentChoice.student_id == request.student_id,
+                CurrentChoice.definition_id == request.definition_id,
+            )
         )
-    )
+    else:
+        if request.kind != "requested":
+            raise Conflict("This request is no longer waiting for confirmation.")
+        current = pending_with
     if current is not None and current.event_id > request.id:
         # Something newer took effect since this request was made: it is no longer the
         # family's latest word (the school's record closes such requests; this is the guard).
@@ -315,7 +333,7 @@ def pending_requests(db: Session, student_id: int, definition_id: int | None = N
 def record_confirmed(
     db: Session,
     *,
-    definition: ChoiceDefinition,
+    definition: Offered,
     student_id: int,
     value: str,
     category_codes: list[str],

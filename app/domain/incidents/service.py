@@ -8,7 +8,6 @@ and queues one job (`incidents.notify`) in the same transaction; the job writes 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,6 +18,7 @@ from app.db import utcnow
 from app.domain.audit.service import Actor, record
 from app.domain.catalog import coverage
 from app.domain.catalog.models import Service, ServiceAssignment
+from app.domain.incidents import published as _kept  # noqa: F401  (sent notices move the catalogue counter)
 from app.domain.incidents.models import Incident
 from app.domain.jobs import service as jobs
 from app.domain.jobs.models import Job
@@ -184,21 +184,3 @@ def of_service(db: Session, board_id: int, service_id: int) -> list[Incident]:
             .order_by(Incident.created_at.desc(), Incident.id.desc())
         )
     )
-
-
-def sent_for_services(db: Session, board_id: int, service_ids: list[int]) -> dict[int, list[Incident]]:
-    """Sent notices per service, newest first (one statement): the guardian's service cards."""
-    found: dict[int, list[Incident]] = defaultdict(list)
-    if not service_ids:
-        service_ids = [0]
-    for incident in db.scalars(
-        select(Incident)
-        .where(
-            Incident.board_id == board_id,
-            Incident.service_id.in_(service_ids),
-            Incident.sent_at.is_not(None),
-        )
-        .order_by(Incident.sent_at.desc(), Incident.id.desc())
-    ):
-        found[incident.service_id].append(incident)
-    return dict(found)

@@ -63,16 +63,18 @@ def queue_email(
     board_id: int | None,
     attachments: list[dict[str, Any]] | None = None,
 ) -> OutboxEmail:
-    """Render `templates/<template>` in `language` and queue it."""
-    subject, body = render_email(template, context, language, db=db, board_id=board_id)
+    """Render `templates/<template>` (first line `Subject: …`) in `language` and queue it."""
     email = OutboxEmail(
-        board_id=board_id,
-        to_address=to,
-        subject=subject,
-        body_text=body,
-        language=language,
-        purpose=purpose,
-        attachments=attachments or [],
+        **compose_email(
+            db,
+            to=to,
+            template=template,
+            context=context,
+            purpose=purpose,
+            language=language,
+            board_id=board_id,
+            attachments=attachments,
+        )
     )
     db.add(email)
     db.flush()
@@ -139,3 +141,33 @@ def render_mailing(db: Session, email: OutboxEmail) -> tuple[str, str] | None:
     if context is None:
         return None
     return render_email(found.template, context, email.language, db=db, board_id=email.board_id)
+
+
+def compose_email(
+    db: Session,
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    purpose: str,
+    language: str,
+    board_id: int | None,
+    attachments: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The outbox row of a mail (its columns), rendered now, for `queue_emails`."""
+    subject, body = render_email(template, context, language, db=db, board_id=board_id)
+    return {
+        "board_id": board_id,
+        "to_address": to,
+        "subject": subject,
+        "body_text": body,
+        "language": language,
+        "purpose": purpose,
+        "attachments": attachments or [],
+    }
+
+
+def queue_emails(db: Session, rows: list[dict[str, Any]]) -> None:
+    """Queue composed mails in one statement (a multi-row INSERT on every database)."""
+    if rows:
+        db.execute(insert(OutboxEmail), rows)

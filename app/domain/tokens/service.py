@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import keep_after_rollback, utcnow
 from app.domain.tokens.models import OneTimeToken, RateLimitBucket
@@ -78,6 +79,11 @@ def look_up(db: Session, purpose: str, secret: str) -> Redemption:
             OneTimeToken.purpose == purpose, OneTimeToken.token_hash == hash_secret(secret)
         )
     )
+    return judge(token)
+
+
+def judge(token: OneTimeToken | None) -> Redemption:
+    """Whether a token found (by the caller's own query) can still be used."""
     if token is None:
         return Redemption(None, TokenProblem.UNKNOWN)
     if token.revoked_at is not None:
@@ -89,21 +95,28 @@ def look_up(db: Session, purpose: str, secret: str) -> Redemption:
     return Redemption(token, None)
 
 
+def mark_used(db: Session, token: OneTimeToken) -> bool:
+    """Mark a token used; False when another request used it first (one conditional UPDATE)."""
+    now = utcnow()
+    result = db.execute(
+        update(OneTimeToken)
+        .where(OneTimeToken.id == token.id, OneTimeToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    set_committed_value(token, "used_at", now)  # written already: nothing left to flush
+    return True
+
+
 def redeem(db: Session, purpose: str, secret: str) -> Redemption:
     """Mark a valid token used. The conditional UPDATE makes a concurrent second use fail."""
     found = look_up(db, purpose, secret)
     if not found.ok or found.token is None:
         return found
-    now = utcnow()
-    result = db.execute(
-        update(OneTimeToken)
-        .where(OneTimeToken.id == found.token.id, OneTimeToken.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    if not mark_used(db, found.token):
         return Redemption(found.token, TokenProblem.USED)
-    found.token.used_at = now
     return found
 
 

@@ -2,13 +2,15 @@
 
 Pages and e-mails never ask per object: `use_for_boards` gives the request a loader that
 reads every translation of the reader's boards in the reader's language in one statement
-(`app.i18n.localized` then looks texts up by table, id and field). Writing a translation
-is an ordinary change of the board's catalogue: `content_changed` is where it is said.
+(`app.i18n.localized` then looks texts up by table, id and field). Guardian pages and their
+mails read them from the board's catalogue kept in memory instead (`use_texts`, ADR 0095),
+which holds every translation of the board. Writing a translation is an ordinary change of
+the board's catalogue: the flush of its row moves the board's catalogue version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from sqlalchemy import ColumnElement, Select, or_, select
@@ -70,13 +72,59 @@ def load_many(db: Session, languages: Iterable[str], boards: Boards) -> dict[tup
     return {(lang, kind, entity_id, field): text for lang, kind, entity_id, field, text in rows}
 
 
-def use_for_boards(db: Session, boards: Boards) -> None:
-    """Let this request's pages show the translations of `boards` (read when first needed)."""
+def load_all(
+    db: Session, boards: Boards, languages: Iterable[str] | None = None
+) -> dict[str, dict[ContentKey, str]]:
+    """Every translation of `boards` (and of the shared vocabulary) by language, in every
+    language or in `languages`: one statement (what the catalogue kept in memory holds)."""
+    query = select(
+        ContentTranslation.language,
+        ContentTranslation.entity_kind,
+        ContentTranslation.entity_id,
+        ContentTranslation.field,
+        ContentTranslation.text,
+    ).where(_board_condition(boards))
+    if languages is not None:
+        languages = list(languages)
+        if not languages:
+            return {}
+        query = query.where(ContentTranslation.language.in_(languages))
+    found: dict[str, dict[ContentKey, str]] = {}
+    for lang, kind, entity_id, field, text in db.execute(query):
+        found.setdefault(lang, {})[(kind, entity_id, field)] = text
+    return found
+
+
+Texts = Callable[[str], Mapping[ContentKey, str]]
+
+
+def _scope() -> ContentScope:
     scope = content_scope.get()
     if scope is None:
         scope = ContentScope()
         content_scope.set(scope)
-    scope.use(lambda lang: load(db, lang, boards))
+    return scope
+
+
+def use_texts(texts: Texts) -> None:
+    """Let this request's pages show translations already held in memory (`texts(lang)`, the
+    board's catalogue kept per catalogue version): no statement at all."""
+    _scope().use(texts)
+
+
+@contextmanager
+def texts_for(texts: Texts) -> Iterator[None]:
+    """The same for a few e-mails written inside a request, undone afterwards."""
+    token = content_scope.set(ContentScope(texts))
+    try:
+        yield
+    finally:
+        content_scope.reset(token)
+
+
+def use_for_boards(db: Session, boards: Boards) -> None:
+    """Let this request's pages show the translations of `boards` (read when first needed)."""
+    _scope().use(lambda lang: load(db, lang, boards))
 
 
 @contextmanager
@@ -188,6 +236,8 @@ def carry_forward(db: Session, board_id: int, kind: str, pairs: Iterable[tuple[o
 
 
 def content_changed(db: Session, board_id: int) -> None:
-    """The board's content (or a translation of it) changed: whatever is kept of the
-    board's catalogue for pages must be read again. The one place to say so."""
+    """The board's content (or a translation of it) changed: whatever is kept of the board's
+    catalogue for pages must be read again. Flushing says so: the catalogue watches the rows
+    of `content_translations` as it watches its own (`app.domain.catalog.published`) and
+    moves the board's catalogue version in the same transaction."""
     db.flush()

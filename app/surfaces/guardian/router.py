@@ -8,35 +8,40 @@ The confirmation link (/confirm/…) needs no sign-in: it was sent to the addres
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from app.domain.catalog import notices
+from app.domain.catalog import published
 from app.domain.catalog.models import ChoiceDefinition
+from app.domain.catalog.published import definition_of
 from app.domain.catalog.queries import category_names
 from app.domain.choices import requests as flow
 from app.domain.choices.access_history import access_history
 from app.domain.choices.guardian_queries import (
     Child,
     ChoiceState,
+    PendingRequest,
+    child_and_siblings,
     child_choices,
+    child_for_choice,
     children_of,
     choice_state,
     find_child,
-    find_definition,
     group_cards,
     history_actor_kinds,
+    state_of,
 )
 from app.domain.choices.labels import LABELS
 from app.domain.choices.propagation import propagation
 from app.domain.choices.receipts import build_receipt, find_receipt_event, receipt_json
 from app.domain.choices.reviews import mark_reviewed
-from app.domain.choices.service import difference, effective_choice, history, validate_choice
+from app.domain.choices.service import Effective, difference, effective_choice, history, validate_choice
 from app.domain.choices.timeline import timeline
-from app.domain.incidents.service import sent_for_services
-from app.domain.people.models import Guardian
+from app.domain.incidents.published import sent_notices
+from app.domain.people.models import Student
 from app.domain.translations import service as translations
 from app.i18n import _
 from app.surfaces.dependencies import AppSettings, DbSession, RowId
@@ -65,14 +70,22 @@ def _page(request: Request, template: str, context: dict[str, Any], **kwargs: An
     return render(request, template, {"LABELS": LABELS, **context}, **kwargs)
 
 
+def _catalogue(db: DbSession, child: Child) -> published.Catalogue:
+    """The child's board's catalogue as kept (ADR 0095); the page shows that board's content
+    only, so its translations come from the same catalogue, with no statement (ADR 0101)."""
+    catalogue = child.catalogue(db)
+    published.show_translations(catalogue)
+    return catalogue
+
+
 def _fragment_context(db: DbSession, child: Child, state: ChoiceState) -> dict[str, Any]:
-    guardian = db.get_one(Guardian, child.guardian_id)
+    catalogue = _catalogue(db, child)
     return {
         "child": child,
         "state": state,
-        "category_map": category_names(db),
-        "email_on_file": LABELS.mask_email(guardian.email),
-        "notice_id": notices.current_notice_id(db, child.student.board_id),
+        "category_map": catalogue.categories,
+        "email_on_file": LABELS.mask_email(child.guardian.email),
+        "notice_id": catalogue.notice_id,
         # Every choice sits under the h3 of its service, or of the board-wide choices (ADR 0092).
         "choice_heading": "h4",
     }
@@ -110,27 +123,28 @@ def _child_page(
     principal: CurrentGuardian,
     child: Child,
     *,
+    siblings: list[Child] | None = None,
     failed: ChoiceState | None = None,
     status_code: int = 200,
 ) -> Response:
+    catalogue = _catalogue(db, child)
     cards, board_choices = child_choices(db, child)
     if failed is not None:
         for card in cards:
             card.choices = [failed if s.definition.id == failed.definition.id else s for s in card.choices]
         board_choices = [failed if s.definition.id == failed.definition.id else s for s in board_choices]
-    guardian = db.get_one(Guardian, child.guardian_id)
     return _page(
         request,
         "guardian/child.html",
         {
             "child": child,
-            "siblings": children_of(db, principal.guardian_ids),
+            "siblings": siblings if siblings is not None else children_of(db, principal.guardian_ids),
             "groups": group_cards(cards),
             "board_choices": board_choices,
-            "category_map": category_names(db),
-            "email_on_file": LABELS.mask_email(guardian.email),
-            "notice_id": notices.current_notice_id(db, child.student.board_id),
-            "incidents": sent_for_services(db, child.student.board_id, [c.view.service.id for c in cards]),
+            "category_map": catalogue.categories,
+            "email_on_file": LABELS.mask_email(child.guardian.email),
+            "notice_id": catalogue.notice_id,
+            "incidents": sent_notices(catalogue),
             "propagation": propagation(db, child.student),
             "errors": choice_errors(failed) if failed is not None else [],
         },
@@ -146,8 +160,10 @@ def children(request: Request, db: DbSession, principal: CurrentGuardian) -> Res
 
 @router.get("/children/{student_id}")
 def child_page(request: Request, db: DbSession, principal: CurrentGuardian, student_id: RowId) -> Response:
-    child = _child_or_404(db, principal, student_id)
-    return _child_page(request, db, principal, child)
+    child, siblings = child_and_siblings(db, principal.guardian_ids, student_id)
+    if child is None:
+        raise HTTPException(status_code=404)
+    return _child_page(request, db, principal, child, siblings=siblings)
 
 
 @router.post("/children/{student_id}/choices/{definition_id}")
@@ -162,30 +178,35 @@ def set_choice(
     category_codes: Annotated[list[str] | None, Form()] = None,
     notice_version: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    child = _child_or_404(db, principal, student_id)
-    definition = find_definition(db, child.student, definition_id)
+    found = child_for_choice(db, principal.guardian_ids, student_id, definition_id)
+    if found is None:
+        raise HTTPException(status_code=404)
+    child, word, owes_review = found
+    catalogue = _catalogue(db, child)
+    definition = catalogue.definition_for(child.student, definition_id)
     if definition is None:
         raise HTTPException(status_code=404, detail="This choice is not offered for this child.")
     codes = sorted(set(category_codes or []))
-    if not notices.shown_is_current(db, child.student.board_id, notice_version):
+    shown_current = notice_version == ("" if catalogue.notice_id is None else str(catalogue.notice_id))
+    if not shown_current:
         # The guardian chose against a notice that is no longer in force: show the new one first.
-        state = choice_state(db, child.student.id, definition)
+        state = state_of(definition, word)
         state.notice_changed, state.form_value, state.form_codes = True, value, codes
         if is_htmx(request):
             return _page(request, CHOICE_FRAGMENT, _fragment_context(db, child, state))
         return _child_page(request, db, principal, child, failed=state, status_code=409)
-    guardian = db.get_one(Guardian, child.guardian_id)
+    guardian = child.guardian
     problem = validate_choice(definition, value, codes if value == "hide_some" else [])
     # Boxes left ticked while choosing "show" or "hide all" mean nothing and are dropped.
     if problem is None and not guardian.email:
         problem = "The school has no e-mail address on file for you, so the choice cannot be confirmed. Please ask the school to add it."  # noqa: E501
     if problem is not None:
-        state = choice_state(db, child.student.id, definition)
+        state = state_of(definition, word)
         state.error, state.form_value, state.form_codes = _(problem), value, codes
         if is_htmx(request):
             return _page(request, CHOICE_FRAGMENT, _fragment_context(db, child, state), status_code=200)
         return _child_page(request, db, principal, child, failed=state, status_code=422)
-    flow.request_choice(
+    made = flow.request_choice(
         db,
         settings,
         definition=definition,
@@ -194,8 +215,11 @@ def set_choice(
         value=value,
         category_codes=codes,
         account_id=principal.account.id,
+        earlier_requests=[event for event, _token in word.pending] if word else [],
+        notice_id=catalogue.notice_id,
+        category_map=catalogue.categories,
     )
-    if definition.service_id is not None:  # a board-wide choice has no service to review
+    if definition.service_id is not None and owes_review:  # a board-wide choice has no service to review
         mark_reviewed(
             db,
             board_id=child.student.board_id,
@@ -205,12 +229,17 @@ def set_choice(
             outcome="changed",
             account_id=principal.account.id,
         )
-    return _after_change(request, db, child, definition)
+    if is_htmx(request):  # the fragment from what was just written: no need to read it back
+        state = state_of(definition, word)
+        state.pending = PendingRequest(made.request, made.token)
+        return _page(request, CHOICE_FRAGMENT, _fragment_context(db, child, state), fragment=CHOICE_FRAGMENT)
+    return redirect(request, f"/children/{child.student.id}#choice-{definition.id}")
 
 
 def _after_change(request: Request, db: DbSession, child: Child, definition: ChoiceDefinition) -> Response:
     if is_htmx(request):
-        state = choice_state(db, child.student.id, definition)
+        offered = _catalogue(db, child).definition_for(child.student, definition.id)
+        state = choice_state(db, child.student.id, offered or definition_of(definition))
         return _page(request, CHOICE_FRAGMENT, _fragment_context(db, child, state), fragment=CHOICE_FRAGMENT)
     return redirect(request, f"/children/{child.student.id}#choice-{definition.id}")
 
@@ -247,19 +276,21 @@ def cancel_from_page(
 
 @router.get("/children/{student_id}/history")
 def child_history(request: Request, db: DbSession, principal: CurrentGuardian, student_id: RowId) -> Response:
-    child = _child_or_404(db, principal, student_id)
+    child, siblings = child_and_siblings(db, principal.guardian_ids, student_id)
+    if child is None:
+        raise HTTPException(status_code=404)
     events = history(db, child.student.id)
     return _page(
         request,
         "guardian/history.html",
         {
             "child": child,
-            "siblings": children_of(db, principal.guardian_ids),
+            "siblings": siblings,
             "entries": timeline(events),
             "actor_kinds": history_actor_kinds(db, events),
             "accesses": access_history(db, child.student),
             "my_guardian_ids": set(principal.guardian_ids),
-            "category_map": category_names(db),
+            "category_map": _catalogue(db, child).categories,
         },
     )
 
@@ -284,7 +315,7 @@ def receipt(
     return _page(
         request,
         "guardian/receipt.html",
-        {"child": child, "receipt": data, "event": event, "category_map": category_names(db)},
+        {"child": child, "receipt": data, "event": event, "category_map": _catalogue(db, child).categories},
     )
 
 
@@ -300,20 +331,36 @@ def _link_problem(request: Request, db: DbSession, link: flow.Link, secret: str)
     return _page(request, "guardian/link_problem.html", context, status_code=status)
 
 
-def _link_context(db: DbSession, link: flow.Link) -> dict[str, Any]:
-    from app.domain.people.models import Student
-
+def _link_context(
+    db: DbSession,
+    link: flow.Link,
+    *,
+    current: Effective | None = None,
+    catalogue: published.Catalogue | None = None,
+    student: Student | None = None,
+) -> dict[str, Any]:
+    """`current`, `catalogue`, `student`: the choice in force, the board's catalogue as kept and
+    the child, when the caller has them (it has just confirmed the choice)."""
     assert link.request is not None
     definition = link.request.definition
+    category_map: Mapping[str, Any]
     # The link works without signing in: the board's content in the reader's language all the same.
-    translations.use_for_boards(db, [definition.board_id])
-    current = effective_choice(db, link.request.student_id, definition)
+    if catalogue is not None:
+        published.show_translations(catalogue)
+        category_map = catalogue.categories
+    else:
+        translations.use_for_boards(db, [definition.board_id])
+        category_map = category_names(db)
+    if current is None:
+        current = effective_choice(db, link.request.student_id, definition)
+    if student is None:
+        student = db.get_one(Student, link.request.student_id)
     return {
         "link": link,
         "request_event": link.request,
         "definition": definition,
-        "student": db.get_one(Student, link.request.student_id),
-        "category_map": category_names(db),
+        "student": student,
+        "category_map": category_map,
         "current": current,
         "difference": difference(definition, current, link.request),
     }
@@ -333,16 +380,18 @@ def confirm(
     request: Request, db: DbSession, settings: AppSettings, principal: OptionalPrincipal, secret: str
 ) -> Response:
     account_id = principal.account.id if principal is not None else None
-    link, confirmed = flow.confirm_link(db, settings, secret, account_id=account_id)
-    if confirmed is None:
-        return _link_problem(request, db, link, secret)
+    done = flow.confirm_link(db, settings, secret, account_id=account_id)
+    if done.event is None:
+        return _link_problem(request, db, done.link, secret)
     return _page(
         request,
         "guardian/confirmed.html",
         {
-            **_link_context(db, link),
-            "event": confirmed,
-            "receipt": build_receipt(db, confirmed, base_url=settings.base_url),
+            **_link_context(
+                db, done.link, current=done.current, catalogue=done.catalogue, student=done.student
+            ),
+            "event": done.event,
+            "receipt": done.receipt,
         },
     )
 
