@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -68,7 +69,7 @@ from app.domain.choices.models import ChoiceEvent
 from app.domain.notifications.models import OutboxEmail
 from app.domain.people.models import Guardian, GuardianStudent, Student
 from app.surfaces.sessions import SESSION_COOKIE, start_session
-from bench import export_generate, report
+from bench import export_generate, report, web_profile
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ROOT = Path(__file__).resolve().parent.parent
@@ -788,6 +789,19 @@ def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
                             f"  p50 {result.p50:7.1f} ms  errors {result.errors}  landed {result.landed}",
                             flush=True,
                         )
+
+        # Where the time goes: the one-worker server sampled while 32 connections drive it.
+        profiles: dict[str, Counter[str]] = {}
+        if args.profile and args.workers == 1:
+            for scenario in ("child", "choice"):
+                entries = load.entries(scenario)
+                profiles[scenario], _idle = web_profile.profile(
+                    app_server.process.pid,
+                    args.seconds,
+                    lambda entries=entries: wrk(app_server.base, entries, 32, args.seconds, False, work),
+                    work / f"profile-{scenario}.txt",
+                )
+                print(f"profile {scenario}: {dict(profiles[scenario])}", flush=True)
     finally:
         for server in servers:
             server.stop()
@@ -801,8 +815,26 @@ def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
         "sizes": load.sizes,
         "results": results,
         "compare": compare,
+        "profiles": profiles,
         "seconds": time.monotonic() - started,
     }
+
+
+def profile_table(profiles: dict[str, Counter[str]], seconds: int) -> list[str]:
+    """Shares of the server's busy samples by part, child page and choice request side by side."""
+    if not profiles:
+        return []
+    parts = [name for name, _markers in web_profile.PARTS] + ["the rest of Python (stdlib, interpreter)"]
+    totals = {scenario: sum(shares.values()) or 1 for scenario, shares in profiles.items()}
+    shown = [s for s in ("child", "choice") if s in profiles]
+    rows = [[part, *(f"{100 * profiles[s][part] / totals[s]:.0f} %" for s in shown)] for part in parts]
+    header = ["where the server's time goes (py-spy, c=32)", "child page GET", "choice request POST"]
+    return [
+        f"Where the time goes: the one-worker server sampled by py-spy (`--profile`, 200 a second for "
+        f"{seconds} s, waits included, idle threads left out) while 32 connections drive each request; "
+        "each sample is put under the innermost frame of a part named here.",
+        report.markdown_table(header[: 1 + len(profiles)], rows),
+    ]
 
 
 def write_report(args: argparse.Namespace, outcome: dict[str, Any], doc: Path | None) -> None:
@@ -825,6 +857,7 @@ def write_report(args: argparse.Namespace, outcome: dict[str, Any], doc: Path | 
             "turn figure by figure; *CPU busy* is the whole machine's during the figure (the app, "
             "PostgreSQL, wrk and whatever else runs share its cores).",
             workers_table(outcome["compare"]),
+            *profile_table(outcome.get("profiles") or {}, args.seconds),
             report.run_context(),
         ]
     )
@@ -854,6 +887,7 @@ def main() -> None:
         help="Document to write the table into (default: BENCH_DOC, else docs/performance.md).",
     )
     parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
+    parser.add_argument("--profile", action="store_true", help="Also sample the server with py-spy at c=32.")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
