@@ -355,9 +355,3 @@ def history_actor_kinds(db: Session, events: list[ChoiceEvent]) -> dict[int, str
         row.id: row.kind for row in db.execute(select(Account.id, Account.kind).where(Account.id.in_(ids)))
     }
 
-
-def request_states(db: Session, events: list[ChoiceEvent]) -> dict[int, str]:
-    """State of every `requested` event: what later event (if any) closed it."""
-    requested = [e.id for e in events if e.kind == "requested"]
-    closing = {e.request_id: e.kind for e in events if e.request_id is not None and e.kind != "requested"}
-    return {rid: closing.get(rid, "pending") for rid in requested}
