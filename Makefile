@@ -62,7 +62,7 @@ bench: install
 	$(BIN)/python -m bench.announce_benchmark --server $(BENCH_SERVER)
 	$(BIN)/python -m bench.roster_benchmark --admin-url $(BENCH_SERVER)
 	$(BIN)/python -m bench.boards_benchmark --server $(BENCH_SERVER)
-	$(BIN)/python -m bench.web_benchmark
+	$(BIN)/python -m bench.web_benchmark --profile
 	psql "$(BENCH_SERVER)" -qc 'DROP DATABASE IF EXISTS tobira_bench WITH (FORCE)'
 
 clean:

@@ -354,4 +354,3 @@ def history_actor_kinds(db: Session, events: list[ChoiceEvent]) -> dict[int, str
     return {
         row.id: row.kind for row in db.execute(select(Account.id, Account.kind).where(Account.id.in_(ids)))
     }
-
